@@ -1,0 +1,63 @@
+"""``create_app(plane, settings, identity)``: one process, three services under path prefixes.
+
+``/identity`` (Keystone v3 subset), ``/networking`` (Neutron v2.0) and ``/simulation`` (the
+analysis API). The catalog in every token points clients at these roots.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.requests import Request as HTTPRequest
+from starlette.responses import Response
+
+from ..control.neutron import NeutronAPI
+from ..control.plane import ControlPlane
+from ..identity import IdentityService
+from ..settings import Settings
+from .errors import json_response
+from .identity_routes import auth_error_response, build_identity_router
+from .networking import PREFIX, NetworkingEndpoint, base_url
+
+METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
+
+
+def create_app(plane: ControlPlane, settings: Settings, identity: IdentityService | None = None) -> FastAPI:
+    """Build the ASGI application serving ``plane`` with ``settings``."""
+    identity = identity or IdentityService(settings)
+    app = FastAPI(title="xloudnet", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
+    app.state.plane = plane
+    app.state.identity = identity
+    app.state.settings = settings
+
+    def authenticate(token: str | None, request_id: str):
+        if not token:
+            return None
+        info = identity.validate(token)
+        return None if info is None else info.to_context(request_id)
+
+    def unauthorized(request: HTTPRequest) -> Response:
+        return auth_error_response(request, settings)
+
+    endpoint = NetworkingEndpoint(
+        NeutronAPI(plane, settings.pagination_max_limit),
+        authenticate,
+        unauthorized,
+        settings.public_url,
+        settings.max_body_bytes,
+    )
+    app.router.add_route(PREFIX, endpoint, methods=METHODS, include_in_schema=False)
+    app.router.add_route(PREFIX + "/{path:path}", endpoint, methods=METHODS, include_in_schema=False)
+    app.include_router(build_identity_router(identity, settings), prefix="/identity")
+    app.state.authenticate = authenticate
+
+    @app.get("/", include_in_schema=False)
+    def index(request: HTTPRequest) -> Response:
+        root = base_url(request, settings.public_url)
+        services = {
+            "identity": f"{root}/identity/v3",
+            "networking": f"{root}/networking",
+            "simulation": f"{root}/simulation/v1",
+        }
+        return json_response(200, {"name": "xloudnet", "services": services})
+
+    return app

@@ -1,0 +1,65 @@
+"""The ``xloudnet`` command: serve the API, and ask the analyser questions.
+
+Only this module and ``api/app.py`` wire the layers together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.app import create_app
+    from .control.plane import ControlPlane
+    from .settings import load_settings
+
+    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port)
+    try:
+        settings.check_safe_to_bind()
+    except ValueError as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
+    plane = ControlPlane(quotas=settings.quotas)
+    app = create_app(plane, settings)
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
+          f"simulation {base}/simulation/v1", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
+                access_log=args.access_log)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xloudnet",
+        description="OpenStack Networking (Neutron v2.0) compatible API with a data-plane simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"xloudnet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API server (identity, networking, simulation)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port to bind (default 9696)")
+    serve.add_argument("--config", type=Path, default=None, help="YAML settings file (password, accounts, quotas, ...)")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The ``/v2.0/extensions`` listing: exactly the aliases xloudnet implements.
+
+Each service declares the aliases it implements (``ResourceService.extensions``); the API-wide
+conventions are declared here. Names and descriptions follow neutron-lib's API definitions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .plane import ControlPlane
+
+UPDATED = "2013-01-01T10:00:00-00:00"
+
+# alias -> (name, description)
+CATALOG: dict[str, tuple[str, str]] = {
+    # conventions implemented by the request layer for every resource
+    "pagination": ("Pagination support", "Extension that indicates that pagination is enabled."),
+    "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
+    "sort-key-validation": ("Sort Key Validation", "Validate sort keys to ensure they are valid attributes."),
+    "filter-validation": ("Filter parameters validation", "Provides validation on filter parameters."),
+    "empty-string-filtering": ("Empty String Filtering Extension", "Allow filtering by attributes with empty string value"),
+    "project-id": ("project_id field enabled", "Extension that indicates that project_id field is enabled."),
+    "standard-attr-description": ("standard-attr-description", "Extension to add descriptions to standard attributes"),
+    "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."),
+    "standard-attr-revisions": ("Resource revision numbers", "This extension will display the revision number of neutron resources."),
+    "standard-attr-tag": ("Tag support for resources with standard attribute: subnet, trunk, network_segment_range, router, network, policy, subnetpool, port, security_group, floatingip", "Enables to set tag on resources with standard attribute."),
+    "tag-creation": ("Tag creation extension", "Allow to create tags in resource creation."),
+    "revision-if-match": ("If-Match constraints based on revision_number", "Extension indicating that If-Match based on revision_number is supported."),
+    # resources
+    "network": ("Network", "Core networking API."),
+    "external-net": ("Neutron external network", "Adds external network attribute to network resource."),
+    "provider": ("Provider Network", "Expose mapping of virtual networks to physical networks"),
+    "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
+    "net-mtu-writable": ("Network MTU (writable)", "Provides a writable MTU attribute for a network resource."),
+    "port-security": ("Port Security", "Provides port security"),
+    "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
+    "binding": ("Port Binding", "Expose port bindings of a virtual port to external application"),
+    "extra_dhcp_opt": ("Neutron Extra DHCP options", "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
+    "ip_allocation": ("IP Allocation", "IP allocation extension."),
+    "tag-ports-during-bulk-creation": ("Tag Ports During Bulk Creation", "Allow to tag ports during bulk creation"),
+    "security-group": ("security-group", "The security groups extension."),
+    "stateful-security-group": ("Stateful security group", "Indicates if the security group is stateful or not"),
+    "security-groups-normalized-cidr": ("Security group rule normalized CIDR", "Add new field with normalized remote_ip_prefix cidr in SG rule"),
+    "security-groups-rules-belongs-to-default-sg": ("Security group rules belongs to default security group", "Flag to determine if the security group rule belongs to the default security group"),
+    "port-security-groups-filtering": ("Port filtering on security groups", "Provides security groups filtering when listing ports"),
+    "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    "ext-gw-mode": ("Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
+    "extraroute": ("Neutron Extra Route", "Extra routes configuration for L3 router"),
+    "extraroute-atomic": ("Atomically add/remove extra routes", "Edit extra routes of a router on server side by atomically adding/removing extra routes"),
+    "fip-port-details": ("Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
+    "qos": ("Quality of Service", "The Quality of Service extension."),
+    "qos-bw-limit-direction": ("Direction for QoS bandwidth limit rule", "Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress"),
+    "qos-bw-minimum-ingress": ("Ingress direction for QoS minimum bandwidth rule", "Allow to configure QoS minumum bandwidth rule with ingress direction."),
+    "qos-default": ("QoS default policy", "Expose the QoS default policy per project"),
+    "qos-rule-type-details": ("QoS rule type details", "Expose details about QoS rule types supported by loaded backend drivers"),
+    "qos-rule-type-filter": ("QoS rule type filter", "Add the filters 'all_supported' and 'all_rules' to the QoS rule types"),
+    "qos-rules-alias": ("QoS Rules Alias API", "API to enable GET, PUT and DELETE operations on QoS policy rules without specifying policy ID"),
+    "qos-fip": ("Floating IP QoS", "The floating IP Quality of Service extension"),
+    "qos-pps": ("QoS packet rate limit rule", "Allow to configure QoS packet rate limit rule."),
+    "quotas": ("Quota management support", "Expose functions for quotas management per project"),
+    "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),
+}
+
+CONVENTIONS = (
+    "pagination",
+    "sorting",
+    "sort-key-validation",
+    "filter-validation",
+    "empty-string-filtering",
+    "project-id",
+    "standard-attr-description",
+    "standard-attr-timestamp",
+    "standard-attr-revisions",
+    "standard-attr-tag",
+    "tag-creation",
+    "revision-if-match",
+)
+
+
+def extension_list(plane: "ControlPlane") -> list[dict]:
+    """Every alias implemented by the request layer or by a service, sorted by alias."""
+    aliases = set(CONVENTIONS)
+    for service in plane.services.values():
+        aliases.update(service.extensions)
+    aliases.discard("network")  # core resource, not an extension
+    return [
+        {"name": CATALOG[a][0], "alias": a, "description": CATALOG[a][1], "updated": UPDATED, "links": []}
+        for a in sorted(aliases)
+    ]

@@ -1,0 +1,28 @@
+"""One module per Neutron resource: its attribute map (data) and its service (behaviour).
+
+``SERVICES`` is the list the ``ControlPlane`` builds; order does not matter.
+"""
+
+from .floatingips import FloatingIPService
+from .networks import NetworkService
+from .ports import PortService
+from .qos import QosPolicyService, QOS_EXTRA_SERVICES
+from .quotas import QuotaService
+from .routers import RouterService
+from .security_groups import SecurityGroupRuleService, SecurityGroupService
+from .subnets import SubnetService
+
+SERVICES = (
+    NetworkService,
+    SubnetService,
+    PortService,
+    SecurityGroupService,
+    SecurityGroupRuleService,
+    RouterService,
+    FloatingIPService,
+    QosPolicyService,
+    *QOS_EXTRA_SERVICES,
+    QuotaService,
+)
+
+__all__ = ["SERVICES"]

@@ -1,0 +1,158 @@
+"""Networks: the L2 segments everything else hangs off."""
+
+from __future__ import annotations
+
+from .. import errors
+from ..attributes import (
+    Attr,
+    ResourceDef,
+    boolean,
+    dict_or_none,
+    int_range,
+    list_of,
+    name_attr,
+    standard_attrs,
+    string,
+    to_bool,
+    to_int,
+    to_int_or_none,
+    uuid_or_none,
+)
+from ..context import Context
+from ..service import ResourceService
+
+OVERLAY_MTU = 1450  # vxlan on a 1500 underlay, as the recorded Neutron reports for tenant nets
+PHYSICAL_MTU = 1500  # flat and vlan networks
+# Ports of these owners go away with their network instead of blocking its deletion.
+AUTO_DELETE_OWNERS = ("network:dhcp", "network:distributed", "network:floatingip_agent_gateway")
+
+NETWORK = ResourceDef(
+    collection="networks",
+    plural="networks",
+    singular="network",
+    not_found=errors.NetworkNotFound,
+    not_found_arg="net_id",
+    attrs=standard_attrs()
+    + (
+        name_attr(),
+        Attr("admin_state_up", post=True, put=True, default=True, convert=to_bool, filter=True, sort=True),
+        Attr("status", filter=True, sort=True),
+        Attr("subnets", filter=True),
+        Attr("shared", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True),
+        Attr("router:external", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True),
+        Attr("mtu", post=True, put=True, convert=to_int, validate=int_range(68, 65535), filter=True, sort=True),
+        Attr("port_security_enabled", post=True, put=True, default=True, convert=to_bool),
+        Attr("provider:network_type", post=True, put=True, validate=string(32), admin_only=True, admin_set=True, filter=True),
+        Attr("provider:physical_network", post=True, put=True, validate=string(64, allow_none=True), admin_only=True, admin_set=True, filter=True),
+        Attr("provider:segmentation_id", post=True, put=True, convert=to_int_or_none, admin_only=True, admin_set=True, filter=True),
+        Attr("qos_policy_id", post=True, put=True, default=None, validate=uuid_or_none),
+        Attr("availability_zone_hints", post=True, default=[], validate=list_of(string(255))),
+        Attr("availability_zones"),
+        Attr("is_default", post=True, put=True, default=False, convert=to_bool, admin_set=True),
+        Attr("ipv4_address_scope", filter=True),
+        Attr("ipv6_address_scope", filter=True),
+    ),
+)
+
+
+class NetworkService(ResourceService):
+    """Networks: visible to the owner, and to everybody when shared or external."""
+
+    definition = NETWORK
+    table = "networks"
+    attribute = "networks"
+    extensions = ("network", "external-net", "provider", "net-mtu", "net-mtu-writable", "port-security")
+
+    def visible(self, ctx: Context, record: dict) -> bool:
+        return (
+            ctx.is_admin
+            or record["project_id"] == ctx.project_id
+            or record["shared"]
+            or record["router:external"]
+        )
+
+    def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
+        if attrs.get("qos_policy_id"):
+            self.plane.qos_policies.get_usable(ctx, attrs["qos_policy_id"])
+        network_type = attrs.pop("provider:network_type", None)
+        record = self.new_record(
+            attrs,
+            status="ACTIVE" if attrs["admin_state_up"] else "DOWN",
+            subnets=[],
+            availability_zones=[],
+            ipv4_address_scope=None,
+            ipv6_address_scope=None,
+            **{
+                "provider:network_type": network_type or ("flat" if attrs["router:external"] else "vxlan"),
+                "provider:physical_network": attrs.get("provider:physical_network") or (
+                    "public" if attrs["router:external"] and not network_type else None
+                ),
+                "provider:segmentation_id": attrs.get("provider:segmentation_id")
+                if network_type or not attrs["router:external"]
+                else None,
+            },
+        )
+        if record.get("mtu") is None:
+            physical = record["provider:network_type"] in ("flat", "vlan")
+            record["mtu"] = PHYSICAL_MTU if physical else OVERLAY_MTU
+        if record["provider:segmentation_id"] is None and record["provider:network_type"] in ("geneve", "vxlan", "vlan"):
+            record["provider:segmentation_id"] = self._next_segment()
+        self.store.put(self.table, record)
+        self.plane.security_groups.ensure_default(record["project_id"])
+        return record
+
+    def _next_segment(self) -> int:
+        return 1 + sum(1 for _ in self.store.table(self.table).keys()) % 65000
+
+    def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
+        if changes.get("qos_policy_id"):
+            self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
+        if record["router:external"] and changes.get("router:external") is False:
+            if any(p["device_owner"] == "network:router_gateway" for p in self._ports(record["id"])):
+                raise errors.ExternalNetworkInUse(net_id=record["id"])
+        if "mtu" in changes:
+            self._check_mtu(record, changes["mtu"])
+        if "admin_state_up" in changes:
+            changes["status"] = "ACTIVE" if changes["admin_state_up"] else "DOWN"
+        new = self.changed(record, changes)
+        self.store.put(self.table, new)
+        if "admin_state_up" in changes:
+            self.plane.ports.refresh_status_on_network(new["id"])
+        return new
+
+    def _check_mtu(self, record: dict, mtu: int) -> None:
+        for subnet in self.store.find("subnets", "network_id", record["id"]):
+            if (subnet["ip_version"] == 6 and mtu < 1280) or mtu < 68:
+                raise errors.NetworkMTUSubnetConflict(net_id=record["id"], subnet_id=subnet["id"])
+
+    def _ports(self, network_id: str) -> list[dict]:
+        return list(self.store.find("ports", "network_id", network_id))
+
+    def _delete(self, ctx: Context, record: dict, **parents) -> None:
+        ports = self._ports(record["id"])
+        blocking = [p["id"] for p in ports if p["device_owner"] not in AUTO_DELETE_OWNERS]
+        if blocking:
+            raise errors.NetworkInUse(
+                net_id=record["id"],
+                reason="There are one or more ports still in use on the network, id for these ports is: "
+                + ",".join(blocking),
+            )
+        for port in ports:
+            self.store.delete("ports", port["id"])
+        for subnet_id in record["subnets"]:
+            self.store.delete("subnets", subnet_id)
+        self.store.delete(self.table, record["id"])
+
+    # --- helpers other services use -------------------------------------------------------------
+    def add_subnet(self, network_id: str, subnet_id: str) -> None:
+        record = self.store.get(self.table, network_id)
+        self.store.put(self.table, self.changed(record, {"subnets": record["subnets"] + [subnet_id]}))
+
+    def remove_subnet(self, network_id: str, subnet_id: str) -> None:
+        record = self.store.get(self.table, network_id)
+        subnets = [s for s in record["subnets"] if s != subnet_id]
+        self.store.put(self.table, self.changed(record, {"subnets": subnets}))
+
+    def owned_by(self, ctx: Context, network: dict) -> bool:
+        """Admin, or a member of the network's project (the 'network owner' of policies)."""
+        return ctx.is_admin or network["project_id"] == ctx.project_id

@@ -1,0 +1,153 @@
+"""The in-memory store: persistent maps, so snapshots and forks are O(1) and a failed
+operation rolls back by restoring the maps it started from.
+
+Records are plain dicts and are never mutated once stored: an update stores a new dict. The
+store also keeps secondary indexes (attribute value → ids) for the attributes services look up
+by (``network_id``, ``device_id``, …), and a sorted id list per table for paging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import immutables
+from sortedcontainers import SortedList
+
+_EMPTY = immutables.Map()
+
+
+class Store:
+    """Tables of records keyed by id, with value indexes; cheap to fork and roll back."""
+
+    def __init__(self, indexes: dict[str, tuple[str, ...]]):
+        self._index_fields = {t: tuple(f) for t, f in indexes.items()}
+        self._tables: dict[str, immutables.Map] = {t: _EMPTY for t in indexes}
+        self._indexes: dict[tuple[str, str], immutables.Map] = {
+            (t, f): _EMPTY for t, fs in self._index_fields.items() for f in fs
+        }
+        self.revision = 0
+        self._sorted: dict[str, tuple[immutables.Map, SortedList]] = {}
+        self._depth = 0
+
+    # --- reads -------------------------------------------------------------------------------
+    def table(self, name: str) -> immutables.Map:
+        return self._tables[name]
+
+    def get(self, table: str, rid: str) -> dict | None:
+        return self._tables[table].get(rid)
+
+    def ids_where(self, table: str, field: str, value) -> Iterable[str]:
+        """Ids whose ``field`` equals ``value`` (for list-valued fields: contains it)."""
+        return self._indexes[(table, field)].get(_key(value), _EMPTY).keys()
+
+    def find(self, table: str, field: str, value) -> Iterator[dict]:
+        records = self._tables[table]
+        for rid in self.ids_where(table, field, value):
+            yield records[rid]
+
+    def count_where(self, table: str, field: str, value) -> int:
+        return len(self._indexes[(table, field)].get(_key(value), _EMPTY))
+
+    def sorted_ids(self, table: str) -> SortedList:
+        """All ids of a table in ascending order (cached; kept up to date by writes)."""
+        records = self._tables[table]
+        cached = self._sorted.get(table)
+        if cached is None or cached[0] is not records:
+            cached = (records, SortedList(records.keys()))
+            self._sorted[table] = cached
+        return cached[1]
+
+    # --- writes ------------------------------------------------------------------------------
+    def put(self, table: str, record: dict) -> None:
+        """Insert or replace a record (a new dict each time; never mutate a stored one)."""
+        rid = record["id"]
+        records = self._tables[table]
+        old = records.get(rid)
+        new_records = records.set(rid, record)
+        self._reindex(table, rid, old, record)
+        self._tables[table] = new_records
+        self._track_sorted(table, records, new_records, rid, added=old is None)
+        self.revision += 1
+
+    def delete(self, table: str, rid: str) -> dict:
+        records = self._tables[table]
+        old = records[rid]
+        new_records = records.delete(rid)
+        self._reindex(table, rid, old, None)
+        self._tables[table] = new_records
+        self._track_sorted(table, records, new_records, rid, removed=True)
+        self.revision += 1
+        return old
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing: any exception restores every table and index as they were."""
+        saved = (dict(self._tables), dict(self._indexes), self.revision)
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._tables, self._indexes, self.revision = dict(saved[0]), dict(saved[1]), saved[2]
+            raise
+        finally:
+            self._depth -= 1
+
+    def fork(self) -> "Store":
+        """An independent copy sharing all structure with this one (copy-on-write)."""
+        other = Store.__new__(Store)
+        other._index_fields = self._index_fields
+        other._tables = dict(self._tables)
+        other._indexes = dict(self._indexes)
+        other.revision = self.revision
+        other._sorted = {}
+        other._depth = 0
+        return other
+
+    # --- internals ---------------------------------------------------------------------------
+    def _reindex(self, table: str, rid: str, old: dict | None, new: dict | None) -> None:
+        for field in self._index_fields[table]:
+            before = _values(old, field)
+            after = _values(new, field)
+            if before == after:
+                continue
+            key = (table, field)
+            index = self._indexes[key]
+            for value in before - after:
+                ids = index.get(value, _EMPTY).delete(rid)
+                index = index.set(value, ids) if len(ids) else index.delete(value)
+            for value in after - before:
+                index = index.set(value, index.get(value, _EMPTY).set(rid, True))
+            self._indexes[key] = index
+
+    def _track_sorted(self, table, before, after, rid, added=False, removed=False) -> None:
+        cached = self._sorted.get(table)
+        if cached is None or cached[0] is not before:
+            return
+        ids = cached[1]
+        if added:
+            ids.add(rid)
+        elif removed:
+            ids.discard(rid)
+        self._sorted[table] = (after, ids)
+
+
+def _key(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _values(record: dict | None, field: str) -> frozenset:
+    """The index keys of a record for a field: each element of a list, or the value itself.
+
+    ``fixed_ips``-style fields index by ``ip_address`` and ``subnet_id`` through the dotted
+    names ``fixed_ips.ip_address`` / ``fixed_ips.subnet_id``.
+    """
+    if record is None:
+        return frozenset()
+    if "." in field:
+        outer, inner = field.split(".", 1)
+        return frozenset(item.get(inner) for item in record.get(outer) or ())
+    value = record.get(field)
+    if isinstance(value, list):
+        return frozenset(value)
+    return frozenset((value,))

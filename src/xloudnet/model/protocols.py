@@ -1,0 +1,75 @@
+"""IP protocol names and numbers as Neutron understands them (neutron-lib constants)."""
+
+from __future__ import annotations
+
+# neutron_lib.constants.IP_PROTOCOL_MAP: the names the API accepts for security-group rules.
+PROTOCOL_NUMBERS: dict[str, int] = {
+    "ah": 51,
+    "dccp": 33,
+    "egp": 8,
+    "esp": 50,
+    "gre": 47,
+    "hopopt": 0,
+    "icmp": 1,
+    "igmp": 2,
+    "ip": 0,
+    "ipip": 4,
+    "ipv6-encap": 41,
+    "ipv6-frag": 44,
+    "ipv6-icmp": 58,
+    "icmpv6": 58,
+    "ipv6-nonxt": 59,
+    "ipv6-opts": 60,
+    "ipv6-route": 43,
+    "ospf": 89,
+    "pgm": 113,
+    "rsvp": 46,
+    "sctp": 132,
+    "tcp": 6,
+    "udp": 17,
+    "udplite": 136,
+    "vrrp": 112,
+}
+
+# Protocols whose rules carry a destination port range.
+PORT_PROTOCOLS: frozenset[int] = frozenset({6, 17, 33, 132, 136})
+# Protocols whose rules carry ICMP type (port_range_min) and code (port_range_max).
+ICMP_PROTOCOLS: frozenset[int] = frozenset({1, 58})
+# Protocols only meaningful with IPv6 (neutron_lib IPV6_PROTOCOL_ALLOWED / ethertype conflict check).
+IPV6_ONLY_PROTOCOLS: frozenset[int] = frozenset({41, 43, 44, 58, 59, 60})
+
+ICMP_ECHO_REQUEST = {4: 8, 6: 128}
+# Request type -> reply type for ICMP messages that get an answer (the rest are one-way).
+ICMP_REPLIES = {4: {8: 0, 13: 14, 15: 16, 17: 18}, 6: {128: 129}}
+
+
+def protocol_number(protocol: str | int | None, ip_version: int = 4) -> int | None:
+    """Return the IP protocol number for a rule/flow protocol, ``None`` meaning "any protocol".
+
+    Accepts names (``"tcp"``), numbers as int or string (``"6"``), and the any-values ``None``,
+    ``"any"`` and ``0``. ``icmp`` under IPv6 means ICMPv6 (58), as Neutron rewrites it.
+    Raises ``ValueError`` for anything else.
+    """
+    if protocol is None:
+        return None
+    if isinstance(protocol, bool):
+        raise ValueError(f"protocol {protocol!r} is not valid")
+    if isinstance(protocol, int):
+        number = protocol
+    else:
+        text = str(protocol).strip().lower()
+        if text in ("", "any"):
+            return None
+        if text.isdigit():
+            number = int(text)
+        elif text in PROTOCOL_NUMBERS:
+            number = PROTOCOL_NUMBERS[text]
+        else:
+            raise ValueError(f"protocol {protocol!r} is not valid")
+    if not 0 <= number <= 255:
+        raise ValueError(f"protocol {protocol!r} is not valid")
+    if number == 0:
+        return None
+    if number == 1 and ip_version == 6:
+        return 58
+    return number
