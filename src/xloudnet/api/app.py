@@ -14,9 +14,11 @@ from ..control.neutron import NeutronAPI
 from ..control.plane import ControlPlane
 from ..identity import IdentityService
 from ..settings import Settings
-from .errors import json_response
+from .analysis_session import AnalysisSession
+from .errors import install_error_handlers, json_response
 from .identity_routes import auth_error_response, build_identity_router
 from .networking import PREFIX, NetworkingEndpoint, base_url
+from .simulation_routes import build_simulation_router
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 
@@ -45,10 +47,13 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
         settings.public_url,
         settings.max_body_bytes,
     )
-    app.router.add_route(PREFIX, endpoint, methods=METHODS, include_in_schema=False)
-    app.router.add_route(PREFIX + "/{path:path}", endpoint, methods=METHODS, include_in_schema=False)
+    app.router.add_route(PREFIX, endpoint.handle, methods=METHODS, include_in_schema=False)
+    app.router.add_route(PREFIX + "/{path:path}", endpoint.handle, methods=METHODS, include_in_schema=False)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
+    app.state.analysis = AnalysisSession(plane)
+    app.include_router(build_simulation_router(app.state.analysis, authenticate), prefix="/simulation")
+    install_error_handlers(app, unauthorized)
 
     @app.get("/", include_in_schema=False)
     def index(request: HTTPRequest) -> Response:

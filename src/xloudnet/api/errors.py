@@ -32,5 +32,46 @@ def neutron_error(exc: Exception, headers: dict | None = None) -> Response:
     return json_response(status, body, headers)
 
 
+class Unauthenticated(Exception):
+    """No valid token on a request that needs one (answered with Keystone's 401 body)."""
+
+
 def keystone_error(status: int, title: str, message: str, headers: dict | None = None) -> Response:
     return json_response(status, {"error": {"code": status, "title": title, "message": message}}, headers)
+
+
+def install_error_handlers(app, unauthorized) -> None:
+    """Register the translations for every route that FastAPI (not the Neutron endpoint) serves."""
+    from fastapi.exceptions import RequestValidationError
+
+    from ..control.changes import ChangeRejected
+
+    @app.exception_handler(errors.NeutronException)
+    async def _neutron(request, exc):
+        return neutron_error(exc)
+
+    @app.exception_handler(ChangeRejected)
+    async def _change(request, exc):
+        inner = exc.error
+        body = {"NeutronError": {"type": inner.type, "message": f"change {exc.index}: {inner}", "detail": ""}}
+        return json_response(inner.status, body)
+
+    @app.exception_handler(Unauthenticated)
+    async def _unauthenticated(request, exc):
+        return unauthorized(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc):
+        first = exc.errors()[0] if exc.errors() else {}
+        message = f"Invalid input: {first.get('msg', 'malformed request')}"
+        return neutron_error(errors.HTTPBadRequest(message))
+
+    @app.exception_handler(Exception)
+    async def _other(request, exc):
+        # The analysis layer's QueryError carries its own 4xx status (not imported here: the
+        # analysis stack loads lazily).
+        status = getattr(exc, "http_status", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            body = {"NeutronError": {"type": type(exc).__name__, "message": str(exc), "detail": ""}}
+            return json_response(status, body)
+        return neutron_error(exc)

@@ -43,7 +43,7 @@ class NetworkingEndpoint:
         self.public_url = public_url
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, request: HTTPRequest) -> Response:
+    async def handle(self, request: HTTPRequest) -> Response:
         request_id = f"req-{uuid.uuid4()}"
         headers = {"x-openstack-request-id": request_id}
         path = request.url.path[len(PREFIX) :] or "/"

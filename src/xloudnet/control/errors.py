@@ -429,3 +429,50 @@ class SecurityGroupRuleInvalidDirection(InvalidInput):
 
 class SecurityGroupRemoteGroupAndRemoteIpPrefix(InvalidInput):
     message = "Only remote_ip_prefix or remote_group_id may be provided."
+
+
+# --- security groups (issue 2, item 4) -----------------------------------------------------------
+class SecurityGroupNotSingleGroupRules(InvalidInput):
+    message = "Only allowed to update rules for one security profile at a time"
+
+
+class SecurityGroupRulesNotSingleTenant(InvalidInput):
+    message = "Multiple tenant_ids in bulk security group rule create not allowed"
+
+
+class AddressGroupNotFound(NotFound):
+    message = "Address group %(address_group_id)s could not be found."
+
+
+# --- qos and quotas ------------------------------------------------------------------------------
+class TenantQuotaNotFound(NotFound):
+    message = "Quota for tenant %(tenant_id)s could not be found."
+
+
+class AdminRequired(NotAuthorized):
+    message = "User does not have admin privileges: %(reason)s."
+
+
+class QuotaMissingTenant(BadRequest):
+    message = "Tenant-id was missing from quota request."
+
+
+class HTTPNotImplemented(NeutronException):
+    status = 501
+    message = "The server has either erred or is incapable of performing the requested operation."
+
+
+# --- subnets, IPAM and ports (issue 2, item 4) ---------------------------------------------------
+class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
+    message = (
+        "No valid service subnet for the given device owner, network %(network_id)s, "
+        "service type %(service_type)s."
+    )
+
+
+class SubnetPoolNotFound(NotFound):
+    message = "Subnet pool %(subnetpool_id)s could not be found."
+
+
+class AllowedAddressPairsMissingIP(InvalidInput):
+    message = "AllowedAddressPair must contain ip_address"

@@ -61,6 +61,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "qos-pps": ("QoS packet rate limit rule", "Allow to configure QoS packet rate limit rule."),
     "quotas": ("Quota management support", "Expose functions for quotas management per project"),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),
+    # qos and quotas
+    "quota-check-limit": ("Quota engine limit check", "Neutron quota engine checks the resource usage before applying a new quota limit"),
+    "quota-check-limit-default": ("Quota engine limit check by default", "By default, the Neutron quota engine checks the resource usage before applying a new quota limit"),
 }
 
 CONVENTIONS = (

@@ -29,6 +29,8 @@ class Store:
         self.revision = 0
         self._sorted: dict[str, tuple[immutables.Map, SortedList]] = {}
         self._depth = 0
+        # (table, id) pairs written since this store was forked; None on the live store.
+        self.touched: set[tuple[str, str]] | None = None
 
     # --- reads -------------------------------------------------------------------------------
     def table(self, name: str) -> immutables.Map:
@@ -69,6 +71,8 @@ class Store:
         self._tables[table] = new_records
         self._track_sorted(table, records, new_records, rid, added=old is None)
         self.revision += 1
+        if self.touched is not None:
+            self.touched.add((table, rid))
 
     def delete(self, table: str, rid: str) -> dict:
         records = self._tables[table]
@@ -78,17 +82,21 @@ class Store:
         self._tables[table] = new_records
         self._track_sorted(table, records, new_records, rid, removed=True)
         self.revision += 1
+        if self.touched is not None:
+            self.touched.add((table, rid))
         return old
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing: any exception restores every table and index as they were."""
         saved = (dict(self._tables), dict(self._indexes), self.revision)
+        touched = None if self.touched is None else set(self.touched)
         self._depth += 1
         try:
             yield
         except BaseException:
             self._tables, self._indexes, self.revision = dict(saved[0]), dict(saved[1]), saved[2]
+            self.touched = touched
             raise
         finally:
             self._depth -= 1
@@ -102,6 +110,7 @@ class Store:
         other.revision = self.revision
         other._sorted = {}
         other._depth = 0
+        other.touched = set()
         return other
 
     # --- internals ---------------------------------------------------------------------------

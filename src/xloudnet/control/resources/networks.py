@@ -61,6 +61,7 @@ class NetworkService(ResourceService):
     definition = NETWORK
     table = "networks"
     attribute = "networks"
+    indexes = ("project_id", "qos_policy_id")
     extensions = ("network", "external-net", "provider", "net-mtu", "net-mtu-writable", "port-security")
 
     def visible(self, ctx: Context, record: dict) -> bool:

@@ -11,15 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
+from .questions import add_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .api.app import create_app
-    from .control.plane import ControlPlane
-    from .settings import load_settings
+    from ..api.app import create_app
+    from ..control.plane import ControlPlane
+    from ..settings import load_settings
 
     settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port)
     try:
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)
+    add_commands(commands)
     return parser
 
 
