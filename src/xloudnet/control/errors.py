@@ -476,3 +476,8 @@ class SubnetPoolNotFound(NotFound):
 
 class AllowedAddressPairsMissingIP(InvalidInput):
     message = "AllowedAddressPair must contain ip_address"
+
+
+class MacAddressGenerationFailure(NeutronException):
+    status = 503
+    message = "Unable to generate unique mac on network %(net_id)s."

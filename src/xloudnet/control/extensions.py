@@ -60,6 +60,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "qos-fip": ("Floating IP QoS", "The floating IP Quality of Service extension"),
     "qos-pps": ("QoS packet rate limit rule", "Allow to configure QoS packet rate limit rule."),
     "quotas": ("Quota management support", "Expose functions for quotas management per project"),
+    "ip-substring-filtering": ("IP address substring filtering", "Provides IP address substring filtering when listing ports"),
+    "subnet-service-types": ("Subnet service types", "Provides ability to set the subnet service_types field"),
+    "qos-port-network-policy": ("QoS port network policy extension", "Adds a the QoS network ID to the port definition"),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),
     # qos and quotas
     "quota-check-limit": ("Quota engine limit check", "Neutron quota engine checks the resource usage before applying a new quota limit"),

@@ -48,14 +48,6 @@ def network(cidr: str) -> IPNetwork:
     return ipaddress.ip_network(cidr)
 
 
-def parse_cidr(value: str) -> IPNetwork:
-    """A requested CIDR, host bits allowed (they are cleared); Neutron's error otherwise."""
-    try:
-        return ipaddress.ip_network(value, strict=False)
-    except (ValueError, TypeError):
-        raise errors.InvalidInput(error_message=f"{value} is not in a CIDR format") from None
-
-
 def canonical_ip(value: str) -> str:
     """The stored spelling of an address (IPv6 compressed, lower case)."""
     return str(ipaddress.ip_address(value))
@@ -175,6 +167,47 @@ def check_gateway_outside_pools(gateway: str, version: int, ranges: Iterable[tup
 def pool_ranges(subnet: dict) -> tuple[tuple[int, int], ...]:
     """A subnet's pools as sorted int ranges."""
     return tuple(sorted((to_int(p["start"]), to_int(p["end"])) for p in subnet["allocation_pools"]))
+
+
+# --- the fixed_ips list filter of ports ------------------------------------------------------
+FIXED_IP_FILTER_KEYS = ("ip_address", "subnet_id", "ip_address_substr")
+
+
+def parse_fixed_ips_filter(values: list[str] | None) -> dict[str, list[str]]:
+    """``fixed_ips=ip_address=X&fixed_ips=subnet_id=Y`` → {key: [values]} (OR within a key)."""
+    wanted: dict[str, list[str]] = {}
+    for value in values or ():
+        key, sep, item = value.partition("=")
+        if not sep or key not in FIXED_IP_FILTER_KEYS:
+            raise errors.HTTPBadRequest(f"Invalid input for fixed_ips. Reason: '{value}' is not a valid fixed_ips filter.")
+        if key == "ip_address":
+            try:
+                item = canonical_ip(item)
+            except ValueError:
+                pass  # matches nothing, as in Neutron
+        wanted.setdefault(key, []).append(item)
+    return wanted
+
+
+def fixed_ips_matcher(wanted: dict[str, list[str]]):
+    """A port matches when ONE of its addresses passes every given key (Neutron joins the
+    allocations table, so the conditions apply to the same row)."""
+    ips = set(wanted.get("ip_address", ()))
+    subnets = set(wanted.get("subnet_id", ()))
+    substrings = wanted.get("ip_address_substr", ())
+
+    def check(record: dict) -> bool:
+        for fixed in record["fixed_ips"]:
+            if ips and fixed["ip_address"] not in ips:
+                continue
+            if subnets and fixed["subnet_id"] not in subnets:
+                continue
+            if substrings and not any(s in fixed["ip_address"] for s in substrings):
+                continue
+            return True
+        return False
+
+    return check
 
 
 # --- allocation -------------------------------------------------------------------------------

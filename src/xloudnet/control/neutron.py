@@ -166,8 +166,10 @@ class NeutronAPI:
                     raise errors.HTTPBadRequest("Body contains invalid data")
                 if not items:
                     raise errors.HTTPBadRequest("Resources required")
+                bodies = [_unwrap(i, definition.singular) for i in items]
+                service.before_bulk_create(ctx, bodies)
                 with self.plane.store.transaction():
-                    created = [service.create(ctx, _unwrap(i, definition.singular), **parents) for i in items]
+                    created = [service.create(ctx, body, **parents) for body in bodies]
                     service.after_bulk_create(ctx, created)
                 return Response(201, {definition.plural: [service.present(ctx, r) for r in created]})
             item = _envelope(body, definition.singular)

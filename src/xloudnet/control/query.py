@@ -189,9 +189,15 @@ def page_links(
     links = []
     kept = [(k, v) for k, v in items if k not in ("marker", "page_reverse")]
     full = len(page) >= (q.limit or 0)
-    if page and (full or q.page_reverse):
+    if not page:
+        # Nothing here: point back at where the caller came from, as Neutron does.
+        if not q.page_reverse:
+            back = kept + ([("marker", q.marker)] if q.marker else []) + [("page_reverse", "True")]
+            links.append({"rel": "previous", "href": _href(base_url, back)})
+        return links
+    if full or q.page_reverse:
         links.append({"rel": "next", "href": _href(base_url, kept + [("marker", page[-1]["id"])])})
-    if page and (full or not q.page_reverse):
+    if full or not q.page_reverse:
         previous = kept + [("marker", page[0]["id"]), ("page_reverse", "True")]
         links.append({"rel": "previous", "href": _href(base_url, previous)})
     return links

@@ -178,6 +178,9 @@ class ResourceService:
         with self.store.transaction():
             self._delete(ctx, record, **parents)
 
+    def before_bulk_create(self, ctx: Context, bodies: list) -> None:
+        """Checks that span a whole bulk POST, before any item is created."""
+
     def after_bulk_create(self, ctx: Context, records: list[dict]) -> None:
         """Checks that span a whole bulk POST (inside its transaction)."""
 
@@ -322,7 +325,7 @@ class ResourceService:
         if wanted != ctx.project_id and not ctx.is_admin:
             raise errors.HTTPBadRequest(
                 "Specifying 'project_id' or 'tenant_id' other than the authenticated project in "
-                "request requires admin privileges"
+                "request requires admin or advsvc privileges"
             )
         return wanted
 

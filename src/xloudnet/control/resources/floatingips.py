@@ -3,7 +3,7 @@
 The address is held by an internal port on the external network (``device_owner``
 ``network:floatingip``, ``device_id`` = the floating IP's id, project ""), so ordinary IPAM
 allocates and frees it. Association picks the router that has an interface on the port's subnet
-and a gateway on the floating network (``RouterService.router_for_floatingip``).
+and a gateway on the floating network (``_serving_router``).
 
 Status rule (DESIGN.md): ``ACTIVE`` while associated with a port, ``DOWN`` otherwise.
 ``port_details`` is computed from the associated port when the record is presented, so it always
@@ -26,6 +26,7 @@ from ..attributes import (
 )
 from ..context import Context
 from ..service import ResourceService
+from .routers import INTERFACE_OWNERS
 
 FLOATINGIP_OWNER = "network:floatingip"
 # Ports of these owners cannot take a floating IP (neutron's is_fip_serviced).
@@ -41,7 +42,9 @@ FLOATINGIP = ResourceDef(
     attrs=standard_attrs()
     + (
         Attr("floating_network_id", post=True, default=REQUIRED, validate=uuid_value, filter=True, sort=True),
-        Attr("floating_ip_address", post=True, default=None, validate=ip_or_none, admin_set=True, filter=True, sort=True),
+        Attr(
+            "floating_ip_address", post=True, default=None, validate=ip_or_none, admin_set=True, filter=True, sort=True
+        ),
         Attr("subnet_id", post=True, default=None, validate=uuid_or_none, visible=False),
         Attr("port_id", post=True, put=True, default=None, validate=uuid_or_none, filter=True),
         Attr("fixed_ip_address", post=True, put=True, default=None, validate=ip_or_none, filter=True, sort=True),
@@ -56,6 +59,10 @@ FLOATINGIP = ResourceDef(
 
 def _bad(msg: str) -> errors.BadRequest:
     return errors.BadRequest(resource="floatingip", msg=msg)
+
+
+def _addresses_on(router_id: str, port: dict, subnet_id: str) -> list[tuple[str, str]]:
+    return [(router_id, ip["ip_address"]) for ip in port["fixed_ips"] if ip["subnet_id"] == subnet_id]
 
 
 def _version(address: str) -> int:
@@ -167,7 +174,7 @@ class FloatingIPService(ResourceService):
         if port["device_owner"] in UNSERVICED_OWNERS:
             raise _bad(f"Port {port_id} is unable to be assigned a floating IP")
         fixed_ip, subnet_id = self._pick_fixed_ip(port, fixed_ip)
-        router_id = self.plane.routers.router_for_floatingip(port, subnet_id, fip["floating_network_id"])
+        router_id = self._serving_router(port, subnet_id, fip["floating_network_id"])
         if port_id != fip.get("port_id"):
             for other in self.store.find(self.table, "port_id", port_id):
                 if (
@@ -203,6 +210,38 @@ class FloatingIPService(ResourceService):
                 "address when assigning a floating IP"
             )
         return v4[0]["ip_address"], v4[0]["subnet_id"]
+
+    def _serving_router(self, port: dict, subnet_id: str, external_network_id: str) -> str:
+        """The router that serves a floating IP for ``port``'s address on ``subnet_id``.
+
+        It needs an interface on that subnet and a gateway on the external network; among
+        several, the one whose interface holds the subnet's gateway IP wins, else the first (by
+        id, for determinism). Walks whichever index is smaller: routers on the external network
+        (``gw_network_id``), or ports on the subnet.
+        """
+        store = self.store
+        candidates: list[tuple[str, str]] = []  # (router id, interface ip)
+        if store.count_where("routers", "gw_network_id", external_network_id) <= store.count_where(
+            "ports", "fixed_ips.subnet_id", subnet_id
+        ):
+            for router in store.find("routers", "gw_network_id", external_network_id):
+                for p in self.plane.routers.interface_ports(router["id"]):
+                    candidates.extend(_addresses_on(router["id"], p, subnet_id))
+        else:
+            for p in store.find("ports", "fixed_ips.subnet_id", subnet_id):
+                router = store.get("routers", p["device_id"]) if p["device_owner"] in INTERFACE_OWNERS else None
+                if router is not None and router["gw_network_id"] == external_network_id:
+                    candidates.extend(_addresses_on(router["id"], p, subnet_id))
+        candidates.sort()
+        gateway_ip = (store.get("subnets", subnet_id) or {}).get("gateway_ip")
+        for router_id, address in candidates:
+            if address == gateway_ip:
+                return router_id
+        if candidates:
+            return candidates[0][0]
+        raise errors.ExternalGatewayForFloatingIPNotFound(
+            subnet_id=subnet_id, external_network_id=external_network_id, port_id=port["id"]
+        )
 
     # --- hooks other services call --------------------------------------------------------------
     def disassociate_port(self, port_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import errors
 from ..attributes import (
+    NOT_SET,
     Attr,
     ResourceDef,
     boolean,
@@ -73,9 +74,22 @@ class NetworkService(ResourceService):
         )
 
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
+        attrs = {k: v for k, v in attrs.items() if v is not NOT_SET}
         if attrs.get("qos_policy_id"):
             self.plane.qos_policies.get_usable(ctx, attrs["qos_policy_id"])
-        network_type = attrs.pop("provider:network_type", None)
+        elif "qos_policy_id" in attrs:
+            # qos-default: a project's default policy applies to its new networks.
+            attrs["qos_policy_id"] = self.plane.qos_policies.default_policy_id(attrs["project_id"])
+        external = attrs["router:external"]
+        network_type = attrs.pop("provider:network_type", None) or ("flat" if external else "vxlan")
+        physical = attrs.pop("provider:physical_network", None)
+        segment = attrs.pop("provider:segmentation_id", None)
+        if physical is None and network_type in ("flat", "vlan"):
+            physical = "public"
+        if segment is None and network_type in ("geneve", "vxlan", "vlan"):
+            segment = self._next_segment()
+        if attrs.get("mtu") is None:
+            attrs["mtu"] = PHYSICAL_MTU if network_type in ("flat", "vlan") else OVERLAY_MTU
         record = self.new_record(
             attrs,
             status="ACTIVE" if attrs["admin_state_up"] else "DOWN",
@@ -84,26 +98,18 @@ class NetworkService(ResourceService):
             ipv4_address_scope=None,
             ipv6_address_scope=None,
             **{
-                "provider:network_type": network_type or ("flat" if attrs["router:external"] else "vxlan"),
-                "provider:physical_network": attrs.get("provider:physical_network") or (
-                    "public" if attrs["router:external"] and not network_type else None
-                ),
-                "provider:segmentation_id": attrs.get("provider:segmentation_id")
-                if network_type or not attrs["router:external"]
-                else None,
+                "provider:network_type": network_type,
+                "provider:physical_network": physical,
+                "provider:segmentation_id": segment,
             },
         )
-        if record.get("mtu") is None:
-            physical = record["provider:network_type"] in ("flat", "vlan")
-            record["mtu"] = PHYSICAL_MTU if physical else OVERLAY_MTU
-        if record["provider:segmentation_id"] is None and record["provider:network_type"] in ("geneve", "vxlan", "vlan"):
-            record["provider:segmentation_id"] = self._next_segment()
         self.store.put(self.table, record)
         self.plane.security_groups.ensure_default(record["project_id"])
         return record
 
     def _next_segment(self) -> int:
-        return 1 + sum(1 for _ in self.store.table(self.table).keys()) % 65000
+        """A segmentation id for an overlay network (unique while fewer than 65000 exist)."""
+        return 1 + len(self.store.table(self.table)) % 65000
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
         if changes.get("qos_policy_id"):

@@ -257,7 +257,9 @@ class QosRuleService(ResourceService):
             self.plane.qos_policies.set_rules(policy["id"], policy["rules"] + [rule])
         return rule
 
-    def update(self, ctx: Context, rid: str, body: Any, if_match: int | None = None, policy_id: str | None = None, **parents) -> dict:
+    def update(
+        self, ctx: Context, rid: str, body: Any, if_match: int | None = None, policy_id: str | None = None, **parents
+    ) -> dict:
         # Rules have no revision_number, so If-Match does not apply to them.
         changes = self.prepare_update(ctx, body)
         rule = self.get(ctx, rid, policy_id=policy_id)
@@ -274,7 +276,9 @@ class QosRuleService(ResourceService):
             self.plane.qos_policies.set_rules(policy["id"], rules)
         return new
 
-    def delete(self, ctx: Context, rid: str, if_match: int | None = None, policy_id: str | None = None, **parents) -> None:
+    def delete(
+        self, ctx: Context, rid: str, if_match: int | None = None, policy_id: str | None = None, **parents
+    ) -> None:
         rule = self.get(ctx, rid, policy_id=policy_id)
         policy = self.store.get(self.plane.qos_policies.table, rule["qos_policy_id"])
         self.authorize(ctx, "delete")
@@ -318,8 +322,9 @@ def _check_conflicts(policy: dict, rule: dict, data: dict) -> None:
                 rule_value=data["min_kbps"], policy_id=policy["id"],
                 existing_rule=other["type"], existing_value=other["max_kbps"],
             )
+    key = (rule["type"], rule.get("direction"))
     for other in policy["rules"]:
-        if other["id"] != rule["id"] and other["type"] == rule["type"] and other.get("direction") == rule.get("direction"):
+        if other["id"] != rule["id"] and (other["type"], other.get("direction")) == key:
             raise errors.QoSRulesConflict(new_rule_type=rule["type"], rule_id=other["id"], policy_id=policy["id"])
 
 

@@ -18,16 +18,7 @@ import ipaddress
 from typing import Any
 
 from .. import errors
-from ..attributes import (
-    Attr,
-    ResourceDef,
-    list_of,
-    name_attr,
-    standard_attrs,
-    string,
-    to_bool,
-    uuid_value,
-)
+from ..attributes import Attr, ResourceDef, list_of, name_attr, standard_attrs, string, to_bool, uuid_value
 from ..context import Context
 from ..service import ResourceService
 
@@ -37,7 +28,6 @@ INTERFACE_OWNER = "network:router_interface"
 INTERFACE_OWNERS = frozenset(
     {INTERFACE_OWNER, "network:router_interface_distributed", "network:ha_router_replicated_interface"}
 )
-MAX_ROUTES = 30  # Neutron's default router_route quota
 _GATEWAY_KEYS = ("network_id", "enable_snat", "external_fixed_ips")
 
 
@@ -227,9 +217,9 @@ class RouterService(ResourceService):
             changes.update(self._apply_gateway(ctx, record, changes.pop("external_gateway_info")))
             gateway_changed = (changes["gw_port_id"], changes["external_gateway_info"]) != before
         if "routes" in changes:
-            self._check_routes(record["id"], changes["routes"])
+            self._check_routes(record, changes["routes"])
         elif gateway_changed and record["routes"]:
-            self._check_routes(record["id"], record["routes"])
+            self._check_routes(record, record["routes"])
         if "admin_state_up" in changes:
             changes["status"] = "ACTIVE" if changes["admin_state_up"] else "DOWN"
         new = self.changed(record, changes)
@@ -335,37 +325,6 @@ class RouterService(ResourceService):
     def _subnet(self, subnet_id: str) -> dict | None:
         return self.store.get("subnets", subnet_id)
 
-    def router_for_floatingip(self, port: dict, subnet_id: str, external_network_id: str) -> str:
-        """The router that serves a floating IP for ``port``'s address on ``subnet_id``.
-
-        It needs an interface on that subnet and a gateway on the external network; among
-        several, the one whose interface holds the subnet's gateway IP wins, else the first (by
-        id, for determinism). Walks whichever index is smaller: routers on the external network,
-        or ports on the subnet.
-        """
-        subnet = self._subnet(subnet_id) or {}
-        candidates: list[tuple[str, str]] = []  # (router id, interface ip)
-        if self.store.count_where(self.table, "gw_network_id", external_network_id) <= self.store.count_where(
-            "ports", "fixed_ips.subnet_id", subnet_id
-        ):
-            for router in self.store.find(self.table, "gw_network_id", external_network_id):
-                for p in self.interface_ports(router["id"]):
-                    candidates.extend((router["id"], ip["ip_address"]) for ip in p["fixed_ips"] if ip["subnet_id"] == subnet_id)
-        else:
-            for p in self.store.find("ports", "fixed_ips.subnet_id", subnet_id):
-                router = self.store.get(self.table, p["device_id"]) if p["device_owner"] in INTERFACE_OWNERS else None
-                if router is not None and router["gw_network_id"] == external_network_id:
-                    candidates.extend((router["id"], ip["ip_address"]) for ip in p["fixed_ips"] if ip["subnet_id"] == subnet_id)
-        candidates.sort()
-        for router_id, address in candidates:
-            if address == subnet.get("gateway_ip"):
-                return router_id
-        if candidates:
-            return candidates[0][0]
-        raise errors.ExternalGatewayForFloatingIPNotFound(
-            subnet_id=subnet_id, external_network_id=external_network_id, port_id=port["id"]
-        )
-
     # --- subnet checks --------------------------------------------------------------------------
     def _check_subnet_overlap(self, router_id: str, new_subnets: list[dict]) -> None:
         """Neutron's _check_for_dup_router_subnets: a subnet once per router, no overlapping CIDRs
@@ -390,12 +349,14 @@ class RouterService(ResourceService):
                 new_net = ipaddress.ip_network(new["cidr"])
                 if old_net.version == new_net.version and old_net.overlaps(new_net):
                     raise _bad(
-                        f"Cidr {new['cidr']} of subnet {new['id']} overlaps with cidr {sub['cidr']} of subnet {sub['id']}"
+                        f"Cidr {new['cidr']} of subnet {new['id']} overlaps with cidr {sub['cidr']} "
+                        f"of subnet {sub['id']}"
                     )
 
     @staticmethod
     def _check_address_mode(subnet: dict) -> None:
-        if subnet["ip_version"] == 6 and subnet.get("ipv6_ra_mode") is None and subnet.get("ipv6_address_mode") is not None:
+        v6 = subnet["ip_version"] == 6
+        if v6 and subnet.get("ipv6_ra_mode") is None and subnet.get("ipv6_address_mode") is not None:
             raise _bad(
                 f"IPv6 subnet {subnet['id']} configured to receive RAs from an external router "
                 "cannot be added to Neutron Router."
@@ -454,7 +415,8 @@ class RouterService(ResourceService):
         if subnet["ip_version"] == 6:
             # A further IPv6 prefix of the same network joins the router's IPv6 port.
             for port in self.interface_ports(router["id"]):
-                if port["device_owner"] == INTERFACE_OWNER and port["network_id"] == subnet["network_id"] and _has_v6(port):
+                same_network = port["network_id"] == subnet["network_id"]
+                if port["device_owner"] == INTERFACE_OWNER and same_network and _has_v6(port):
                     fixed_ips = [dict(ip) for ip in port["fixed_ips"]] + [fixed_ip]
                     return self.plane.ports.update(ctx.elevated(), port["id"], {"fixed_ips": fixed_ips}), [subnet]
         port = self.plane.ports.create(
@@ -570,10 +532,13 @@ class RouterService(ResourceService):
                 raise errors.RouterInterfaceInUseByRoute(router_id=router["id"], subnet_id=subnet["id"])
 
     # --- extra routes ---------------------------------------------------------------------------
-    def _check_routes(self, router_id: str, routes: list[dict]) -> None:
-        """Each nexthop must be inside a subnet the router is plugged into, and not its own IP."""
-        if len(routes) > MAX_ROUTES:
-            raise errors.RoutesExhausted(router_id=router_id, quota=MAX_ROUTES)
+    def _check_routes(self, router: dict, routes: list[dict]) -> None:
+        """At most ``router_route`` routes; each nexthop inside a subnet the router is plugged
+        into, and not one of the router's own addresses."""
+        router_id = router["id"]
+        limit = self.plane.quotas.limit(router["project_id"], "router_route")
+        if 0 <= limit < len(routes):
+            raise errors.RoutesExhausted(router_id=router_id, quota=limit)
         if not routes:
             return
         cidrs, own_ips = [], set()

@@ -361,12 +361,6 @@ class SecurityGroupRuleService(ResourceService):
     indexes = ("project_id", "security_group_id", "remote_group_id")
     indexed_filters = ("security_group_id", "project_id", "remote_group_id")
 
-    def __init__(self, plane):
-        super().__init__(plane)
-        # Rules created by the bulk POST in progress (see _duplicate_error).
-        self._batch_ctx: Context | None = None
-        self._batch_ids: set[str] = set()
-
     # --- policy ----------------------------------------------------------------------------------
     def _owns(self, ctx: Context, record: dict) -> bool:
         if record["project_id"] == ctx.project_id:
@@ -420,20 +414,21 @@ class SecurityGroupRuleService(ResourceService):
         self._check_duplicate(ctx, rule)
         record = self._put_rule(rule, belongs_to_default=group["default_of"] is not None)
         self.plane.security_groups.bump(group["id"])
-        self._remember(ctx, record["id"])
         return record
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
         self.store.delete(self.table, record["id"])
         self.plane.security_groups.bump(record["security_group_id"])
 
-    def after_bulk_create(self, ctx: Context, records: list[dict]) -> None:
-        """A bulk POST must target one group of one project."""
-        self._batch_ctx, self._batch_ids = None, set()
-        if len({r["security_group_id"] for r in records}) > 1:
+    def before_bulk_create(self, ctx: Context, bodies: list) -> None:
+        """A bulk POST must target one group of one project and hold no twin rules."""
+        rules = [canonical_rule(self.prepare_create(ctx, body)) for body in bodies]
+        if len({r["security_group_id"] for r in rules}) > 1:
             raise errors.SecurityGroupNotSingleGroupRules()
-        if len({r["project_id"] for r in records}) > 1:
+        if len({r["project_id"] for r in rules}) > 1:
             raise errors.SecurityGroupRulesNotSingleTenant()
+        if len({rule_key(r) for r in rules}) < len(rules):
+            raise errors.DuplicateSecurityGroupRuleInPost()
 
     # --- helpers the group service uses ----------------------------------------------------------
     def add_initial_rules(self, group: dict, ctx: Context | None = None) -> None:
@@ -494,23 +489,5 @@ class SecurityGroupRuleService(ResourceService):
         key = rule_key(rule)
         for existing in self.store.find(self.table, "security_group_id", rule["security_group_id"]):
             if rule_key(existing) == key:
-                raise self._duplicate_error(ctx, existing["id"])
+                raise errors.SecurityGroupRuleExists(rule_id=existing["id"])
 
-    def _duplicate_error(self, ctx: Context, existing_id: str) -> errors.NeutronException:
-        """``DuplicateSecurityGroupRuleInPost`` when the twin came from the same bulk POST.
-
-        The request layer creates bulk items one by one inside one outer transaction, so a
-        twin created earlier in this batch is recognised by the batch's own record of ids.
-        """
-        if self._batch_ctx is ctx and existing_id in self._batch_ids:
-            return errors.DuplicateSecurityGroupRuleInPost()
-        return errors.SecurityGroupRuleExists(rule_id=existing_id)
-
-    def _remember(self, ctx: Context, rule_id: str) -> None:
-        if getattr(self.store, "_depth", 0) < 2:
-            return  # a single create, not part of an enclosing batch
-        # A batch that failed was rolled back: its rules are gone, so its record is stale.
-        first = next(iter(self._batch_ids), None)
-        if self._batch_ctx is not ctx or (first is not None and self.store.get(self.table, first) is None):
-            self._batch_ctx, self._batch_ids = ctx, set()
-        self._batch_ids.add(rule_id)
