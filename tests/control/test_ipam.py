@@ -184,3 +184,15 @@ def test_allocation_probes_about_one_address_per_port_on_a_big_subnet():
     probes = 0
     fork.ports.create(ADMIN, {"network_id": net})
     assert probes <= 2
+
+
+def test_seeded_planes_are_reproducible_and_forks_do_not_replay_macs():
+    def build():
+        plane = ControlPlane(rng_seed=7, ids=iter(f"00000000-0000-4000-8000-{i:012d}" for i in range(10**6)).__next__)
+        net, _ = _net(plane, "10.0.0.0/24")
+        return plane, net, [plane.ports.create(ADMIN, {"network_id": net})["mac_address"] for _ in range(20)]
+
+    plane, net, macs = build()
+    assert build()[2] == macs
+    fork = plane.fork()
+    assert [fork.ports.create(ADMIN, {"network_id": net}) for _ in range(20)]

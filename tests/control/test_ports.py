@@ -501,3 +501,23 @@ def test_router_code_may_create_ports_for_project_empty(plane, admin, call, demo
         "fixed_ips": [{"subnet_id": subnet["id"]}],
     })
     assert record["project_id"] == "" and record["status"] == "ACTIVE" and record["security_groups"] == []
+
+
+def test_member_cannot_delete_a_port_holding_an_admins_floating_ip(call, admin, demo, net, subnet):
+    external = _network(call, admin, **{"router:external": True})
+    _subnet(call, admin, external, "203.0.113.0/24", enable_dhcp=False)
+    _, router = call(demo, "POST", "/v2.0/routers", {"router": {"name": "r", "external_gateway_info": {"network_id": external}}})
+    call(demo, "PUT", f"/v2.0/routers/{router['router']['id']}/add_router_interface", {"subnet_id": subnet["id"]})
+    port = _port(call, demo, net, device_owner="compute:nova")
+    status, fip = call(admin, "POST", "/v2.0/floatingips", {"floatingip": {"floating_network_id": external, "port_id": port["id"]}})
+    assert status == 201, fip
+    status, body = call(demo, "DELETE", f"/v2.0/ports/{port['id']}")
+    assert (status, _error(body)[0]) == (409, "FipAssociated")
+    assert call(admin, "DELETE", f"/v2.0/ports/{port['id']}")[0] == 204
+
+
+def test_port_and_subnet_extensions_are_advertised(call, demo):
+    _, body = call(demo, "GET", "/v2.0/extensions")
+    aliases = {e["alias"] for e in body["extensions"]}
+    assert {"allowed-address-pairs", "binding", "extra_dhcp_opt", "ip_allocation", "tag-ports-during-bulk-creation",
+            "port-security-groups-filtering", "ip-substring-filtering", "subnet-service-types"} <= aliases

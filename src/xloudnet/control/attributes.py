@@ -12,6 +12,7 @@ import ipaddress
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 # Sentinels: ``REQUIRED`` has no default; ``NOT_SET`` lets the service compute a value.
@@ -65,13 +66,21 @@ class ResourceDef:
     def sort_keys(self) -> frozenset[str]:
         return frozenset(a.name for a in self.attrs if a.sort)
 
-    @property
+    @cached_property
     def admin_only(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.attrs if a.admin_only)
 
-    @property
+    @cached_property
     def hidden(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.attrs if not a.visible)
+
+    @cached_property
+    def hidden_from_admins(self) -> frozenset[str]:
+        return frozenset(self.hidden)
+
+    @cached_property
+    def hidden_from_others(self) -> frozenset[str]:
+        return frozenset(self.hidden + self.admin_only)
 
 
 # --- converters --------------------------------------------------------------------------------

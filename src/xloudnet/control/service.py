@@ -150,10 +150,8 @@ class ResourceService:
         return {k: v for k, v in record.items() if k not in drop}
 
     def hidden_for(self, ctx: Context, record: dict) -> frozenset[str]:
-        names = self.definition.hidden
-        if not ctx.is_admin:
-            names = names + self.definition.admin_only
-        return frozenset(names)
+        d = self.definition
+        return d.hidden_from_admins if ctx.is_admin else d.hidden_from_others
 
     # --- writes -------------------------------------------------------------------------------
     def create(self, ctx: Context, body: dict, **parents) -> dict:

@@ -25,10 +25,10 @@ from ..attributes import (
     REQUIRED,
     Attr,
     ResourceDef,
-    name_attr,
-    one_of,
     dict_value,
     ip_or_cidr,
+    name_attr,
+    one_of,
     standard_attrs,
     string,
     to_bool,
@@ -226,7 +226,7 @@ PORT = ResourceDef(
         Attr("device_id", post=True, put=True, default="", validate=string(255), filter=True, sort=True),
         Attr("device_owner", post=True, put=True, default="", validate=string(255), filter=True, sort=True),
         Attr("status", filter=True, sort=True),
-        Attr("security_groups", post=True, put=True, convert=convert_uuid_list, filter=True),
+        Attr("security_groups", post=True, put=True, convert=convert_uuid_list, filter=True, filter_convert=str),
         Attr("port_security_enabled", post=True, put=True, convert=to_bool),
         Attr("allowed_address_pairs", post=True, put=True, convert=convert_address_pairs),
         Attr("extra_dhcp_opts", post=True, put=True, default=[], convert=convert_dhcp_opts),
@@ -304,7 +304,7 @@ class PortService(ResourceService):
     def __init__(self, plane):
         super().__init__(plane)
         self.ipam = ipam.Allocator(plane)
-        self._random = random.Random(plane.rng_seed)
+        self._random: random.Random | None = None
 
     # --- policy --------------------------------------------------------------------------------
     def _network(self, record: dict) -> dict | None:
@@ -435,6 +435,11 @@ class PortService(ResourceService):
             if self._mac_in_use(network_id, wanted):
                 raise errors.MacAddressInUse(net_id=network_id, mac=wanted)
             return wanted
+        if self._random is None:
+            # Seeded planes stay reproducible; seeding with the store revision keeps a fork from
+            # replaying its parent's sequence (every MAC would collide on a busy network).
+            seed = self.plane.rng_seed
+            self._random = random.Random(None if seed is None else f"{seed}:{self.store.revision}")
         for _ in range(MAC_ATTEMPTS):
             mac = "fa:16:3e:%02x:%02x:%02x" % tuple(self._random.randrange(256) for _ in range(3))
             if not self._mac_in_use(network_id, mac):

@@ -1,0 +1,286 @@
+"""Security-group lint: shadowed, redundant and over-broad rules, empty remote groups, unused groups.
+
+Coverage is computed exactly on each rule's header space, a box of four integer intervals:
+
+    protocol (0-255; "any" = all) × L4a × L4b × remote
+
+where L4a is the destination port range for tcp/udp/sctp/dccp/udplite and the ICMP type for
+ICMP, and L4b the ICMP code (full everywhere else). Within one protocol every rule reads the L4
+axes the same way, and an any-protocol rule is full on both, so box algebra is exact. The remote
+axis is the address space of the rule's family, followed by one point per security group: a
+``remote_group_id`` rule covers only its group's point (membership changes, so a prefix never
+provably covers a group), while a null or ``/0`` remote covers every address and every group.
+A rule is *shadowed* when the union of the other rules of its group, direction and ethertype
+contains its box (Batfish ``filterLineReachability`` finds the same for ordered ACLs; here every
+rule is an allow, so order does not matter).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from xloudnet.control.snapshot import Snapshot
+from xloudnet.model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
+
+KINDS = ("shadowed", "redundant", "over_broad", "empty_remote_group", "unused_group")
+SENSITIVE_PORTS = {22: "ssh", 3389: "rdp", 1433: "mssql", 1521: "oracle", 3306: "mysql",
+                   5432: "postgresql", 6379: "redis", 27017: "mongodb", 9200: "elasticsearch",
+                   11211: "memcached"}
+HIGH_RISK = {22, 3389}
+_FRAGMENT_LIMIT = 20000  # give up (report nothing) rather than blow up on pathological groups
+
+Box = tuple[tuple[int, int], ...]
+
+
+def _remote_interval(rule: dict, version: int, atoms: dict[str, int]) -> tuple[int, int]:
+    top = 1 << (32 if version == 4 else 128)
+    if rule.get("remote_group_id"):
+        point = top + atoms[rule["remote_group_id"]]
+        return (point, point)
+    prefix = rule.get("remote_ip_prefix")
+    net = ipaddress.ip_network(str(prefix), strict=False) if prefix else None
+    if net is None or net.prefixlen == 0:
+        return (0, top + len(atoms) - 1)  # everything, every group's members included
+    return (int(net.network_address), int(net.broadcast_address))
+
+
+def rule_box(rule: dict, atoms: dict[str, int]) -> Box:
+    """The header space a rule admits (see the module docstring)."""
+    version = 6 if rule.get("ethertype") == "IPv6" else 4
+    proto = protocol_number(rule.get("protocol"), version)
+    lo, hi = rule.get("port_range_min"), rule.get("port_range_max")
+    l4a, l4b = (0, 65535), (0, 255)
+    if proto in PORT_PROTOCOLS and (lo is not None or hi is not None):
+        l4a = (0 if lo is None else lo, 65535 if hi is None else hi)
+    elif proto in ICMP_PROTOCOLS:
+        l4a = (0, 255) if lo is None else (lo, lo)
+        l4b = (0, 255) if hi is None else (hi, hi)
+    protocols = (0, 255) if proto is None else (proto, proto)
+    return (protocols, l4a, l4b, _remote_interval(rule, version, atoms))
+
+
+def _intersects(a: Box, b: Box) -> bool:
+    return all(x[0] <= y[1] and y[0] <= x[1] for x, y in zip(a, b))
+
+
+def _contains(outer: Box, inner: Box) -> bool:
+    return all(o[0] <= i[0] and i[1] <= o[1] for o, i in zip(outer, inner))
+
+
+def _subtract(b: Box, a: Box) -> list[Box]:
+    """b minus a as disjoint boxes."""
+    if not _intersects(b, a):
+        return [b]
+    out, cur = [], list(b)
+    for i, ((blo, bhi), (alo, ahi)) in enumerate(zip(cur, a)):
+        if blo < alo:
+            out.append(tuple(cur[:i] + [(blo, alo - 1)] + cur[i + 1:]))
+        if bhi > ahi:
+            out.append(tuple(cur[:i] + [(ahi + 1, bhi)] + cur[i + 1:]))
+        cur[i] = (max(blo, alo), min(bhi, ahi))
+    return out
+
+
+def _covered(box: Box, others: list[tuple[str, Box]]) -> list[str] | None:
+    """Ids of rules whose union contains ``box`` (None when it is not contained)."""
+    remaining, used = [box], []
+    for rid, other in others:
+        if not any(_intersects(r, other) for r in remaining):
+            continue
+        remaining = [piece for r in remaining for piece in _subtract(r, other)]
+        used.append(rid)
+        if not remaining:
+            return used
+        if len(remaining) > _FRAGMENT_LIMIT:
+            return None
+    return None
+
+
+def _minimal_cover(box: Box, others: list[tuple[str, Box]]) -> list[str] | None:
+    """A cover by one rule when there is one, else an irredundant set of rules."""
+    for rid, other in others:
+        if _contains(other, box):
+            return [rid]
+    used = _covered(box, others)
+    if used is None:
+        return None
+    for rid in list(used):
+        trial = [(r, b) for r, b in others if r in used and r != rid]
+        if _covered(box, trial) is not None:
+            used.remove(rid)
+    return used
+
+
+def _volume(box: Box) -> int:
+    size = 1
+    for lo, hi in box:
+        size *= hi - lo + 1
+    return size
+
+
+class _Policy:
+    """Indexes over the snapshot: groups in scope, their rules and boxes, which ports use what."""
+
+    def __init__(self, snapshot: Snapshot, project_id: str | None):
+        self.snapshot = snapshot
+        referenced = {r.get("remote_group_id") for r in snapshot.security_group_rules.values()}
+        self.atoms = {g: i for i, g in enumerate(sorted(set(snapshot.security_groups)
+                                                        | (referenced - {None})))}
+        self.groups = {gid: g for gid, g in snapshot.security_groups.items()
+                       if project_id is None or g.get("project_id") == project_id}
+        self.rules: dict[str, list[dict]] = {gid: [] for gid in self.groups}
+        for rid in sorted(snapshot.security_group_rules):
+            rule = snapshot.security_group_rules[rid]
+            if rule["security_group_id"] in self.rules:
+                self.rules[rule["security_group_id"]].append(rule)
+        self.users: dict[str, set[str]] = {gid: set() for gid in self.atoms}
+        for port in snapshot.ports.values():
+            for gid in port.get("security_groups") or []:
+                self.users.setdefault(gid, set()).add(port["id"])
+        self.box = {r["id"]: rule_box(r, self.atoms) for rules in self.rules.values() for r in rules}
+
+    def key(self, rule: dict) -> tuple:
+        return (rule.get("direction"), rule.get("ethertype") or "IPv4", self.box[rule["id"]])
+
+
+def _finding(kind, severity, group, rule, message, related=()) -> dict:
+    return {"kind": kind, "severity": severity, "security_group_id": group, "rule_id": rule,
+            "message": message, "related": list(related)}
+
+
+def _duplicates(policy: _Policy) -> tuple[list[dict], set[str]]:
+    """Rules equal to an earlier rule of the same group (0.0.0.0/0 ≡ null, "6" ≡ "tcp")."""
+    findings, dropped = [], set()
+    for gid, rules in policy.rules.items():
+        first: dict[tuple, str] = {}
+        for rule in rules:
+            key = policy.key(rule)
+            if key in first:
+                dropped.add(rule["id"])
+                findings.append(_finding("redundant", "low", gid, rule["id"],
+                                         f"duplicate of rule {first[key]} in the same group",
+                                         [first[key]]))
+            else:
+                first[key] = rule["id"]
+    return findings, dropped
+
+
+def _cross_group_duplicates(policy: _Policy, dropped: set[str]) -> list[dict]:
+    """A rule equal to one of another group whose ports include every port of this group."""
+    findings = []
+    for gid, rules in policy.rules.items():
+        mine = policy.users.get(gid, set())
+        if not mine:
+            continue
+        for other, other_rules in policy.rules.items():
+            theirs = policy.users.get(other, set())
+            if other == gid or not mine <= theirs or (mine == theirs and other > gid):
+                continue
+            keys = {policy.key(r): r["id"] for r in other_rules if r["id"] not in dropped}
+            for rule in rules:
+                match = keys.get(policy.key(rule))
+                if match and rule["id"] not in dropped:
+                    dropped.add(rule["id"])
+                    findings.append(_finding(
+                        "redundant", "low", gid, rule["id"],
+                        f"equal to rule {match} of group {other}, which every port of this group "
+                        "also has", [match]))
+    return findings
+
+
+def _shadowed(policy: _Policy, dropped: set[str]) -> list[dict]:
+    """Rules whose header space the other rules of the group already admit.
+
+    Narrow rules are examined first and a shadowed rule stops covering others, so every
+    reported rule can be deleted together without changing what the group admits."""
+    findings = []
+    for gid, rules in policy.rules.items():
+        active = [r for r in rules if r["id"] not in dropped]
+        order = sorted(active, key=lambda r: (_volume(policy.box[r["id"]]), r["id"]))
+        gone: set[str] = set()
+        for rule in order:
+            direction, ethertype, box = policy.key(rule)
+            others = [(r["id"], policy.box[r["id"]]) for r in active
+                      if r["id"] != rule["id"] and r["id"] not in gone
+                      and policy.key(r)[:2] == (direction, ethertype)]
+            cover = _minimal_cover(box, others)
+            if cover is None:
+                continue
+            gone.add(rule["id"])
+            how = f"rule {cover[0]}" if len(cover) == 1 else "the union of rules " + ", ".join(cover)
+            findings.append(_finding("shadowed", "low", gid, rule["id"],
+                                     f"everything this rule admits is already admitted by {how}",
+                                     cover))
+    return findings
+
+
+def _exposed_services(rule: dict) -> tuple[str, str] | None:
+    """(severity, what) when an ingress rule from anywhere opens something sensitive."""
+    version = 6 if rule.get("ethertype") == "IPv6" else 4
+    proto = protocol_number(rule.get("protocol"), version)
+    if proto is None:
+        return "high", "all protocols and ports"
+    if proto not in PORT_PROTOCOLS:
+        return None
+    lo, hi = rule.get("port_range_min"), rule.get("port_range_max")
+    if lo is None and hi is None:
+        return "high", f"all {rule.get('protocol')} ports"
+    lo, hi = (0 if lo is None else lo), (65535 if hi is None else hi)
+    hit = sorted(p for p in SENSITIVE_PORTS if lo <= p <= hi)
+    if not hit:
+        return None
+    severity = "high" if any(p in HIGH_RISK for p in hit) else "medium"
+    return severity, ", ".join(f"{SENSITIVE_PORTS[p]} ({p})" for p in hit)
+
+
+def _over_broad(policy: _Policy) -> list[dict]:
+    findings = []
+    for gid, rules in policy.rules.items():
+        for rule in rules:
+            prefix = rule.get("remote_ip_prefix")
+            anywhere = rule.get("remote_group_id") is None and (
+                prefix is None or ipaddress.ip_network(str(prefix), strict=False).prefixlen == 0)
+            exposed = _exposed_services(rule) if anywhere and rule.get("direction") == "ingress" else None
+            if exposed:
+                severity, what = exposed
+                source = prefix or ("0.0.0.0/0" if rule.get("ethertype") != "IPv6" else "::/0")
+                findings.append(_finding("over_broad", severity, gid, rule["id"],
+                                         f"ingress from {source} to {what}"))
+    return findings
+
+
+def _empty_remote_groups(policy: _Policy) -> list[dict]:
+    findings = []
+    for gid, rules in policy.rules.items():
+        for rule in rules:
+            remote = rule.get("remote_group_id")
+            if remote and not policy.users.get(remote):
+                what = "does not exist" if remote not in policy.snapshot.security_groups else "has no member ports"
+                findings.append(_finding("empty_remote_group", "medium", gid, rule["id"],
+                                         f"remote group {remote} {what}: the rule matches nothing"))
+    return findings
+
+
+def _unused_groups(policy: _Policy) -> list[dict]:
+    return [_finding("unused_group", "info", gid, None, "no port uses this group")
+            for gid, group in policy.groups.items()
+            if not policy.users.get(gid) and (group.get("name") or "").lower() != "default"]
+
+
+def lint_security_groups(snapshot: Snapshot, project_id: str | None = None) -> dict:
+    """Lint the security groups of one project (``None``: every project, as admin).
+
+    Returns {"findings": [{"kind", "severity", "security_group_id", "rule_id", "message",
+    "related": [rule ids]}], "summary": {kind: count}}.
+    """
+    policy = _Policy(snapshot, project_id)
+    findings, dropped = _duplicates(policy)
+    findings += _cross_group_duplicates(policy, dropped)
+    findings += _shadowed(policy, dropped)
+    findings += _over_broad(policy)
+    findings += _empty_remote_groups(policy)
+    findings += _unused_groups(policy)
+    order = {k: i for i, k in enumerate(KINDS)}
+    findings.sort(key=lambda f: (order[f["kind"]], f["security_group_id"], f["rule_id"] or ""))
+    summary = {kind: sum(f["kind"] == kind for f in findings) for kind in KINDS}
+    return {"findings": findings, "summary": summary}

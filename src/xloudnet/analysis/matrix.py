@@ -1,0 +1,38 @@
+"""All-pairs reachability (DESIGN.md ``POST /simulation/v1/reachability/matrix``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..dataplane import FlowTables, QueryError
+from ..dataplane.batch import DISPOSITIONS
+from ..dataplane.engine import Walk
+from ..dataplane.pairs import endpoint_ports, pair_batch
+
+
+def matrix(tables: FlowTables, query: dict) -> dict:
+    """Every (source, destination) pair's verdict, computed as ONE vectorised batch.
+
+    ``query``: ``{"protocol", "destination_port"?, "source_port"?, "ethertype"?, "icmp_type"?,
+    "icmp_code"?, "sources": [endpoint]?, "destinations": [endpoint]?}``; endpoints as in a
+    reachability query, default every endpoint port (device_owner not ``network:*``). The
+    protocol, and the destination port of a port protocol, are required (``QueryError`` 400).
+    Returns ``{"sources": [ids], "destinations": [ids], "reachable": [[bool]],
+    "dispositions": [[str]]}`` (ids: port ids, or the address of an ``ip_address`` endpoint),
+    rows by source. A pair with no common address family, or with both ends outside the cloud,
+    is ``NO_ROUTE``.
+    """
+    if not isinstance(query, dict):
+        raise QueryError("the query must be an object")
+    ports = [{"port_id": pid} for pid in endpoint_ports(tables)]
+    sources = query.get("sources") if query.get("sources") is not None else ports
+    destinations = query.get("destinations") if query.get("destinations") is not None else ports
+    batch, src_ids, dst_ids = pair_batch(tables, sources, destinations, query)
+    Walk(tables, batch).run()
+    codes = batch.disp.reshape(len(src_ids), len(dst_ids))
+    names = np.array(DISPOSITIONS, dtype=object)[codes]
+    return {"sources": src_ids, "destinations": dst_ids,
+            "reachable": (codes <= 1).tolist(), "dispositions": names.tolist()}
+
+
+__all__ = ["matrix"]

@@ -1,0 +1,96 @@
+"""A batch of packets in flight: header columns plus the walk state of each packet.
+
+Headers: family (``v6``), source and destination as ``hi``/``lo`` uint64 columns, protocol
+number, source/destination port (-1 when the protocol has none), ICMP type/code (-1 likewise).
+Walk state: the operation each packet is waiting for (``op``) and its arguments, the TTL, the
+disposition once decided (-1 while in flight), where it ended, the router it last left by, and
+for replies the request they answer (``req``) and the connection seen at the source port.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.dispositions import Disposition
+from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS
+
+DISPOSITIONS = [d.value for d in (
+    Disposition.ACCEPTED, Disposition.EXITS_NETWORK, Disposition.DENIED_EGRESS,
+    Disposition.DENIED_INGRESS, Disposition.SPOOFED, Disposition.NO_ROUTE,
+    Disposition.NEIGHBOR_UNREACHABLE, Disposition.LOOP, Disposition.ADMIN_DOWN)]
+CODE = {name: i for i, name in enumerate(DISPOSITIONS)}
+ACCEPTED, EXITS, DENIED_EGRESS, DENIED_INGRESS, SPOOFED, NO_ROUTE, UNREACHABLE, LOOP, ADMIN_DOWN = range(9)
+
+SEND, OUTSIDE, DELIVER, NEXTHOP, ROUTER, ROUTE = 1, 2, 3, 4, 5, 6
+AT_PORT, AT_ROUTER, AT_EXTERNAL = 1, 2, 3
+TTL = 64
+
+_PORT_PROTOS = np.zeros(256, dtype=bool)
+_PORT_PROTOS[list(PORT_PROTOCOLS)] = True
+_ICMP_PROTOS = np.zeros(256, dtype=bool)
+_ICMP_PROTOS[list(ICMP_PROTOCOLS)] = True
+HEADERS = ("v6", "src_hi", "src_lo", "dst_hi", "dst_lo", "proto", "sport", "dport", "itype", "icode")
+
+
+class Batch:
+    """Columns of a packet batch (see the module docstring)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.v6 = np.zeros(n, dtype=bool)
+        for name in ("src_hi", "src_lo", "dst_hi", "dst_lo"):
+            setattr(self, name, np.zeros(n, dtype=np.uint64))
+        for name in ("proto", "sport", "dport", "itype", "icode"):
+            setattr(self, name, np.full(n, -1, dtype=np.int64))
+        self.op = np.zeros(n, dtype=np.int8)
+        self.arg = np.full(n, -1, dtype=np.int64)  # port / network / router slot
+        self.in_port = np.full(n, -1, dtype=np.int64)  # ROUTER: the port it enters by
+        self.hop_hi = np.zeros(n, dtype=np.uint64)  # NEXTHOP: the next-hop address
+        self.hop_lo = np.zeros(n, dtype=np.uint64)
+        self.translated = np.zeros(n, dtype=bool)  # ROUTE: this router already translated
+        self.in_src = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+        self.in_dst = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+        self.ttl = np.full(n, TTL, dtype=np.int64)
+        self.disp = np.full(n, -1, dtype=np.int8)
+        self.end_kind = np.zeros(n, dtype=np.int8)  # AT_PORT / AT_ROUTER / AT_EXTERNAL
+        self.end_slot = np.full(n, -1, dtype=np.int64)
+        self.leaving = np.full(n, -1, dtype=np.int64)  # router it last left by
+        self.exit_net = np.full(n, -1, dtype=np.int64)
+        self.est_send = np.zeros(n, dtype=bool)  # reply: conntrack admits it at the sender
+        self.is_reply = np.zeros(n, dtype=bool)
+        self.ct_port = np.full(n, -1, dtype=np.int64)  # reply: the request's source port
+        self.ct_src = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+        self.ct_dst = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+        self.req = np.arange(n)  # reply: index of its request in the request batch
+        self.visits: list[dict] = []  # per ROUTE step: router and addresses in/out (requests)
+        self.record_visits = False
+
+    def service(self, idx: np.ndarray) -> np.ndarray:
+        """The 25-bit service key of packets ``idx`` (see ``groups.py``)."""
+        proto = np.clip(self.proto[idx], 0, 255)
+        value = np.where(_PORT_PROTOS[proto], np.maximum(self.dport[idx], 0), 0)
+        icmp = _ICMP_PROTOS[proto]
+        value = np.where(icmp, (np.maximum(self.itype[idx], 0) << 8) | np.maximum(self.icode[idx], 0), value)
+        key = (self.v6[idx].astype(np.int64) << 24) | (proto << 16) | (value & 0xFFFF)
+        return key.astype(np.uint64)
+
+    def headers(self, i: int) -> dict:
+        """One packet's headers as plain Python values."""
+        return {name: getattr(self, name)[i].item() for name in HEADERS}
+
+    def move(self, idx, op: int, arg=None) -> None:
+        self.op[idx] = op
+        if arg is not None:
+            self.arg[idx] = arg
+
+    def stop(self, idx, code: int) -> None:
+        self.disp[idx] = code
+        self.op[idx] = 0
+
+
+def port_protocol(proto: np.ndarray) -> np.ndarray:
+    return _PORT_PROTOS[np.clip(proto, 0, 255)]
+
+
+def icmp_protocol(proto: np.ndarray) -> np.ndarray:
+    return _ICMP_PROTOS[np.clip(proto, 0, 255)]

@@ -1,0 +1,150 @@
+"""The incremental compiler behind ``compile_tables`` (see ``tables.py`` for the layout).
+
+One compile: diff every collection against the previous snapshot by record identity, update
+the reverse indexes (ports per network, members per group, rules per group, ...), give new ids
+slots, work out which pieces depend on a changed record, rebuild those pieces and patch the rows
+of changed records. Everything else — arrays, pieces, indexes — is shared with ``previous``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..control.snapshot import COLLECTIONS, Snapshot
+from . import groups as sg
+from . import topology as topo
+from .addresses import parse_ip, parse_range
+from .tables import INDEXES, Arenas, FlowTables, cidr_family, diff
+
+MASK = (1 << 64) - 1
+
+
+def _up(record) -> bool:
+    return bool(record) and record.get("admin_state_up", True) is not False
+
+
+class Compiler:
+    """Compile ``snapshot`` reusing ``previous`` (a fresh lineage when it is None)."""
+
+    def __init__(self, snapshot: Snapshot, previous: FlowTables | None):
+        if previous is None:
+            previous = FlowTables(Snapshot(), Arenas())
+        self.old, self.new, self.prev = previous.snapshot, snapshot, previous
+        out = FlowTables(snapshot, previous.arenas)
+        out.slots = dict(previous.slots)
+        out.rows = dict(previous.rows)
+        out.gdirs, out.router_tables = previous.gdirs, previous.router_tables
+        out.subnet_tables = previous.subnet_tables
+        out.index = dict(previous.index)
+        self.out = out
+        self._copied: set = set()
+
+    def run(self) -> FlowTables:
+        changed = {name: diff(getattr(self.old, name), getattr(self.new, name)) for name in COLLECTIONS}
+        self._index(changed)
+        self._allocate(changed)
+        dirty = self._dirty(changed)
+        self._rebuild(dirty)
+        self.out.stats = {"changed": {k: len(v) for k, v in changed.items() if v},
+                          "rebuilt": {k: len(v) for k, v in dirty.items() if v}}
+        return self.out.freeze()
+
+    # -- reverse indexes ---------------------------------------------------------------------
+    def _idx(self, name: str) -> dict:
+        if name not in self._copied:
+            self.out.index[name] = dict(self.out.index[name])
+            self._copied.add(name)
+        return self.out.index[name]
+
+    def _move(self, name: str, item, old_keys, new_keys) -> None:
+        index = None
+        for key in set(old_keys) - set(new_keys):
+            index = index or self._idx(name)
+            index[key] = index.get(key, frozenset()) - {item}
+        for key in set(new_keys) - set(old_keys):
+            index = index or self._idx(name)
+            index[key] = index.get(key, frozenset()) | {item}
+
+    def _index(self, changed: dict) -> None:
+        contributions = {
+            "ports": (("net_ports", lambda r: [r.get("network_id")]),
+                      ("grp_members", lambda r: list(r.get("security_groups") or [])),
+                      ("rt_ports", lambda r: [r.get("device_id")] if topo.is_router_port(r) else [])),
+            "security_group_rules": (("grp_rules", lambda r: [r.get("security_group_id")]),),
+            "subnets": (("net_subnets", lambda r: [r.get("network_id")]),),
+            "floatingips": (("rt_fips", lambda r: [r.get("router_id")] if r.get("router_id") else []),
+                            ("net_fips", lambda r: [r.get("floating_network_id")])),
+        }
+        for coll, parts in contributions.items():
+            old, new = getattr(self.old, coll), getattr(self.new, coll)
+            for key in changed[coll]:
+                o, n = old.get(key), new.get(key)
+                for name, keys_of in parts:
+                    self._move(name, key, keys_of(o) if o else [], keys_of(n) if n else [])
+
+    # -- slots -------------------------------------------------------------------------------
+    def _allocate(self, changed: dict) -> None:
+        new, slots = self.new, self.out.slots
+        ports = [new.ports[k] for k in changed["ports"] if k in new.ports]
+        rules = [new.security_group_rules[k] for k in changed["security_group_rules"]
+                 if k in new.security_group_rules]
+        fips = [new.floatingips[k] for k in changed["floatingips"] if k in new.floatingips]
+        subnets = [new.subnets[k] for k in changed["subnets"] if k in new.subnets]
+        slots["port"] = slots["port"].with_ids(p["id"] for p in ports)
+        slots["net"] = slots["net"].with_ids(
+            [k for k in changed["networks"] if k in new.networks] + [p.get("network_id") for p in ports]
+            + [s.get("network_id") for s in subnets] + [f.get("floating_network_id") for f in fips])
+        slots["sub"] = slots["sub"].with_ids(
+            [s["id"] for s in subnets] + [f.get("subnet_id") for p in ports for f in p.get("fixed_ips") or []])
+        slots["rt"] = slots["rt"].with_ids(
+            [k for k in changed["routers"] if k in new.routers] + [f.get("router_id") for f in fips]
+            + [p.get("device_id") for p in ports if topo.is_router_port(p)])
+        slots["fip"] = slots["fip"].with_ids(f["id"] for f in fips)
+        slots["grp"] = slots["grp"].with_ids(
+            [k for k in changed["security_groups"] if k in new.security_groups]
+            + [g for p in ports for g in p.get("security_groups") or []]
+            + [r.get(k) for r in rules for k in ("security_group_id", "remote_group_id")])
+
+    # -- dependencies ------------------------------------------------------------------------
+    def _dirty(self, changed: dict) -> dict[str, set]:
+        old, new, index = self.old, self.new, self.out.index
+        d = {k: set() for k in ("port", "net", "sub", "rt", "fip", "grp", "member", "gd")}
+        d["port"] |= changed["ports"]
+        for key in changed["ports"]:
+            for rec in filter(None, (old.ports.get(key), new.ports.get(key))):
+                d["net"].add(rec.get("network_id"))
+                d["member"].update(rec.get("security_groups") or [])
+                if topo.is_router_port(rec):
+                    d["rt"].add(rec.get("device_id"))
+        for key in changed["networks"]:
+            d["net"].add(key)
+            d["port"] |= index["net_ports"].get(key, frozenset())
+        for key in changed["subnets"]:
+            d["sub"].add(key)
+            for rec in filter(None, (old.subnets.get(key), new.subnets.get(key))):
+                net = rec.get("network_id")
+                d["net"].add(net)
+                for pid in index["net_ports"].get(net, frozenset()):
+                    d["port"].add(pid)
+                    if topo.is_router_port(new.ports[pid]):
+                        d["rt"].add(new.ports[pid].get("device_id"))
+        d["rt"] |= changed["routers"]
+        for key in changed["floatingips"]:
+            d["fip"].add(key)
+            for rec in filter(None, (old.floatingips.get(key), new.floatingips.get(key))):
+                d["rt"].add(rec.get("router_id"))
+                d["net"].add(rec.get("floating_network_id"))
+        d["grp"] |= changed["security_groups"]
+        for key in changed["security_group_rules"]:
+            for rec in filter(None, (old.security_group_rules.get(key), new.security_group_rules.get(key))):
+                d["gd"].add(rec.get("security_group_id"))
+        d["grp"] |= d["member"] | d["gd"]
+        for name, family in (("port", "port"), ("net", "net"), ("sub", "sub"), ("rt", "rt"),
+                             ("fip", "fip"), ("grp", "grp"), ("member", "grp"), ("gd", "grp")):
+            d[name] = {k for k in d[name] if k is not None and self.out.slots[family].get(k) >= 0}
+        return d
+
+    # -- rebuilding --------------------------------------------------------------------------
+    def _rebuild(self, d: dict) -> None:
+        from .build import Builder
+        Builder(self).rebuild(d)

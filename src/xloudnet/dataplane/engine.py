@@ -1,0 +1,266 @@
+"""The vectorised walk: DESIGN.md "Data-plane semantics" steps 1-9 over a whole batch.
+
+Every packet waits for one operation (``SEND`` from a port, ``OUTSIDE`` entry from beyond an
+external network, ``DELIVER`` on a network, ``NEXTHOP`` to a next hop on a network, ``ROUTER``
+entry, ``ROUTE`` lookup). Each round runs every operation once over all packets waiting for it
+(numpy masks, no per-packet loop); a packet leaves the loop with a disposition. Rounds are
+bounded by the TTL (64 routers), so the walk over the batch iterates per hop, not per packet.
+
+An optional tracer receives the hops of the (few) traced packets; it is never called in batch
+evaluation, so explaining one flow runs exactly the code that decides the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import groups as sg
+from . import topology as topo
+from . import trie
+from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, AT_ROUTER, DELIVER, DENIED_EGRESS,
+                    DENIED_INGRESS, EXITS, LOOP, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
+                    SPOOFED, UNREACHABLE, Batch, icmp_protocol)
+
+MAX_ROUNDS = 4 * 64 + 16
+
+
+def owner_lookup(tb, net, v6, hi, lo):
+    """``(owner, on_link)`` of addresses on networks (see ``topology``)."""
+    safe = np.maximum(net, 0)
+    value = trie.lookup_addr(tb.nodes, tb.net_own4[safe], tb.net_own6[safe], v6, hi, lo)
+    value = np.where(net >= 0, value, topo.pack_owner(topo.NOBODY, 0))
+    return (value >> 1) - 2, (value & 1).astype(bool)
+
+
+def port_stateful(tb, port) -> np.ndarray:
+    """Connection tracking applies unless one of the port's groups is stateless."""
+    groups = tb.port_groups[port]
+    return np.all((groups < 0) | tb.grp_stateful[np.maximum(groups, 0)], axis=1)
+
+
+class Walk:
+    """Runs a batch to its dispositions (``run``); ``tracer`` records hops when given."""
+
+    def __init__(self, tb, batch: Batch, tracer=None, request: Batch | None = None):
+        self.tb, self.b, self.tr, self.request = tb, batch, tracer, request
+
+    def run(self) -> Batch:
+        handlers = ((SEND, self.send), (OUTSIDE, self.outside), (DELIVER, self.deliver),
+                    (NEXTHOP, self.nexthop), (ROUTER, self.router), (ROUTE, self.route))
+        b = self.b
+        for _ in range(MAX_ROUNDS):
+            if not (b.disp < 0).any():
+                break
+            for op, handler in handlers:
+                idx = np.flatnonzero((b.op == op) & (b.disp < 0))
+                if len(idx):
+                    handler(idx)
+        return b
+
+    # -- tracing -----------------------------------------------------------------------------
+    def note(self, idx, make) -> None:
+        """Give the tracer a hop per traced packet: ``make(i)`` returns the hop dict."""
+        if self.tr is not None:
+            for i in np.atleast_1d(idx):
+                self.tr.add(int(i), make(int(i)))
+
+    def stop(self, idx, code: int, make=None) -> None:
+        if len(idx):
+            self.b.stop(idx, code)
+            if make is not None:
+                self.note(idx, make)
+
+    # -- step 1-3 and 5: a port sends ---------------------------------------------------------
+    def send(self, idx) -> None:
+        tb, b = self.tb, self.b
+        port = b.arg[idx]
+        net = tb.port_net[port]
+        self.note(idx, lambda i: self.hop("port", b.arg[i], "enter", "FORWARD"))
+        up = tb.port_admin[port] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
+        self.stop(idx[~up], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
+                                                           reason="source port or network is down"))
+        idx = idx[up]
+        filtered = tb.port_filtered[b.arg[idx]]
+        owned = self.owns(b.arg[idx], idx)
+        bad = filtered & ~owned
+        self.stop(idx[bad], SPOOFED, lambda i: self.hop("port", b.arg[i], "anti-spoofing", "DROP",
+                                                        reason="source address not owned"))
+        idx = idx[~bad]
+        self.note(idx[tb.port_filtered[b.arg[idx]]],
+                  lambda i: self.hop("port", b.arg[i], "anti-spoofing", "PERMIT"))
+        idx = self.security(idx, sg.EGRESS)
+        self.forward(idx)
+
+    def owns(self, port, idx) -> np.ndarray:
+        """Anti-spoofing: the source is a fixed IP or lies in an allowed address pair."""
+        tb, b = self.tb, self.b
+        v6, hi, lo = b.v6[idx, None], b.src_hi[idx, None], b.src_lo[idx, None]
+        fixed = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == v6) & (
+            tb.port_fx_hi[port] == hi) & (tb.port_fx_lo[port] == lo)
+        from .addresses import in_range
+        pairs = tb.port_pr_valid[port] & (tb.port_pr_v6[port] == v6) & in_range(
+            hi, lo, tb.port_pr_fhi[port], tb.port_pr_flo[port], tb.port_pr_lhi[port], tb.port_pr_llo[port])
+        return fixed.any(axis=1) | pairs.any(axis=1)
+
+    def security(self, idx, direction: int) -> np.ndarray:
+        """Groups of the port in ``arg``; returns the packets let through."""
+        tb, b = self.tb, self.b
+        port = b.arg[idx]
+        check = tb.port_filtered[port]
+        stage = "egress-security-group" if direction == sg.EGRESS else "ingress-security-group"
+        if direction == sg.EGRESS:
+            est = check & b.est_send[idx]
+        else:
+            est = check & self.established_here(idx, port)
+        self.note(idx[est], lambda i: self.hop("port", b.arg[i], stage, "PERMIT", conntrack="established"))
+        ask = np.flatnonzero(check & ~est)
+        if not len(ask):
+            return idx
+        sel = idx[ask]
+        hi, lo = (b.dst_hi, b.dst_lo) if direction == sg.EGRESS else (b.src_hi, b.src_lo)
+        allowed, gd, rule = sg.port_verdict(tb, b.arg[sel], direction, b.v6[sel], b.service(sel),
+                                            hi[sel], lo[sel])
+        code = DENIED_EGRESS if direction == sg.EGRESS else DENIED_INGRESS
+        self.stop(sel[~allowed], code, lambda i: self.hop("port", b.arg[i], stage, "DENY",
+                                                          reason="no rule matched (default deny)"))
+        if self.tr is not None:
+            for i, g, r in zip(sel[allowed], gd[allowed], rule[allowed]):
+                self.tr.add(int(i), self.hop("port", b.arg[i], stage, "PERMIT", rule_id=self.rule_id(g, r)))
+        keep = np.ones(len(idx), dtype=bool)
+        keep[ask[~allowed]] = False
+        return idx[keep]
+
+    def established_here(self, idx, port) -> np.ndarray:
+        """A reply reaching its request's source port with the connection's addresses."""
+        b = self.b
+        return (b.is_reply[idx] & (b.ct_port[idx] == port) & port_stateful(self.tb, port)
+                & (b.src_hi[idx] == b.ct_dst[0][idx]) & (b.src_lo[idx] == b.ct_dst[1][idx])
+                & (b.dst_hi[idx] == b.ct_src[0][idx]) & (b.dst_lo[idx] == b.ct_src[1][idx]))
+
+    def forward(self, idx) -> None:
+        """Step 5: on-link → deliver at L2; else the source subnet's routes to a next hop."""
+        tb, b = self.tb, self.b
+        net = tb.port_net[b.arg[idx]]
+        b.leaving[idx] = -1
+        _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
+        self.note(idx[link], lambda i: self.hop("port", b.arg[i], "forward", "FORWARD"))
+        b.move(idx[link], DELIVER, net[link])
+        idx, net = idx[~link], net[~link]
+        sub = self.source_subnet(idx)
+        safe = np.maximum(sub, 0)
+        entry = trie.lookup_addr(tb.nodes, tb.sub_rt4[safe], tb.sub_rt6[safe], b.v6[idx],
+                                 b.dst_hi[idx], b.dst_lo[idx])
+        entry = np.where(sub >= 0, entry, -1)
+        none = entry < 0
+        self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], "forward", "DROP", reason="no route"))
+        idx, net, sub, entry = idx[~none], net[~none], sub[~none], entry[~none]
+        rows = tb.entries[tb.sub_base[sub] + entry]
+        b.hop_hi[idx], b.hop_lo[idx] = rows["nh_hi"], rows["nh_lo"]
+        if self.tr is not None:
+            for i, s, e in zip(idx, sub, entry):
+                route = self.tb.subnet_tables[self.tb.ids("sub")[s]].texts[e]
+                self.tr.add(int(i), self.hop("port", b.arg[i], "forward", "FORWARD", route=route))
+        b.move(idx, NEXTHOP, net)
+
+    def source_subnet(self, idx) -> np.ndarray:
+        """The subnet of the fixed IP sent from, else the port's fallback of the family."""
+        tb, b = self.tb, self.b
+        port = b.arg[idx]
+        match = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == b.v6[idx, None]) & (
+            tb.port_fx_hi[port] == b.src_hi[idx, None]) & (tb.port_fx_lo[port] == b.src_lo[idx, None])
+        first = match.argmax(axis=1)
+        fixed_sub = tb.port_fx_sub[port, first]
+        fallback = np.where(b.v6[idx], tb.port_fallback6[port], tb.port_fallback4[port])
+        return np.where(match.any(axis=1), fixed_sub, fallback)
+
+    # -- entry from beyond an external network --------------------------------------------------
+    def outside(self, idx) -> None:
+        tb, b = self.tb, self.b
+        net = b.arg[idx]
+        down = ~tb.net_admin[net]
+        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("network", b.arg[i], "admin-state", "DROP",
+                                                            reason="external network is down"))
+        idx, net = idx[~down], net[~down]
+        b.leaving[idx] = -1
+        _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
+        self.note(idx, lambda i: {"node": "external", "stage": "enter", "action": "FORWARD"})
+        self.stop(idx[~link], NO_ROUTE, lambda i: {"node": "external", "stage": "forward", "action": "DROP",
+                                                   "reason": "the upstream does not route tenant space"})
+        b.move(idx[link], DELIVER)
+
+    # -- steps 7-9: on a network ----------------------------------------------------------------
+    def deliver(self, idx) -> None:
+        tb, b = self.tb, self.b
+        net = b.arg[idx]
+        owner, _link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
+        self.stop(idx[owner == topo.NOBODY], UNREACHABLE, lambda i: self.hop(
+            "network", b.arg[i], "deliver", "DROP", reason="no port holds the address"))
+        self.exit(idx[owner == topo.UPSTREAM], net[owner == topo.UPSTREAM])
+        fip = (owner >= 0) & (owner % 2 == 1)
+        router = owner[fip] // 2
+        b.in_port[idx[fip]] = self.tb.rt_gw_port[router]
+        b.move(idx[fip], ROUTER, router)
+        port = np.where(owner >= 0, owner // 2, -1)
+        to_router = (owner >= 0) & (owner % 2 == 0) & tb.port_rport[np.maximum(port, 0)]
+        b.in_port[idx[to_router]] = port[to_router]
+        b.move(idx[to_router], ROUTER, tb.port_router[port[to_router]])
+        arrive = (owner >= 0) & (owner % 2 == 0) & ~to_router
+        self.arrive(idx[arrive], port[arrive])
+
+    def arrive(self, idx, port) -> None:
+        """Step 8: the destination port's admin state and ingress groups, then ACCEPTED."""
+        tb, b = self.tb, self.b
+        b.arg[idx] = port
+        b.end_kind[idx], b.end_slot[idx] = AT_PORT, port  # also for refusals: who refused
+        self.note(idx, lambda i: self.hop("port", b.arg[i], "enter", "FORWARD"))
+        down = ~tb.port_admin[port]
+        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
+                                                            reason="destination port is down"))
+        idx = self.security(idx[~down], sg.INGRESS)
+        self.stop(idx, ACCEPTED, lambda i: self.hop("port", b.arg[i], "deliver", "DELIVER"))
+
+    def exit(self, idx, net) -> None:
+        b = self.b
+        b.exit_net[idx] = net
+        b.end_kind[idx] = AT_EXTERNAL
+        self.stop(idx, EXITS, lambda i: {"node": "external", "stage": "exit", "action": "FORWARD"})
+
+    def nexthop(self, idx) -> None:
+        """Hand the packet to the next hop: a router port, or the upstream; else NO_ROUTE."""
+        tb, b = self.tb, self.b
+        net = b.arg[idx]
+        owner, _link = owner_lookup(tb, net, b.v6[idx], b.hop_hi[idx], b.hop_lo[idx])
+        port = np.where((owner >= 0) & (owner % 2 == 0), owner // 2, -1)
+        router = (port >= 0) & tb.port_rport[np.maximum(port, 0)]
+        b.in_port[idx[router]] = port[router]
+        b.move(idx[router], ROUTER, tb.port_router[port[router]])
+        up = owner == topo.UPSTREAM
+        self.exit(idx[up], net[up])
+        self.stop(idx[~router & ~up], NO_ROUTE, lambda i: self.hop(
+            "network", b.arg[i], "forward", "DROP", reason="next hop is not a router"))
+
+    # -- step 6: routers ----------------------------------------------------------------------
+    def router(self, idx) -> None:
+        from .routing import enter_router
+        enter_router(self, idx)
+
+    def route(self, idx) -> None:
+        from .routing import route_out
+        route_out(self, idx)
+
+    # -- naming --------------------------------------------------------------------------------
+    def hop(self, kind: str, slot, stage: str, action: str, **extra) -> dict:
+        family = {"port": "port", "network": "net", "router": "rt"}[kind]
+        ids = self.tb.ids(family)
+        name = ids[int(slot)] if 0 <= int(slot) < len(ids) else None
+        return {"node": f"{kind}:{name}", "stage": stage, "action": action, **extra}
+
+    def rule_id(self, gd, rule) -> str | None:
+        gid = self.tb.ids("grp")[int(gd) // 2]
+        gdir = self.tb.gdirs.get((gid, int(gd) % 2))
+        return gdir.rule_ids[int(rule)] if gdir is not None and rule >= 0 else None
+
+
+def is_echo_request(b: Batch, idx) -> np.ndarray:
+    """ICMP echo request of the packet's family (any code): what a router answers."""
+    return icmp_protocol(b.proto[idx]) & (b.itype[idx] == np.where(b.v6[idx], 128, 8))

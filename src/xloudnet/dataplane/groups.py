@@ -1,0 +1,233 @@
+"""Security groups: each (group, direction) compiled once into a classifier, evaluated in batches.
+
+A rule is an allow on three dimensions:
+
+- the *service* key ``v6 << 24 | protocol << 16 | value`` where value is the destination port
+  (tcp, udp, sctp, dccp, udplite), ``type << 8 | code`` (ICMP, ICMPv6) or 0 (other protocols).
+  A rule is one or a few ranges of that 25-bit space: protocol "any" of an ethertype is one
+  range, a port range is one range, an ICMP type with any code is 256 codes in a row;
+- the remote address: a ``remote_ip_prefix`` range (or everything), matched through the
+  group's own address partition; or
+- a ``remote_group_id``: a *conjunctive* reference — the group's table says which service
+  classes the reference admits, and membership of the remote address in the referenced group
+  is looked up at evaluation time in that group's member trie. Members are never copied into
+  the referencing group, so a port joining or leaving G rebuilds G's member trie only.
+
+Per (group, direction) the compiled ``GroupDir`` holds a service trie, an address trie per
+family, the table ``T[service class, address class]`` → first matching rule (rules ordered by
+id), and ``U[service class, reference]`` → first matching remote-group rule. All pieces sit in
+shared arenas, so one batch evaluates packets against different groups at once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
+from . import trie
+from .addresses import parse_range
+
+SERVICE_TOP = (1 << 25) - 1
+TOPS = {False: (1 << 32) - 1, True: (1 << 128) - 1}
+EGRESS, INGRESS = 0, 1
+DIRECTIONS = {"egress": EGRESS, "ingress": INGRESS}
+
+
+def rule_v6(rule: dict) -> bool:
+    """The rule's family (ethertype defaults to IPv4)."""
+    return (rule.get("ethertype") or "IPv4") == "IPv6"
+
+
+def service_ranges(rule: dict) -> list[tuple[int, int]]:
+    """The rule's ranges in the 25-bit service space (empty when it can match nothing)."""
+    v6 = rule_v6(rule)
+    top = int(v6) << 24
+    try:
+        proto = protocol_number(rule.get("protocol"), 6 if v6 else 4)
+    except ValueError:
+        return []
+    if proto is None:
+        return [(top, top | 0xFFFFFF)]
+    base = top | proto << 16
+    lo, hi = rule.get("port_range_min"), rule.get("port_range_max")
+    if proto in PORT_PROTOCOLS:
+        if lo is None and hi is None:
+            return [(base, base | 0xFFFF)]
+        lo, hi = (0 if lo is None else int(lo)), (0xFFFF if hi is None else int(hi))
+        return [(base | lo, base | hi)] if 0 <= lo <= hi <= 0xFFFF else []
+    if proto in ICMP_PROTOCOLS:
+        return _icmp_ranges(base, lo, hi)
+    return [(base, base | 0xFFFF)]
+
+
+def _icmp_ranges(base: int, kind, code) -> list[tuple[int, int]]:
+    """ICMP type = port_range_min, code = port_range_max; ``None`` is "any", 0 a real code."""
+    if kind is None and code is None:
+        return [(base, base | 0xFFFF)]
+    if kind is None:
+        return [(base | t << 8 | int(code),) * 2 for t in range(256)] if 0 <= int(code) <= 255 else []
+    if not 0 <= int(kind) <= 255:
+        return []
+    if code is None:
+        return [(base | int(kind) << 8, base | int(kind) << 8 | 0xFF)]
+    return [(base | int(kind) << 8 | int(code),) * 2] if 0 <= int(code) <= 255 else []
+
+
+def remote_range(rule: dict) -> tuple[int, int] | None:
+    """The remote prefix as a range of the rule's family; ``None`` when it cannot match."""
+    v6 = rule_v6(rule)
+    prefix = rule.get("remote_ip_prefix")
+    if prefix is None:
+        return 0, TOPS[v6]
+    try:
+        fam6, first, last = parse_range(prefix)
+    except ValueError:
+        return None
+    return (first, last) if fam6 == v6 else None
+
+
+@dataclass
+class GroupDir:
+    """One (group, direction) classifier, placed in the arenas (see the module docstring)."""
+
+    rule_ids: list[str]
+    svc_starts: list[int]
+    svc_root: int
+    addr_roots: tuple[int, int]
+    sizes: tuple[int, int]  # address classes per family (v4, v6)
+    t_bases: tuple[int, int]
+    u_base: int
+    refs: list[str]
+    ref_limits: dict = field(default_factory=dict)  # rule index → remote range (prefix + group)
+
+
+def compile_groupdir(rules: list[dict], nodes: trie.Arena, cells: trie.Arena) -> GroupDir:
+    """Compile one direction of one group's rules (already sorted by id)."""
+    svc = [service_ranges(r) for r in rules]
+    svc_starts = trie.elementary([rg for ranges in svc for rg in ranges], SERVICE_TOP)
+    n_svc = len(svc_starts)
+    refs = sorted({r["remote_group_id"] for r in rules if r.get("remote_group_id")})
+    addr = [remote_range(r) for r in rules]
+    tables, roots, addr_starts = [], [], []
+    for v6 in (False, True):
+        spans = [a for r, a in zip(rules, addr) if a and rule_v6(r) == v6 and not r.get("remote_group_id")]
+        starts = trie.elementary(spans, TOPS[v6])
+        roots.append(trie.place_trie(nodes, starts, list(range(len(starts))), (8,) * (16 if v6 else 4)))
+        addr_starts.append(starts)
+        tables.append(np.full((n_svc, len(starts)), -1, dtype=np.int32))
+    u = np.full((n_svc, max(len(refs), 1)), -1, dtype=np.int32)
+    limits = {}
+    for idx in range(len(rules) - 1, -1, -1):
+        rule, area = rules[idx], addr[idx]
+        if area is None:
+            continue
+        classes = [_span(svc_starts, lo, hi) for lo, hi in svc[idx]]
+        remote = rule.get("remote_group_id")
+        if remote:
+            col = refs.index(remote)
+            for s0, s1 in classes:
+                u[s0:s1, col] = idx
+            if rule.get("remote_ip_prefix") is not None:
+                limits[idx] = (rule_v6(rule),) + area
+            continue
+        v6 = rule_v6(rule)
+        a0, a1 = _span(addr_starts[v6], *area)
+        for s0, s1 in classes:
+            tables[v6][s0:s1, a0:a1] = idx
+    svc_root = trie.place_trie(nodes, svc_starts, list(range(n_svc)), (9, 8, 8))
+    t_bases = tuple(cells.append(t.ravel()) for t in tables)
+    u_base = cells.append(u.ravel())
+    sizes = (len(addr_starts[0]), len(addr_starts[1]))
+    return GroupDir([r["id"] for r in rules], svc_starts, svc_root, tuple(roots), sizes,
+                    t_bases, u_base, refs, limits)
+
+
+def _span(starts: list[int], lo: int, hi: int) -> tuple[int, int]:
+    """Class slice ``[first, last + 1)`` of the elementary intervals covering ``[lo, hi]``."""
+    return bisect_right(starts, lo) - 1, bisect_right(starts, hi)
+
+
+def limits_block(gdir: GroupDir) -> np.ndarray | None:
+    """Rows ``[limited, first_hi, first_lo, last_hi, last_lo]`` per rule (rules that name both a
+    remote group and a prefix — which the API refuses, but a snapshot may carry)."""
+    if not gdir.ref_limits:
+        return None
+    block = np.zeros((len(gdir.rule_ids), 5), dtype=np.uint64)
+    for idx, (_v6, first, last) in gdir.ref_limits.items():
+        block[idx] = (1, first >> 64, first & trie_mask(), last >> 64, last & trie_mask())
+    return block.ravel()
+
+
+def trie_mask() -> int:
+    return (1 << 64) - 1
+
+
+# ------------------------------------------------------------------------------------------
+# Evaluation (vectorised over packets; ``tb`` is a FlowTables)
+
+
+def decide(tb, gd: np.ndarray, v6: np.ndarray, svc: np.ndarray, hi: np.ndarray,
+           lo: np.ndarray) -> np.ndarray:
+    """First matching rule (index within its GroupDir) per (packet, group-direction), else -1.
+
+    ``svc`` is the service key, ``hi``/``lo`` the remote address as this port sees it.
+    """
+    s = trie.lookup(tb.nodes, tb.gd_svc[gd], (svc, svc), trie.SERVICE_LEVELS)
+    a = trie.lookup_addr(tb.nodes, tb.gd_a4[gd], tb.gd_a6[gd], v6, hi, lo)
+    width = np.where(v6, tb.gd_n6[gd], tb.gd_n4[gd])
+    base = np.where(v6, tb.gd_t6[gd], tb.gd_t4[gd])
+    rule = tb.cells[base + s * width + a].astype(np.int64)
+    nref = tb.gd_nref[gd]
+    for r in range(int(nref.max()) if len(nref) else 0):
+        has = nref > r
+        ur = np.where(has, tb.cells[np.where(has, tb.gd_u[gd] + s * nref + r, 0)], -1)
+        cand = np.flatnonzero((ur >= 0) & ((rule < 0) | (ur < rule)))
+        if not len(cand):
+            continue
+        group = tb.refs[tb.gd_refs[gd[cand]] + r]
+        member = trie.lookup_addr(tb.nodes, tb.member4[group], tb.member6[group],
+                                  v6[cand], hi[cand], lo[cand]) > 0
+        member &= _within_limits(tb, gd[cand], ur[cand], hi[cand], lo[cand])
+        rule[cand[member]] = ur[cand[member]]
+    return rule
+
+
+def _within_limits(tb, gd, idx, hi, lo) -> np.ndarray:
+    """Rules with a remote group *and* a prefix also need the prefix to hold."""
+    base = tb.gd_lim[gd]
+    ok = np.ones(len(gd), dtype=bool)
+    limited = np.flatnonzero(base >= 0)
+    if len(limited):
+        at = base[limited] + idx[limited] * 5
+        lim = tb.limits
+        flagged = lim[at] == 1
+        inside = ((hi[limited] > lim[at + 1]) | ((hi[limited] == lim[at + 1]) & (lo[limited] >= lim[at + 2]))) & (
+            (hi[limited] < lim[at + 3]) | ((hi[limited] == lim[at + 3]) & (lo[limited] <= lim[at + 4])))
+        ok[limited] = ~flagged | inside
+    return ok
+
+
+def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo):
+    """A port's groups for a batch: ``(allowed, group-direction, rule index)`` per packet.
+
+    The deciding rule is the first matching one in the port's group order, then rule id order.
+    """
+    groups = tb.port_groups[port]
+    n, width = groups.shape
+    rows, cols = np.nonzero(groups >= 0)
+    gd = groups[rows, cols] * 2 + direction
+    rule = decide(tb, gd, v6[rows], svc[rows], hi[rows], lo[rows])
+    hit = rule >= 0
+    score = np.full((n, max(width, 1)), width, dtype=np.int64)
+    score[rows[hit], cols[hit]] = cols[hit]
+    first = score.min(axis=1)
+    allowed = first < width
+    rules = np.full((n, max(width, 1)), -1, dtype=np.int64)
+    rules[rows, cols] = rule
+    pick = np.minimum(first, max(width - 1, 0))
+    chosen_gd = np.where(allowed, groups[np.arange(n), pick] * 2 + direction, -1) if width else np.full(n, -1)
+    chosen_rule = np.where(allowed, rules[np.arange(n), pick], -1)
+    return allowed, chosen_gd, chosen_rule

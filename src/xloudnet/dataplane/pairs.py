@@ -1,0 +1,136 @@
+"""All-pairs batches: every (source, destination) endpoint pair as one vectorised batch.
+
+Endpoints are resolved once each (a loop over endpoints, not pairs); the N × M batch is built
+with numpy repeat/tile and walked once. Pairs that name no valid flow (no common address family,
+or both ends outside the cloud) are refused as ``NO_ROUTE`` without being walked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
+from .addresses import MASK64, parse_ip
+from .batch import NO_ROUTE, Batch
+from .flows import DEFAULT_SOURCE_PORT, QueryError, _ip, _port, in_cloud
+from .run import start
+
+
+def endpoint_ports(tables) -> list[str]:
+    """Every endpoint port (device_owner not ``network:*``), sorted by id."""
+    return sorted(pid for pid, port in tables.snapshot.ports.items()
+                  if not (port.get("device_owner") or "").startswith("network:"))
+
+
+def _endpoint(tables, end) -> dict:
+    """Addresses per family, source port slot, and the external network named, of one end."""
+    if not isinstance(end, dict) or not end:
+        raise QueryError("each endpoint must be an object naming a port_id or an ip_address")
+    out = {"port": -1, "net": -1, "addr": {False: None, True: None}}
+    if end.get("port_id") is not None:
+        port = _port(tables, end)
+        out["port"], out["id"] = tables.port_slot(port["id"]), port["id"]
+        for fixed in port.get("fixed_ips") or []:
+            fam, value = _ip(fixed["ip_address"])
+            out["addr"][fam] = value if out["addr"][fam] is None else out["addr"][fam]
+    if end.get("ip_address") is not None:
+        fam, value = _ip(end["ip_address"])
+        out["addr"] = {fam: value, not fam: None}
+        out.setdefault("id", str(end["ip_address"]))
+    if "id" not in out:
+        raise QueryError("each endpoint must name a port_id or an ip_address")
+    if end.get("network_id") is not None:
+        net = tables.snapshot.networks.get(end["network_id"])
+        if net is None:
+            raise QueryError(f"Network {end['network_id']} could not be found.", 404)
+        if not net.get("router:external"):
+            raise QueryError("network_id is not an external network")
+        out["net"] = tables.slots["net"].get(net["id"])
+    return out
+
+
+def _fip_networks(tables) -> dict:
+    found = {}
+    for fid in sorted(tables.snapshot.floatingips, reverse=True):
+        fip = tables.snapshot.floatingips[fid]
+        try:
+            found[parse_ip(fip["floating_ip_address"])] = tables.slots["net"].get(fip.get("floating_network_id"))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def _columns(tables, ends: list[dict], as_destination: bool) -> dict:
+    cols = {"port": np.array([e["port"] for e in ends], dtype=np.int64),
+            "net": np.array([e["net"] for e in ends], dtype=np.int64)}
+    fips = _fip_networks(tables) if as_destination else {}
+    for fam in (False, True):
+        values = [e["addr"][fam] for e in ends]
+        cols[(fam, "has")] = np.array([v is not None for v in values], dtype=bool)
+        cols[(fam, "hi")] = np.array([(v or 0) >> 64 for v in values], dtype=np.uint64)
+        cols[(fam, "lo")] = np.array([(v or 0) & MASK64 for v in values], dtype=np.uint64)
+        cols[(fam, "cloud")] = np.array([v is not None and in_cloud(tables, fam, v) for v in values], dtype=bool)
+        cols[(fam, "fipnet")] = np.array([fips.get((fam, v), -1) for v in values], dtype=np.int64)
+    return cols
+
+
+def pair_batch(tables, sources: list, destinations: list, query: dict) -> tuple[Batch, list, list]:
+    """The batch of every (source, destination) pair, source-major; and the endpoint names."""
+    src = [_endpoint(tables, e) for e in sources]
+    dst = [_endpoint(tables, e) for e in destinations]
+    s, d = _columns(tables, src, False), _columns(tables, dst, True)
+    n, m = len(src), len(dst)
+    si, di = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+    b = Batch(n * m)
+    v6 = _pair_family(query, s, d, si, di)
+    b.v6[:] = v6
+    for fam in (False, True):
+        sel = v6 == fam
+        b.src_hi[sel], b.src_lo[sel] = s[(fam, "hi")][si[sel]], s[(fam, "lo")][si[sel]]
+        b.dst_hi[sel], b.dst_lo[sel] = d[(fam, "hi")][di[sel]], d[(fam, "lo")][di[sel]]
+    _service(b, query, v6)
+    entry = np.where(s["net"][si] >= 0, s["net"][si], np.where(v6, d[(True, "fipnet")][di], d[(False, "fipnet")][di]))
+    entry = np.where(entry >= 0, entry, _first_external(tables))
+    start(b, s["port"][si], entry)
+    valid = np.where(v6, s[(True, "has")][si] & d[(True, "has")][di], s[(False, "has")][si] & d[(False, "has")][di])
+    outside = (s["port"][si] < 0) & ~np.where(v6, d[(True, "cloud")][di], d[(False, "cloud")][di])
+    b.stop(np.flatnonzero(~valid | outside | ((s["port"][si] < 0) & (entry < 0))), NO_ROUTE)
+    return b, [e["id"] for e in src], [e["id"] for e in dst]
+
+
+def _first_external(tables) -> int:
+    externals = sorted(n for n, rec in tables.snapshot.networks.items() if rec.get("router:external"))
+    return tables.slots["net"].get(externals[0]) if externals else -1
+
+
+def _pair_family(query, s, d, si, di) -> np.ndarray:
+    ethertype = query.get("ethertype")
+    if ethertype is not None:
+        if str(ethertype).lower() not in ("ipv4", "ipv6"):
+            raise QueryError(f"ethertype {ethertype!r} is not IPv4 or IPv6")
+        return np.full(len(si), str(ethertype).lower() == "ipv6")
+    return ~(s[(False, "has")][si] & d[(False, "has")][di])
+
+
+def _service(b: Batch, query: dict, v6: np.ndarray) -> None:
+    """Protocol and ports of every pair (``icmp`` becomes 58 on IPv6 pairs)."""
+    try:
+        proto4 = protocol_number(query.get("protocol"), 4)
+        proto6 = protocol_number(query.get("protocol"), 6)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    if proto4 is None:
+        raise QueryError("the matrix needs a concrete protocol")
+    b.proto[:] = np.where(v6, proto6, proto4)
+    if proto4 in PORT_PROTOCOLS:
+        dport, sport = query.get("destination_port"), query.get("source_port")
+        for key, value in (("destination_port", dport), ("source_port", sport)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535):
+                raise QueryError(f"{key} must be an integer from 0 to 65535")
+        if dport is None:
+            raise QueryError("destination_port is required for this protocol")
+        b.dport[:], b.sport[:] = dport, DEFAULT_SOURCE_PORT if sport is None else sport
+    elif proto4 in ICMP_PROTOCOLS:
+        itype, icode = query.get("icmp_type"), query.get("icmp_code")
+        b.itype[:] = np.where(v6, ICMP_ECHO_REQUEST[6], ICMP_ECHO_REQUEST[4]) if itype is None else itype
+        b.icode[:] = 0 if icode is None else icode

@@ -1,0 +1,174 @@
+"""Step 6 over a batch: entering a router (TTL, admin state, conntrack or DNAT, router-local
+addresses) and routing out of it (longest prefix, gateway SNAT, the out port's admin state).
+
+NAT is IPv4 only. A router that translated a request reverses it for the reply (matched on
+the addresses it sent out); any other router treats a reply as a new packet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import topology as topo
+from . import trie
+from .addresses import format_ip, join
+from .batch import ACCEPTED, ADMIN_DOWN, AT_ROUTER, DELIVER, DENIED_INGRESS, LOOP, NEXTHOP, NO_ROUTE, ROUTE
+from .engine import is_echo_request
+
+
+def enter_router(w, idx) -> None:
+    """Arrival at router ``arg`` by port ``in_port`` (-1: no port, e.g. a missing gateway)."""
+    tb, b = w.tb, w.b
+    w.note(idx, lambda i: w.hop("router", b.arg[i], "enter", "FORWARD"))
+    loop = b.ttl[idx] <= 0
+    w.stop(idx[loop], LOOP, lambda i: w.hop("router", b.arg[i], "route", "DROP", reason="TTL exceeded"))
+    idx = idx[~loop]
+    b.ttl[idx] -= 1
+    router, port = b.arg[idx], b.in_port[idx]
+    up = tb.rt_admin[router] & ((port < 0) | tb.port_admin[np.maximum(port, 0)])
+    w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "admin-state", "DROP",
+                                                 reason="router or its port is down"))
+    idx = idx[up]
+    for pair, cols in ((b.in_src, (b.src_hi, b.src_lo)), (b.in_dst, (b.dst_hi, b.dst_lo))):
+        pair[0][idx], pair[1][idx] = cols[0][idx], cols[1][idx]
+    b.translated[idx] = False
+    if w.request is not None:
+        _reverse(w, idx[b.is_reply[idx]])
+    _dnat(w, idx[~b.translated[idx] & ~b.v6[idx]])
+    _local(w, idx)
+
+
+def _reverse(w, idx) -> None:
+    """Undo the translation of the request's visit to this router (first matching visit)."""
+    b, req = w.b, w.request
+    done = np.zeros(len(idx), dtype=bool)
+    for visit in req.visits:
+        pos = np.full(req.n, -1, dtype=np.int64)
+        pos[visit["idx"]] = np.arange(len(visit["idx"]))
+        k = pos[b.req[idx]]
+        kk = np.maximum(k, 0)
+        hit = (~done & (k >= 0) & (visit["router"][kk] == b.arg[idx])
+               & (b.src_hi[idx] == visit["out_dst"][0][kk]) & (b.src_lo[idx] == visit["out_dst"][1][kk])
+               & (b.dst_hi[idx] == visit["out_src"][0][kk]) & (b.dst_lo[idx] == visit["out_src"][1][kk]))
+        sel, ks = idx[hit], kk[hit]
+        b.src_hi[sel], b.src_lo[sel] = visit["in_dst"][0][ks], visit["in_dst"][1][ks]
+        b.dst_hi[sel], b.dst_lo[sel] = visit["in_src"][0][ks], visit["in_src"][1][ks]
+        b.translated[sel] = True
+        done |= hit
+    w.note(idx[done], lambda i: w.hop("router", b.arg[i], "dnat", "TRANSLATE", conntrack="established"))
+
+
+def _dnat(w, idx) -> None:
+    """A floating IP held by this router → its fixed IP; hairpin SNAT for internal sources."""
+    tb, b = w.tb, w.b
+    router = b.arg[idx]
+    fip = trie.lookup(tb.nodes, tb.rt_dnat[router], (b.dst_hi[idx], b.dst_lo[idx]), trie.V4_LEVELS)
+    hit = fip >= 0
+    idx, router, fip = idx[hit], router[hit], fip[hit]
+    if not len(idx):
+        return
+    before = b.dst_lo[idx].copy()
+    b.dst_lo[idx] = tb.fip_fixed[fip]
+    b.translated[idx] = True
+    _note_each(w, idx, lambda k: _translation(w, idx[k], "dnat", "DNAT", before[k], b.dst_lo[idx[k]]))
+    port = b.in_port[idx]
+    inside = (port < 0) | ~tb.port_gw[np.maximum(port, 0)]
+    _source_nat(w, idx[inside], router[inside], "snat")
+
+
+def _source_nat(w, idx, router, stage: str) -> None:
+    """Own floating IP on the router, else the gateway IP when enable_snat, else unchanged."""
+    tb, b = w.tb, w.b
+    own = trie.lookup(tb.nodes, tb.rt_srcfip[router], (b.src_hi[idx], b.src_lo[idx]), trie.V4_LEVELS)
+    gateway = tb.rt_snat[router] & tb.rt_gw4_has[router]
+    new = np.where(own >= 0, tb.fip_addr[np.maximum(own, 0)], tb.rt_gw4[router])
+    change = (own >= 0) | gateway
+    idx, new = idx[change], new[change]
+    before = b.src_lo[idx].copy()
+    b.src_lo[idx] = new
+    _note_each(w, idx, lambda k: _translation(w, idx[k], stage, "SNAT", before[k], new[k]))
+
+
+def _note_each(w, idx, make) -> None:
+    """Trace hops built from the position ``k`` of each packet in ``idx``."""
+    if w.tr is not None:
+        for k, i in enumerate(idx):
+            w.tr.add(int(i), make(k))
+
+
+def _translation(w, i, stage: str, kind: str, before, after) -> dict:
+    hop = w.hop("router", w.b.arg[i], stage, "TRANSLATE", translation={
+        "type": kind, "from": format_ip(False, int(before)), "to": format_ip(False, int(after))})
+    return hop
+
+
+def _lookup(tb, router, b, idx) -> np.ndarray:
+    return trie.lookup_addr(tb.nodes, tb.rt_main4[router], tb.rt_main6[router], b.v6[idx],
+                            b.dst_hi[idx], b.dst_lo[idx])
+
+
+def _local(w, idx) -> None:
+    """The router's own addresses: echo requests are answered, anything else refused."""
+    tb, b = w.tb, w.b
+    router = b.arg[idx]
+    entry = _lookup(tb, router, b, idx)
+    rows = tb.entries[tb.rt_base[router] + np.maximum(entry, 0)]
+    local = (entry >= 0) & (rows["kind"] == topo.LOCAL)
+    b.move(idx[~local], ROUTE)
+    idx, port = idx[local], rows["port"][local]
+    down = ~tb.port_admin[port]
+    w.stop(idx[down], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "router-local", "DROP",
+                                                  reason="router port holding the address is down"))
+    idx = idx[~down]
+    echo = is_echo_request(b, idx)
+    b.end_kind[idx[echo]], b.end_slot[idx[echo]] = AT_ROUTER, b.arg[idx[echo]]
+    w.stop(idx[echo], ACCEPTED, lambda i: w.hop("router", b.arg[i], "router-local", "DELIVER",
+                                                reason="the router answers echo requests"))
+    w.stop(idx[~echo], DENIED_INGRESS, lambda i: w.hop("router", b.arg[i], "router-local", "DENY",
+                                                       reason="a router runs no services"))
+
+
+def route_out(w, idx) -> None:
+    """Longest-prefix match, gateway SNAT, the out port's and network's admin state."""
+    tb, b = w.tb, w.b
+    router = b.arg[idx]
+    entry = _lookup(tb, router, b, idx)
+    rows = tb.entries[tb.rt_base[router] + np.maximum(entry, 0)]
+    entry = np.where((entry >= 0) & (rows["kind"] == topo.LOCAL), rows["aux"], entry)
+    none = entry < 0
+    w.stop(idx[none], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP", reason="no route"))
+    idx, router, entry = idx[~none], router[~none], entry[~none]
+    rows = tb.entries[tb.rt_base[router] + entry]
+    if w.tr is not None:
+        for i, r, e in zip(idx, router, entry):
+            text = tb.router_tables[tb.ids("rt")[r]].main.texts[e]
+            w.tr.add(int(i), w.hop("router", r, "route", "FORWARD", route=text))
+    out = rows["port"].astype(np.int64)
+    loose = out < 0
+    w.stop(idx[loose], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP",
+                                                 reason="next hop is not on a connected subnet"))
+    idx, router, rows, out = idx[~loose], router[~loose], rows[~loose], out[~loose]
+    snat = tb.port_gw[out] & ~b.translated[idx] & ~b.v6[idx]
+    _source_nat(w, idx[snat], router[snat], "snat")
+    if b.record_visits:
+        _visit(b, idx, router)
+    net = tb.port_net[out]
+    up = tb.port_admin[out] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
+    w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "admin-state", "DROP",
+                                                 reason="out port or network is down"))
+    idx, router, rows, net = idx[up], router[up], rows[up], net[up]
+    b.leaving[idx] = router
+    via = rows["kind"] == topo.VIA
+    b.hop_hi[idx[via]], b.hop_lo[idx[via]] = rows["nh_hi"][via], rows["nh_lo"][via]
+    b.move(idx[via], NEXTHOP, net[via])
+    b.move(idx[~via], DELIVER, net[~via])
+
+
+def _visit(b, idx, router) -> None:
+    b.visits.append({
+        "idx": idx.copy(), "router": router.copy(),
+        "in_src": (b.in_src[0][idx], b.in_src[1][idx]), "in_dst": (b.in_dst[0][idx], b.in_dst[1][idx]),
+        "out_src": (b.src_hi[idx], b.src_lo[idx]), "out_dst": (b.dst_hi[idx], b.dst_lo[idx])})
+
+
+__all__ = ["enter_router", "route_out", "join"]
