@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import numpy as np
+
 from xloudnet.control.snapshot import Snapshot
 from xloudnet.model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 
@@ -63,10 +65,6 @@ def _intersects(a: Box, b: Box) -> bool:
     return all(x[0] <= y[1] and y[0] <= x[1] for x, y in zip(a, b))
 
 
-def _contains(outer: Box, inner: Box) -> bool:
-    return all(o[0] <= i[0] and i[1] <= o[1] for o, i in zip(outer, inner))
-
-
 def _subtract(b: Box, a: Box) -> list[Box]:
     """b minus a as disjoint boxes."""
     if not _intersects(b, a):
@@ -96,16 +94,43 @@ def _covered(box: Box, others: list[tuple[str, Box]]) -> list[str] | None:
     return None
 
 
-def _minimal_cover(box: Box, others: list[tuple[str, Box]]) -> list[str] | None:
-    """A cover by one rule when there is one, else an irredundant set of rules."""
-    for rid, other in others:
-        if _contains(other, box):
-            return [rid]
-    used = _covered(box, others)
+def _compress(boxes: list[Box]) -> np.ndarray:
+    """Boxes on rank coordinates, shape (n, dims, 2).
+
+    Each axis is cut at every interval end of the bucket, and an interval becomes the run of
+    elementary segments it spans: containment, intersection and subtraction are unchanged, and
+    128-bit remotes become small integers numpy can compare."""
+    out = np.empty((len(boxes), len(boxes[0]), 2), dtype=np.int64)
+    for axis in range(len(boxes[0])):
+        cuts = sorted({b[axis][0] for b in boxes} | {b[axis][1] + 1 for b in boxes})
+        rank = {c: i for i, c in enumerate(cuts)}
+        for i, box in enumerate(boxes):
+            out[i, axis] = (rank[box[axis][0]], rank[box[axis][1] + 1] - 1)
+    return out
+
+
+def _as_box(row: np.ndarray) -> Box:
+    return tuple((int(lo), int(hi)) for lo, hi in row)
+
+
+def _cover_of(i: int, ids: list[str], ranks: np.ndarray, live: np.ndarray) -> list[str] | None:
+    """A cover of rule ``i`` by live rules of its bucket: one rule when one suffices, else an
+    irredundant union (None when the rule is not covered)."""
+    lo, hi = ranks[:, :, 0], ranks[:, :, 1]
+    me_lo, me_hi = lo[i], hi[i]
+    others = live.copy()
+    others[i] = False
+    containing = others & np.all(lo <= me_lo, axis=1) & np.all(hi >= me_hi, axis=1)
+    if containing.any():
+        return [ids[int(np.flatnonzero(containing)[0])]]
+    touching = np.flatnonzero(others & np.all(lo <= me_hi, axis=1) & np.all(hi >= me_lo, axis=1))
+    box = _as_box(ranks[i])
+    candidates = [(ids[j], _as_box(ranks[j])) for j in touching]
+    used = _covered(box, candidates)
     if used is None:
         return None
     for rid in list(used):
-        trial = [(r, b) for r, b in others if r in used and r != rid]
+        trial = [(r, b) for r, b in candidates if r in used and r != rid]
         if _covered(box, trial) is not None:
             used.remove(rid)
     return used
@@ -188,27 +213,37 @@ def _cross_group_duplicates(policy: _Policy, dropped: set[str]) -> list[dict]:
     return findings
 
 
+def _buckets(policy: _Policy, dropped: set[str]) -> dict[tuple, list[dict]]:
+    """Live rules by (group, direction, ethertype): only rules of one bucket can cover each other."""
+    buckets: dict[tuple, list[dict]] = {}
+    for gid, rules in policy.rules.items():
+        for rule in rules:
+            if rule["id"] not in dropped:
+                direction, ethertype, _box = policy.key(rule)
+                buckets.setdefault((gid, direction, ethertype), []).append(rule)
+    return buckets
+
+
 def _shadowed(policy: _Policy, dropped: set[str]) -> list[dict]:
     """Rules whose header space the other rules of the group already admit.
 
     Narrow rules are examined first and a shadowed rule stops covering others, so every
     reported rule can be deleted together without changing what the group admits."""
     findings = []
-    for gid, rules in policy.rules.items():
-        active = [r for r in rules if r["id"] not in dropped]
-        order = sorted(active, key=lambda r: (_volume(policy.box[r["id"]]), r["id"]))
-        gone: set[str] = set()
-        for rule in order:
-            direction, ethertype, box = policy.key(rule)
-            others = [(r["id"], policy.box[r["id"]]) for r in active
-                      if r["id"] != rule["id"] and r["id"] not in gone
-                      and policy.key(r)[:2] == (direction, ethertype)]
-            cover = _minimal_cover(box, others)
+    for (gid, _direction, _ethertype), rules in _buckets(policy, dropped).items():
+        if len(rules) < 2:
+            continue
+        ids = [r["id"] for r in rules]
+        ranks = _compress([policy.box[rid] for rid in ids])
+        live = np.ones(len(ids), dtype=bool)
+        order = sorted(range(len(ids)), key=lambda i: (_volume(policy.box[ids[i]]), ids[i]))
+        for i in order:
+            cover = _cover_of(i, ids, ranks, live)
             if cover is None:
                 continue
-            gone.add(rule["id"])
+            live[i] = False
             how = f"rule {cover[0]}" if len(cover) == 1 else "the union of rules " + ", ".join(cover)
-            findings.append(_finding("shadowed", "low", gid, rule["id"],
+            findings.append(_finding("shadowed", "low", gid, ids[i],
                                      f"everything this rule admits is already admitted by {how}",
                                      cover))
     return findings

@@ -154,8 +154,8 @@ class Walk:
         none = entry < 0
         self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], "forward", "DROP", reason="no route"))
         idx, net, sub, entry = idx[~none], net[~none], sub[~none], entry[~none]
-        rows = tb.entries[tb.sub_base[sub] + entry]
-        b.hop_hi[idx], b.hop_lo[idx] = rows["nh_hi"], rows["nh_lo"]
+        at = tb.sub_base[sub] + entry
+        b.hop_hi[idx], b.hop_lo[idx] = tb.entry_nh_hi[at], tb.entry_nh_lo[at]
         if self.tr is not None:
             for i, s, e in zip(idx, sub, entry):
                 route = self.tb.subnet_tables[self.tb.ids("sub")[s]].texts[e]

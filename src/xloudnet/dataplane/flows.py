@@ -166,14 +166,14 @@ def _with_ports(flow: Flow, query: dict, concrete: bool) -> Flow:
 
 
 def in_cloud(tables, v6: bool, value: int) -> bool:
-    """Inside any subnet, or a fixed or floating IP of the cloud."""
+    """Inside any subnet (but not an external subnet's upstream), or a fixed or floating IP."""
     cloud = tables.__dict__.get("_cloud")
     if cloud is None:
         snap = tables.snapshot
         spans = []
         for subnet in snap.subnets.values():
             try:
-                spans.append(parse_range(subnet["cidr"]))
+                spans.append(parse_range(subnet["cidr"]) + (tables.slots["net"].get(subnet.get("network_id")),))
             except (ValueError, KeyError, TypeError):
                 pass
         points = set()
@@ -190,7 +190,18 @@ def in_cloud(tables, v6: bool, value: int) -> bool:
                 pass
         cloud = tables._cloud = (spans, points)
     spans, points = cloud
-    return (v6, value) in points or any(f == v6 and a <= value <= b for f, a, b in spans)
+    if (v6, value) in points:
+        return True
+    return any(f == v6 and a <= value <= b and not _upstream(tables, net, v6, value) for f, a, b, net in spans)
+
+
+def _upstream(tables, net: int, v6: bool, value: int) -> bool:
+    """The address is an external subnet's unowned gateway: the upstream, outside the cloud."""
+    from .engine import owner_lookup
+    from .topology import UPSTREAM
+    owner, _ = owner_lookup(tables, np.array([net]), np.array([v6]), np.array([value >> 64], dtype=np.uint64),
+                            np.array([value & MASK64], dtype=np.uint64))
+    return bool(owner[0] == UPSTREAM)
 
 
 def entry_network(tables, source: dict, v6: bool, dst: int) -> int:

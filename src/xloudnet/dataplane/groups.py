@@ -214,20 +214,21 @@ def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo):
     """A port's groups for a batch: ``(allowed, group-direction, rule index)`` per packet.
 
     The deciding rule is the first matching one in the port's group order, then rule id order.
+    Groups are tried column by column (a port has a few), each only for the packets that no
+    earlier group admitted.
     """
     groups = tb.port_groups[port]
-    n, width = groups.shape
-    rows, cols = np.nonzero(groups >= 0)
-    gd = groups[rows, cols] * 2 + direction
-    rule = decide(tb, gd, v6[rows], svc[rows], hi[rows], lo[rows])
-    hit = rule >= 0
-    score = np.full((n, max(width, 1)), width, dtype=np.int64)
-    score[rows[hit], cols[hit]] = cols[hit]
-    first = score.min(axis=1)
-    allowed = first < width
-    rules = np.full((n, max(width, 1)), -1, dtype=np.int64)
-    rules[rows, cols] = rule
-    pick = np.minimum(first, max(width - 1, 0))
-    chosen_gd = np.where(allowed, groups[np.arange(n), pick] * 2 + direction, -1) if width else np.full(n, -1)
-    chosen_rule = np.where(allowed, rules[np.arange(n), pick], -1)
-    return allowed, chosen_gd, chosen_rule
+    n = len(port)
+    chosen_gd = np.full(n, -1, dtype=np.int64)
+    chosen_rule = np.full(n, -1, dtype=np.int64)
+    pending = np.arange(n)
+    for col in range(groups.shape[1]):
+        pending = pending[groups[pending, col] >= 0]
+        if not len(pending):
+            break
+        gd = groups[pending, col].astype(np.int64) * 2 + direction
+        rule = decide(tb, gd, v6[pending], svc[pending], hi[pending], lo[pending])
+        hit = rule >= 0
+        chosen_gd[pending[hit]], chosen_rule[pending[hit]] = gd[hit], rule[hit]
+        pending = pending[~hit]
+    return chosen_rule >= 0, chosen_gd, chosen_rule

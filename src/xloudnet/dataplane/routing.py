@@ -43,6 +43,8 @@ def _reverse(w, idx) -> None:
     b, req = w.b, w.request
     done = np.zeros(len(idx), dtype=bool)
     for visit in req.visits:
+        if not len(visit["idx"]):
+            continue
         pos = np.full(req.n, -1, dtype=np.int64)
         pos[visit["idx"]] = np.arange(len(visit["idx"]))
         k = pos[b.req[idx]]
@@ -112,10 +114,10 @@ def _local(w, idx) -> None:
     tb, b = w.tb, w.b
     router = b.arg[idx]
     entry = _lookup(tb, router, b, idx)
-    rows = tb.entries[tb.rt_base[router] + np.maximum(entry, 0)]
-    local = (entry >= 0) & (rows["kind"] == topo.LOCAL)
+    at = tb.rt_base[router] + np.maximum(entry, 0)
+    local = (entry >= 0) & (tb.entry_kind[at] == topo.LOCAL)
     b.move(idx[~local], ROUTE)
-    idx, port = idx[local], rows["port"][local]
+    idx, port = idx[local], tb.entry_port[at[local]]
     down = ~tb.port_admin[port]
     w.stop(idx[down], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "router-local", "DROP",
                                                   reason="router port holding the address is down"))
@@ -133,12 +135,13 @@ def route_out(w, idx) -> None:
     tb, b = w.tb, w.b
     router = b.arg[idx]
     entry = _lookup(tb, router, b, idx)
-    rows = tb.entries[tb.rt_base[router] + np.maximum(entry, 0)]
-    entry = np.where((entry >= 0) & (rows["kind"] == topo.LOCAL), rows["aux"], entry)
+    at = tb.rt_base[router] + np.maximum(entry, 0)
+    entry = np.where((entry >= 0) & (tb.entry_kind[at] == topo.LOCAL), tb.entry_aux[at], entry)
     none = entry < 0
     w.stop(idx[none], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP", reason="no route"))
     idx, router, entry = idx[~none], router[~none], entry[~none]
-    rows = tb.entries[tb.rt_base[router] + entry]
+    at = tb.rt_base[router] + entry
+    rows = {name: getattr(tb, f"entry_{name}")[at] for name in ("kind", "port", "nh_hi", "nh_lo")}
     if w.tr is not None:
         for i, r, e in zip(idx, router, entry):
             text = tb.router_tables[tb.ids("rt")[r]].main.texts[e]
@@ -147,16 +150,18 @@ def route_out(w, idx) -> None:
     loose = out < 0
     w.stop(idx[loose], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP",
                                                  reason="next hop is not on a connected subnet"))
-    idx, router, rows, out = idx[~loose], router[~loose], rows[~loose], out[~loose]
+    idx, router, out = idx[~loose], router[~loose], out[~loose]
+    rows = {k: v[~loose] for k, v in rows.items()}
     snat = tb.port_gw[out] & ~b.translated[idx] & ~b.v6[idx]
     _source_nat(w, idx[snat], router[snat], "snat")
-    if b.record_visits:
+    if b.record_visits and len(idx):
         _visit(b, idx, router)
     net = tb.port_net[out]
     up = tb.port_admin[out] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
     w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "admin-state", "DROP",
                                                  reason="out port or network is down"))
-    idx, router, rows, net = idx[up], router[up], rows[up], net[up]
+    idx, router, net = idx[up], router[up], net[up]
+    rows = {k: v[up] for k, v in rows.items()}
     b.leaving[idx] = router
     via = rows["kind"] == topo.VIA
     b.hop_hi[idx[via]], b.hop_lo[idx[via]] = rows["nh_hi"][via], rows["nh_lo"][via]

@@ -102,6 +102,8 @@ class FlowTables:
         self.refs = self.arenas.refs.view()
         self.limits = self.arenas.limits.view()
         self.entries = self.arenas.entries.view()
+        for name in topo.ENTRY_DTYPE.names:  # per-field views: gathers of one field are cheaper
+            setattr(self, f"entry_{name}", self.entries[name])
         self.port_groups = self.port_groups
         self.member4, self.member6 = self.grp_mem4, self.grp_mem6
         return self

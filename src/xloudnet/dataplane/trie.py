@@ -139,20 +139,35 @@ def relocate(nodes: np.ndarray, root: int, base: int) -> tuple[np.ndarray, int]:
 
 
 def lookup(nodes: np.ndarray, entry: np.ndarray, words: tuple, schedule) -> np.ndarray:
-    """Values of keys (``words`` = (hi, lo) uint64 columns) in the tries rooted at ``entry``."""
-    e = np.asarray(entry, dtype=np.int64).copy()
+    """Values of keys (``words`` = (hi, lo) uint64 columns) in the tries rooted at ``entry``.
+
+    Each level gathers only the packets still at a pointer (the batch shrinks as leaves are hit).
+    """
+    e = np.array(entry, dtype=np.int64)
+    act = np.flatnonzero(e < 0)
+    full = len(act) == len(e)
     for word, shift, bits in schedule:
-        ptr = e < 0
-        if not ptr.any():
+        if not len(act):
             break
-        chunk = ((words[word] >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(np.int64)
-        idx = np.where(ptr, chunk - e - 1, 0)
-        e = np.where(ptr, nodes[idx], e)
+        key = words[word] if full else words[word][act]
+        chunk = ((key >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).view(np.int64)
+        nxt = nodes[chunk - (e if full else e[act]) - 1]
+        if full:
+            e = nxt.astype(np.int64)
+        else:
+            e[act] = nxt
+        keep = nxt < 0
+        act = act[keep]
+        full = full and bool(keep.all())
     return e - BIAS
 
 
 def lookup_addr(nodes, root4, root6, v6, hi, lo) -> np.ndarray:
     """Address lookup for a mixed-family batch: each packet in the trie of its family."""
+    if not v6.any():  # the common all-IPv4 batch: no masking
+        return lookup(nodes, root4, (hi, lo), V4_LEVELS)
+    if v6.all():
+        return lookup(nodes, root6, (hi, lo), V6_LEVELS)
     out = np.empty(len(v6), dtype=np.int64)
     four = ~v6
     if four.any():
