@@ -26,13 +26,6 @@ CASES = [
     *test_reference_replies.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS
-# Cases where the engine disagrees with DESIGN.md (see DISAGREEMENTS.md); strict so a fix shows.
-KNOWN_ENGINE_BUGS: dict[str, str] = {}
-
-
-def _mark(cases):
-    return [pytest.param(c, id=c.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_ENGINE_BUGS[c.name]))
-            if c.name in KNOWN_ENGINE_BUGS else pytest.param(c, id=c.name) for c in cases]
 
 
 def engine_answer(tables, query: dict) -> dict:
@@ -52,13 +45,13 @@ def engine_answer(tables, query: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("c", _mark(CASES))
+@pytest.mark.parametrize("c", CASES, ids=str)
 def test_engine_reachability_matches_hand_case(c):
     """Every hand-written semantic case holds on the engine's single-flow analysis."""
     assert_case(engine_answer(compile_tables(c.build().snapshot()), c.query), c)
 
 
-@pytest.mark.parametrize("c", _mark(CASES))
+@pytest.mark.parametrize("c", CASES, ids=str)
 def test_engine_batch_matches_hand_case(c):
     """Every hand-written semantic case holds on the engine's batch evaluation."""
     [got] = evaluate_flows(compile_tables(c.build().snapshot()), [c.query])

@@ -290,7 +290,8 @@ def _empty_remote_groups(policy: _Policy) -> list[dict]:
         for rule in rules:
             remote = rule.get("remote_group_id")
             if remote and not policy.users.get(remote):
-                what = "does not exist" if remote not in policy.snapshot.security_groups else "has no member ports"
+                exists = remote in policy.snapshot.security_groups
+                what = "has no member ports" if exists else "does not exist"
                 findings.append(_finding("empty_remote_group", "medium", gid, rule["id"],
                                          f"remote group {remote} {what}: the rule matches nothing"))
     return findings

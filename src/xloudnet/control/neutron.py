@@ -15,7 +15,7 @@ from . import errors, query
 from .context import Context
 from .extensions import extension_list
 from .plane import ControlPlane
-from .service import ResourceService
+from .service import ResourceService, envelope
 
 
 @dataclass
@@ -172,7 +172,7 @@ class NeutronAPI:
                     created = [service.create(ctx, body, **parents) for body in bodies]
                     service.after_bulk_create(ctx, created)
                 return Response(201, {definition.plural: [service.present(ctx, r) for r in created]})
-            item = _envelope(body, definition.singular)
+            item = envelope(body, definition.singular)
             record = service.create(ctx, item, **parents)
             return Response(201, {definition.singular: service.present(ctx, record)})
 
@@ -180,7 +180,7 @@ class NeutronAPI:
 
     def _update_handler(self, service: ResourceService) -> _Handler:
         def handle(ctx: Context, req: Request, rid: str, **parents) -> Response:
-            item = _envelope(req.body, service.definition.singular)
+            item = envelope(req.body, service.definition.singular)
             record = service.update(ctx, rid, item, if_match=req.if_match, **parents)
             return Response(200, {service.definition.singular: service.present(ctx, record)})
 
@@ -230,15 +230,6 @@ def _pattern(collection: str) -> str:
     return re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", collection)
 
 
-def _envelope(body: Any, key: str) -> dict:
-    if not isinstance(body, dict):
-        raise errors.HTTPBadRequest("Body contains invalid data")
-    if key not in body:
-        raise errors.HTTPBadRequest(f"Unable to find '{key}' in request body")
-    if len(body) > 1:
-        extra = [k for k in body if k != key]
-        raise errors.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(extra)}'")
-    return body[key]
 
 
 def _unwrap(item: Any, key: str) -> Any:

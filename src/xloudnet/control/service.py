@@ -255,6 +255,12 @@ class ResourceService:
     # --- body processing ------------------------------------------------------------------------
     def prepare_create(self, ctx: Context, body: Any) -> dict:
         """Check a POST body against the attribute map; fill defaults; resolve the project."""
+        attrs = self.prepare_fields(body)
+        attrs["project_id"] = self._project(ctx, body)
+        return attrs
+
+    def prepare_fields(self, body: Any) -> dict:
+        """A POST body's attributes (project aside): known, allowed, converted, defaults filled."""
         body = self._body_dict(body)
         self._reject_unknown(body)
         attrs: dict = {}
@@ -271,7 +277,6 @@ class ResourceService:
                 )
             elif attr.post:
                 attrs[attr.name] = attr.default
-        attrs["project_id"] = self._project(ctx, body)
         return attrs
 
     def prepare_update(self, ctx: Context, body: Any) -> dict:
@@ -351,6 +356,18 @@ class ResourceService:
         return new
 
 
+def envelope(body: Any, key: str) -> dict:
+    """The object inside ``{"<key>": {...}}``; Neutron's 400s for anything else."""
+    if not isinstance(body, dict):
+        raise errors.HTTPBadRequest("Body contains invalid data")
+    if key not in body:
+        raise errors.HTTPBadRequest(f"Unable to find '{key}' in request body")
+    if len(body) > 1:
+        extra = [k for k in body if k != key]
+        raise errors.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(extra)}'")
+    return body[key]
+
+
 def _check_tags(tags: Any) -> list[str]:
     if not isinstance(tags, list):
         raise errors.HTTPBadRequest("Invalid input for tags. Reason: not a list.")
@@ -360,4 +377,4 @@ def _check_tags(tags: Any) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-__all__ = ["ResourceService", "MAX_TAGS", "REQUIRED"]
+__all__ = ["ResourceService", "MAX_TAGS", "REQUIRED", "envelope"]

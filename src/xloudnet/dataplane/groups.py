@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
-from . import trie
+from . import classifier, trie
 from .addresses import parse_range
 
 SERVICE_TOP = (1 << 25) - 1
 TOPS = {False: (1 << 32) - 1, True: (1 << 128) - 1}
 EGRESS, INGRESS = 0, 1
+HOT = 4096  # packets of one port in a batch from which its merged classifier pays for itself
 DIRECTIONS = {"egress": EGRESS, "ingress": INGRESS}
 
 
@@ -102,6 +103,7 @@ class GroupDir:
     u_base: int
     refs: list[str]
     ref_limits: dict = field(default_factory=dict)  # rule index → remote range (prefix + group)
+    specs: list = field(default_factory=list)  # per rule: (v6, service ranges, remote range, group)
 
 
 def compile_groupdir(rules: list[dict], nodes: trie.Arena, cells: trie.Arena) -> GroupDir:
@@ -141,8 +143,10 @@ def compile_groupdir(rules: list[dict], nodes: trie.Arena, cells: trie.Arena) ->
     t_bases = tuple(cells.append(t.ravel()) for t in tables)
     u_base = cells.append(u.ravel())
     sizes = (len(addr_starts[0]), len(addr_starts[1]))
+    specs = [(rule_v6(r), ranges, area, r.get("remote_group_id") or None)
+             for r, ranges, area in zip(rules, svc, addr)]
     return GroupDir([r["id"] for r in rules], svc_starts, svc_root, tuple(roots), sizes,
-                    t_bases, u_base, refs, limits)
+                    t_bases, u_base, refs, limits, specs)
 
 
 def _span(starts: list[int], lo: int, hi: int) -> tuple[int, int]:
@@ -210,18 +214,50 @@ def _within_limits(tb, gd, idx, hi, lo) -> np.ndarray:
     return ok
 
 
-def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo):
+def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo, hot: int = HOT):
     """A port's groups for a batch: ``(allowed, group-direction, rule index)`` per packet.
 
     The deciding rule is the first matching one in the port's group order, then rule id order.
-    Groups are tried column by column (a port has a few), each only for the packets that no
-    earlier group admitted.
+    Ports with at least ``hot`` packets in the batch use their group set's merged classifier
+    (``classifier.py``); the rest try their groups column by column (a port has a few), each
+    only for the packets that no earlier group admitted.
     """
-    groups = tb.port_groups[port]
     n = len(port)
+    if n >= hot and n and port[0] == port[-1] and (port == port[0]).all():
+        merged = classifier.merged_for(tb, int(port[0]), direction)
+        if merged is not None:  # the whole batch at one port: no scatter needed
+            k = merged.classify(v6, svc, hi, lo)
+            hit = k >= 0
+            return hit, np.where(hit, merged.gd[k], -1), np.where(hit, merged.rule[k], -1)
     chosen_gd = np.full(n, -1, dtype=np.int64)
     chosen_rule = np.full(n, -1, dtype=np.int64)
-    pending = np.arange(n)
+    pending = _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule)
+    _by_group(tb, port, direction, v6, svc, hi, lo, pending, chosen_gd, chosen_rule)
+    return chosen_rule >= 0, chosen_gd, chosen_rule
+
+
+def _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule) -> np.ndarray:
+    """Decide the packets of ports with ``hot`` packets or more; return the others' indexes."""
+    if len(port) < hot:
+        return np.arange(len(port))
+    counts = np.bincount(port)
+    busy = np.flatnonzero(counts >= hot)
+    cold = np.ones(len(port), dtype=bool)
+    for p in busy.tolist():
+        merged = classifier.merged_for(tb, p, direction)
+        if merged is None:
+            continue
+        sel = np.flatnonzero(port == p)
+        k = merged.classify(v6[sel], svc[sel], hi[sel], lo[sel])
+        hit = k >= 0
+        chosen_gd[sel[hit]], chosen_rule[sel[hit]] = merged.gd[k[hit]], merged.rule[k[hit]]
+        cold[sel] = False
+    return np.flatnonzero(cold)
+
+
+def _by_group(tb, port, direction, v6, svc, hi, lo, pending, chosen_gd, chosen_rule) -> None:
+    """The per-group path: each group column in turn, for the packets still undecided."""
+    groups = tb.port_groups[port]
     for col in range(groups.shape[1]):
         pending = pending[groups[pending, col] >= 0]
         if not len(pending):
@@ -231,4 +267,3 @@ def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo):
         hit = rule >= 0
         chosen_gd[pending[hit]], chosen_rule[pending[hit]] = gd[hit], rule[hit]
         pending = pending[~hit]
-    return chosen_rule >= 0, chosen_gd, chosen_rule

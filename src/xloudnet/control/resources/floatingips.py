@@ -110,6 +110,8 @@ class FloatingIPService(ResourceService):
             port_details=None,
             floating_port_id=port["id"],
         )
+        # Real Neutron reports a new floating IP at revision 0 (samples 047 and 054).
+        record["revision_number"] = 0
         self.store.put(self.table, record)
         return record
 

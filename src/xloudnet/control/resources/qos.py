@@ -25,7 +25,7 @@ from ..attributes import (
     to_int,
 )
 from ..context import Context
-from ..service import ResourceService
+from ..service import ResourceService, envelope
 
 MAX_INT = 2147483647  # neutron-lib DB_INTEGER_MAX_VALUE
 VALID_DSCP_MARKS = (0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 44, 46, 48, 56)
@@ -287,22 +287,8 @@ class QosRuleService(ResourceService):
             self.plane.qos_policies.set_rules(policy["id"], [r for r in policy["rules"] if r["id"] != rid])
 
     def _rule_fields(self, body: Any) -> dict:
-        """Validate a POST body: known fields only, required ones present, defaults filled."""
-        body = self._body_dict(body)
-        self._reject_unknown(body)
-        fields = {}
-        for attr in self.definition.attrs:
-            if attr.name in body:
-                if not attr.post:
-                    raise errors.HTTPBadRequest(f"Attribute '{attr.name}' not allowed in POST")
-                fields[attr.name] = self._check(attr, body[attr.name])
-            elif attr.required:
-                raise errors.HTTPBadRequest(
-                    f"Failed to parse request. Required attribute '{attr.name}' not specified"
-                )
-            elif attr.post:
-                fields[attr.name] = attr.default
-        return fields
+        """Rules carry no project of their own: the policy's applies."""
+        return self.prepare_fields(body)
 
 
 def _check_conflicts(policy: dict, rule: dict, data: dict) -> None:
@@ -357,7 +343,7 @@ class QosRuleAliasService(QosRuleService):
 
         def update(ctx, req, rid):
             policy_id = self.locate(ctx, rid)
-            rule = self.update(ctx, rid, _envelope(req.body, singular), policy_id=policy_id)
+            rule = self.update(ctx, rid, envelope(req.body, singular), policy_id=policy_id)
             return Response(200, {singular: self.present(ctx, rule)})
 
         def delete(ctx, req, rid):
@@ -367,12 +353,6 @@ class QosRuleAliasService(QosRuleService):
         return {r"/(?P<rid>[^/]+)": {"GET": show, "PUT": update, "DELETE": delete}}
 
 
-def _envelope(body: Any, key: str) -> Any:
-    if not isinstance(body, dict):
-        raise errors.HTTPBadRequest("Body contains invalid data")
-    if key not in body:
-        raise errors.HTTPBadRequest(f"Unable to find '{key}' in request body")
-    return body[key]
 
 
 class BandwidthLimitRuleService(QosRuleService):

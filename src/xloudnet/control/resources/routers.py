@@ -223,6 +223,10 @@ class RouterService(ResourceService):
         if "admin_state_up" in changes:
             changes["status"] = "ACTIVE" if changes["admin_state_up"] else "DOWN"
         new = self.changed(record, changes)
+        if gateway_changed and record["gw_port_id"] and new["gw_port_id"] is None:
+            # Neutron revises the router once for the update and once more as the gateway
+            # port goes (sample 074: clearing the gateway moves revision 8 → 10).
+            new["revision_number"] += 1
         self.store.put(self.table, new)
         return new
 
