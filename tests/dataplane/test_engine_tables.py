@@ -165,3 +165,77 @@ def test_previous_tables_stay_valid_after_a_later_compile():
 def test_synthetic_snapshot_is_deterministic():
     a, b = synthetic_snapshot(ports=120, seed=7), synthetic_snapshot(ports=120, seed=7)
     assert a.ports == b.ports and a.security_group_rules == b.security_group_rules
+
+
+def _random_packets(rng, t, n: int):
+    """Packets towards the interesting addresses of ``t`` (members, prefixes, strangers)."""
+    import ipaddress
+    addrs = sorted({f["ip_address"] for p in t.ports.values() for f in p["fixed_ips"]}
+                   | {"10.0.1.10", "10.0.2.1", "203.0.113.9", "198.51.100.7", "8.8.8.8", "fd00:1::5",
+                      "2001:db8::1", "fd00:2::9"})
+    picked = [ipaddress.ip_address(rng.choice(addrs)) for _ in range(n)]
+    v6 = np.array([a.version == 6 for a in picked])
+    hi = np.array([int(a) >> 64 for a in picked], dtype=np.uint64)
+    lo = np.array([int(a) & (2**64 - 1) for a in picked], dtype=np.uint64)
+    proto = np.array([rng.choice((1, 6, 6, 17, 47, 58, 132)) for _ in range(n)], dtype=np.int64)
+    value = np.array([rng.choice((0, 22, 80, 443, 8080, 0x0800, 0x8000, 0x0301, 0x0D00))
+                      for _ in range(n)], dtype=np.int64)
+    value = np.where((proto == 47), 0, value)
+    svc = ((v6.astype(np.int64) << 24) | (proto << 16) | value).astype(np.uint64)
+    return v6, svc, hi, lo
+
+
+@SETTINGS
+@given(st.data())
+def test_merged_classifier_equals_per_group_path(data):
+    """The merged group-set classifier decides exactly like the per-group path (same rule)."""
+    t = data.draw(topologies())
+    tables = compile_tables(t.snapshot())
+    rng = random.Random(data.draw(st.integers(0, 2**16)))
+    filtered = np.flatnonzero(tables.port_filtered)
+    if not len(filtered):
+        return
+    port = np.array([rng.choice(filtered.tolist()) for _ in range(300)], dtype=np.int64)
+    v6, svc, hi, lo = _random_packets(rng, t, len(port))
+    for direction in (sg.EGRESS, sg.INGRESS):
+        merged = sg.port_verdict(tables, port, direction, v6, svc, hi, lo, hot=1)
+        by_group = sg.port_verdict(tables, port, direction, v6, svc, hi, lo, hot=10**9)
+        for got, want in zip(merged, by_group):
+            assert got.tolist() == want.tolist()
+        one = np.full(len(port), port[0])  # the single-port fast path
+        merged = sg.port_verdict(tables, one, direction, v6, svc, hi, lo, hot=1)
+        by_group = sg.port_verdict(tables, one, direction, v6, svc, hi, lo, hot=10**9)
+        for got, want in zip(merged, by_group):
+            assert got.tolist() == want.tolist()
+
+
+def test_merged_classifier_is_reused_across_recompiles():
+    """A recompile that leaves a group set's pieces alone reuses its merged classifier; one
+    that changes a rule of the set builds a new one (and the old tables keep theirs)."""
+    t = base()
+    tables = compile_tables(t.snapshot())
+    port = tables.port_slot("vm-b")
+    first = sg.classifier.merged_for(tables, port, sg.INGRESS)
+    t.network("n-other")
+    again = compile_tables(t.snapshot(), tables)
+    assert sg.classifier.merged_for(again, port, sg.INGRESS) is first
+    t.rule("sg-web", "ingress", protocol="tcp", port_min=22, port_max=22, id="web-ssh")
+    changed = compile_tables(t.snapshot(), again)
+    assert sg.classifier.merged_for(changed, port, sg.INGRESS) is not first
+    assert sg.classifier.merged_for(tables, port, sg.INGRESS) is first
+
+
+@SETTINGS
+@given(st.data())
+def test_engine_with_merged_classifiers_agrees_with_reference(data):
+    """Every security-group decision through merged classifiers: still engine == reference."""
+    import test_equivalence
+    t = data.draw(topologies())
+    snapshot = t.snapshot()
+    tables = compile_tables(snapshot)
+    saved, sg.HOT = sg.HOT, 1
+    try:
+        for _ in range(4):
+            test_equivalence._compare(snapshot, tables, data.draw(flows(t)))
+    finally:
+        sg.HOT = saved

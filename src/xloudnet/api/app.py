@@ -17,7 +17,8 @@ from ..settings import Settings
 from .analysis_session import AnalysisSession
 from .errors import install_error_handlers, json_response, neutron_error
 from .identity_routes import auth_error_response, build_identity_router
-from .networking import PREFIX, NetworkingEndpoint, base_url
+from .networking import PREFIX, NetworkingEndpoint
+from .urls import public_root
 from .simulation_routes import build_simulation_router
 
 
@@ -76,7 +77,7 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
 
     @app.get("/", include_in_schema=False)
     def index(request: HTTPRequest) -> Response:
-        root = base_url(request, settings.public_url)
+        root = public_root(request.scope, settings.public_url)
         services = {
             "identity": f"{root}/identity/v3",
             "networking": f"{root}/networking",

@@ -32,6 +32,8 @@ from xloudnet.identity.service import IdentityService
 from xloudnet.identity.tokens import TokenInfo
 from xloudnet.settings import Settings
 
+from .urls import public_root
+
 IDENTITY_PREFIX = "/identity"
 V3_ID = "v3.14"
 V3_MEDIA_TYPE = "application/vnd.openstack.identity-v3+json"
@@ -45,10 +47,7 @@ Handler = Callable[["Call"], Response]
 
 def base_url(request: Request, settings: Settings) -> str:
     """The public root of all services: ``settings.public_url``, else scheme + Host."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    host = request.headers.get("host") or request.url.netloc
-    return f"{request.url.scheme}://{host}"
+    return public_root(request.scope, settings.public_url)
 
 
 def identity_url(request: Request, settings: Settings) -> str:

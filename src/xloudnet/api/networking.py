@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request as HTTPRequest
@@ -13,17 +14,9 @@ from ..control import errors
 from ..control.context import Context
 from ..control.neutron import NeutronAPI, Request
 from .errors import json_response, neutron_error
+from .urls import public_root
 
 PREFIX = "/networking"
-
-
-def base_url(request: HTTPRequest, public_url: str | None) -> str:
-    """The server root as the client reached it (honours X-Forwarded-Proto)."""
-    if public_url:
-        return public_url.rstrip("/")
-    scheme = request.headers.get("x-forwarded-proto", request.url.scheme)
-    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    return f"{scheme}://{host}"
 
 
 class NetworkingEndpoint:
@@ -44,23 +37,26 @@ class NetworkingEndpoint:
         self.max_body_bytes = max_body_bytes
 
     async def handle(self, request: HTTPRequest) -> Response:
+        """Answer one request. Reads the ASGI scope directly: this is the API's hot path."""
+        scope = request.scope
         request_id = f"req-{uuid.uuid4()}"
         headers = {"x-openstack-request-id": request_id}
-        path = request.url.path[len(PREFIX) :] or "/"
-        root = base_url(request, self.public_url) + PREFIX
+        wanted = _headers(scope)
+        path = scope["path"][len(PREFIX) :] or "/"
+        root = public_root(scope, self.public_url) + PREFIX
         if path == "/":
-            return self._versions(request, root, headers)
-        ctx = self.authenticate(request.headers.get("x-auth-token"), request_id)
+            return self._versions(scope["method"], root, headers)
+        ctx = self.authenticate(wanted.get("x-auth-token"), request_id)
         if ctx is None:
             return self.unauthorized(request)
         try:
-            body = await self._body(request)
+            body = await self._body(request, wanted.get("content-length"))
             neutron_request = Request(
-                method=request.method,
+                method=scope["method"],
                 path=path,
-                query=request.query_params.multi_items(),
+                query=parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True),
                 body=body,
-                if_match=_if_match(request.headers.get("if-match")),
+                if_match=_if_match(wanted.get("if-match")),
                 base_url=root,
             )
             result = self.api.handle(ctx, neutron_request)
@@ -68,14 +64,13 @@ class NetworkingEndpoint:
             return neutron_error(exc, headers)
         return json_response(result.status, result.body, headers)
 
-    def _versions(self, request: HTTPRequest, root: str, headers: dict) -> Response:
-        if request.method not in ("GET", "HEAD"):
+    def _versions(self, method: str, root: str, headers: dict) -> Response:
+        if method not in ("GET", "HEAD"):
             return neutron_error(errors.HTTPMethodNotAllowed(), headers)
         version = {"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": f"{root}/v2.0/"}]}
         return json_response(200, {"versions": [version]}, headers)
 
-    async def _body(self, request: HTTPRequest):
-        length = request.headers.get("content-length")
+    async def _body(self, request: HTTPRequest, length: str | None):
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             raise errors.HTTPRequestEntityTooLarge()
         raw = await request.body()
@@ -87,6 +82,14 @@ class NetworkingEndpoint:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise errors.HTTPBadRequest("Malformed request body") from None
+
+
+_WANTED = frozenset({b"x-auth-token", b"content-length", b"if-match"})
+
+
+def _headers(scope: dict) -> dict[str, str]:
+    """The few request headers the endpoint reads, decoded (ASGI names are lower-case)."""
+    return {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _WANTED}
 
 
 def _if_match(value: str | None) -> int | None:

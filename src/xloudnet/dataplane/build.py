@@ -48,9 +48,12 @@ class Builder:
     # -- security groups ---------------------------------------------------------------------
     def _groups(self, d: dict, updates: dict) -> None:
         index, grp = self.out.index, self.slot["grp"]
+        if d["member"]:
+            self.out.members = dict(self.out.members)
         for gid in d["member"]:
-            roots = topo.member_roots(self._sorted("ports", index["grp_members"].get(gid, ())),
-                                      self.arenas.nodes)
+            ranges = topo.member_ranges(self._sorted("ports", index["grp_members"].get(gid, ())))
+            self.out.members[gid] = ranges  # for merged classifiers (``classifier.py``)
+            roots = topo.member_roots(ranges, self.arenas.nodes)
             updates["grp"].setdefault(grp(gid), {}).update(mem4=roots[0], mem6=roots[1])
         if d["gd"]:
             self.out.gdirs = dict(self.out.gdirs)

@@ -174,7 +174,7 @@ def build(gdirs: list, members: dict) -> Merged | None:
         cols = slice(a0, a1)
         if remote:
             cols = np.zeros(len(classes[v6]), dtype=bool)
-            cols[a0:a1] = member_masks[v6][remote][a0:a1]
+            cols[a0:a1] = True
         for lo, hi in services:
             s0, s1 = _span(svc_starts, lo, hi)
             tables[v6][s0:s1, cols] = k
@@ -194,20 +194,35 @@ def _span(starts: list[int], lo: int, hi: int) -> tuple[int, int]:
 def _compress(svc_starts, classes, tables, rules) -> Merged:
     """Merge identical rows (service classes) and columns (address classes) of the tables."""
     both = np.concatenate([tables[False], tables[True]], axis=1)
-    rows, row_of = np.unique(both, axis=0, return_inverse=True)
+    rows, row_of = _unique_rows(both)
     svc = flat_trie(*trie.merge(svc_starts, row_of.ravel().tolist()), SVC_STRIDES)
     addr, cells, width = [], [], []
     at = 0
     for fam in (False, True):
         part = rows[:, at: at + len(classes[fam])]
         at += len(classes[fam])
-        cols, col_of = np.unique(part, axis=1, return_inverse=True)
+        cols, col_of = _unique_rows(part.T)
+        cols = cols.T
         addr.append(flat_trie(*trie.merge(classes[fam], col_of.ravel().tolist()), ADDR_STRIDES[fam]))
         cells.append(np.ascontiguousarray(cols, dtype=np.int32).ravel())
         width.append(cols.shape[1])
     gd = np.array([r[0] for r in rules] or [-1], dtype=np.int64)
     rule = np.array([r[1] for r in rules] or [-1], dtype=np.int64)
     return Merged(svc, tuple(addr), tuple(cells), tuple(width), gd, rule)
+
+
+def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct rows, row → distinct index)``. Rows are grouped by a random linear hash
+    (``np.unique(axis=0)`` sorts rows as opaque records, which is far slower), then checked."""
+    weights = np.random.default_rng(len(m)).integers(1, 1 << 62, size=(m.shape[1], 2), dtype=np.int64)
+    with np.errstate(over="ignore"):
+        hashed = m.astype(np.int64) @ weights  # wraps around: fine for a hash
+    _keys, first, inverse = np.unique(hashed[:, 0] ^ (hashed[:, 1] << 1), return_index=True,
+                                      return_inverse=True)
+    distinct = m[first]
+    if not np.array_equal(distinct[inverse], m):  # a hash collision: fall back to the exact way
+        distinct, inverse = np.unique(m, axis=0, return_inverse=True)
+    return distinct, inverse.ravel()
 
 
 # ------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ class Compiler:
         out.slots = dict(previous.slots)
         out.rows = dict(previous.rows)
         out.gdirs, out.router_tables = previous.gdirs, previous.router_tables
-        out.subnet_tables = previous.subnet_tables
+        out.subnet_tables, out.members = previous.subnet_tables, previous.members
         out.index = dict(previous.index)
         self.out = out
         self._copied: set = set()

@@ -214,15 +214,15 @@ def _within_limits(tb, gd, idx, hi, lo) -> np.ndarray:
     return ok
 
 
-def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo, hot: int = HOT):
+def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo, hot: int | None = None):
     """A port's groups for a batch: ``(allowed, group-direction, rule index)`` per packet.
 
     The deciding rule is the first matching one in the port's group order, then rule id order.
     Ports with at least ``hot`` packets in the batch use their group set's merged classifier
-    (``classifier.py``); the rest try their groups column by column (a port has a few), each
+    (``classifier.py``; ``hot`` defaults to ``HOT``); the rest try their groups column by column (a port has a few), each
     only for the packets that no earlier group admitted.
     """
-    n = len(port)
+    n, hot = len(port), HOT if hot is None else hot
     if n >= hot and n and port[0] == port[-1] and (port == port[0]).all():
         merged = classifier.merged_for(tb, int(port[0]), direction)
         if merged is not None:  # the whole batch at one port: no scatter needed

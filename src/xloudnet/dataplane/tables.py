@@ -29,6 +29,7 @@ from operator import is_not
 import numpy as np
 
 from ..control.snapshot import Snapshot
+from . import classifier
 from . import groups as sg
 from . import topology as topo
 from . import trie
@@ -75,6 +76,7 @@ class Arenas:
         self.refs = trie.Arena(np.int32, 1 << 10)
         self.limits = trie.Arena(np.uint64, 16)
         self.entries = trie.Arena(topo.ENTRY_DTYPE, 1 << 10)
+        self.merged = classifier.Cache()  # merged group-set classifiers, built on demand
 
 
 class FlowTables:
@@ -87,6 +89,7 @@ class FlowTables:
         self.slots: dict[str, Slots] = {k: Slots() for k in ("port", "net", "sub", "rt", "fip", "grp")}
         self.rows: dict[str, Rows] = {k: Rows(spec) for k, spec in SPECS.items()}
         self.gdirs: dict = {}  # (group id, direction) → GroupDir
+        self.members: dict = {}  # group id → member address ranges (v4, v6)
         self.router_tables: dict = {}  # router id → RouterTable
         self.subnet_tables: dict = {}  # subnet id → RouteTable
         self.index: dict[str, dict] = {k: {} for k in INDEXES}

@@ -291,20 +291,26 @@ def _gateway(router: dict, ports: list[dict], port_slot) -> tuple[int, int | Non
     return (port_slot(gateway["id"]) if gateway else -1), address, snat
 
 
-def member_roots(ports: list[dict], nodes: trie.Arena) -> tuple[int, int]:
-    """Membership tries (v4, v6) of a group: its ports' fixed IPs and allowed address pairs."""
-    roots = []
+def member_ranges(ports: list[dict]) -> tuple[list, list]:
+    """Member address ranges (v4, v6) of a group: its ports' fixed IPs and allowed address pairs."""
+    out = ([], [])
     for v6 in (False, True):
-        ranges = []
         for port in ports:
             for fixed in port.get("fixed_ips") or []:
                 value = _addr(fixed.get("ip_address"), v6)
                 if value is not None:
-                    ranges.append((value, value, 1))
+                    out[v6].append((value, value))
             for pair in port.get("allowed_address_pairs") or []:
                 span = _ranges_of(pair.get("ip_address"), v6)
                 if span:
-                    ranges.append(span + (1,))
-        starts, values = trie.paint(ranges, 0, TOPS[v6])
+                    out[v6].append(span)
+    return out
+
+
+def member_roots(ranges: tuple[list, list], nodes: trie.Arena) -> tuple[int, int]:
+    """Membership tries (v4, v6) of a group from its ``member_ranges``."""
+    roots = []
+    for v6 in (False, True):
+        starts, values = trie.paint([span + (1,) for span in ranges[v6]], 0, TOPS[v6])
         roots.append(trie.place_trie(nodes, starts, values, STRIDES[v6]))
     return roots[0], roots[1]
