@@ -7,6 +7,7 @@ names, lists the endpoints a caller may see, and hides other projects' ids in tr
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ..control import errors
@@ -18,15 +19,23 @@ from ..control.plane import ControlPlane
 # start-up: `xloudnet serve` must be answering in well under two seconds.
 
 HIDDEN = "hidden"
+WHATIF_KEYS = frozenset({"changes", "protocol", "destination_port", "source_port", "icmp_type", "icmp_code",
+                         "ethertype", "sources", "destinations"})
 
 
 class AnalysisSession:
     """Answers questions about ``plane`` for callers with a ``Context``."""
 
-    def __init__(self, plane: ControlPlane):
+    def __init__(self, plane: ControlPlane, max_evaluations: int | None = None):
+        from ..analysis.whatif import MAX_EVALUATIONS
+
         self.plane = plane
+        self.max_evaluations = max_evaluations or MAX_EVALUATIONS
         self._revision: int | None = None
         self._tables = None
+        self._index = None
+        self._cut_cache = None
+        self._lock = threading.RLock()
 
     def tables(self, plane: ControlPlane | None = None):
         """Compiled tables for the live plane (cached by revision) or for a fork."""
@@ -34,10 +43,11 @@ class AnalysisSession:
 
         if plane is not None and plane is not self.plane:
             return compile_tables(plane.snapshot(), previous=self.tables())
-        if self._revision != self.plane.revision:
-            self._tables = compile_tables(self.plane.snapshot(), previous=self._tables)
-            self._revision = self.plane.revision
-        return self._tables
+        with self._lock:
+            if self._revision != self.plane.revision:
+                self._tables = compile_tables(self.plane.snapshot(), previous=self._tables)
+                self._revision = self.plane.revision
+            return self._tables
 
     # --- questions ------------------------------------------------------------------------------
     def reachability(self, ctx: Context, query: Any) -> dict:
@@ -64,31 +74,127 @@ class AnalysisSession:
         return matrix_question(self.tables(), query)
 
     def whatif(self, ctx: Context, body: Any) -> dict:
-        from ..analysis.matrix import matrix as matrix_question
-        from ..analysis.whatif import diff_matrices
+        """Apply ``body["changes"]`` to a fork as ``ctx`` would, and diff the two states."""
+        from ..analysis.whatif import question_region
 
         body = _object(body)
+        unknown = set(body) - WHATIF_KEYS
+        if unknown:
+            raise errors.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(sorted(unknown))}'")
         question = {k: v for k, v in body.items() if k != "changes"}
-        question.setdefault("protocol", "tcp" if "destination_port" in question else "icmp")
+        question_region(question)  # refuse a malformed question before touching anything
         fork = apply_changes(self.plane, ctx, body.get("changes"))
-        ends = self.visible_endpoints(ctx)
-        question_before = dict(question, sources=ends, destinations=ends)
-        before = matrix_question(self.tables(), question_before)
-        after_ends = self.visible_endpoints(ctx, fork.plane)
-        question_after = dict(question, sources=after_ends, destinations=after_ends)
-        after = matrix_question(self.tables(fork.plane), question_after)
-        protocol = question["protocol"]
+        return self.compare_fork(ctx, fork, question)
 
-        def describe(source: str, destination: str) -> dict:
-            item = {"source": {"port_id": source}, "destination": {"port_id": destination}, "protocol": protocol}
-            if "destination_port" in question:
-                port = question["destination_port"]
-                item["port_ranges"] = [[port, port]]
-            return item
+    def compare_fork(self, ctx: Context, fork, question: dict, after_tables=None) -> dict:
+        """The what-if answer for an already applied ``Fork`` (the benchmark times the parts)."""
+        import numpy as np
 
-        diff = diff_matrices(before, after, describe)
-        diff["changes_applied"] = len(fork.results)
-        return diff
+        from ..analysis.whatif import compare
+        from ..analysis.whatif_scope import Scope, merge
+
+        before_tables = self.tables()
+        after_tables = after_tables if after_tables is not None else self.tables(fork.plane)
+        index = self.end_index()
+        before, after = PlaneView(self.plane), PlaneView(fork.plane)
+        boxes = merge(Scope(before, after, index).boxes(fork.touched))
+        ends, sources, destinations = self._compared_ends(ctx, fork, question)
+        touched_rules = [r for table, rid in fork.touched if table == "security_group_rules"
+                         for r in (before.record(table, rid), after.record(table, rid)) if r]
+
+        def cuts_for(egress, ingress):
+            return self._cuts(before, after, touched_rules, egress, ingress)
+
+        def v4_capable(ids):
+            return np.array([self._has4(index, ends[i]) for i in ids], dtype=bool)
+
+        answer = compare(before_tables, after_tables, boxes, question, ends, sources, destinations,
+                         v4_capable, cuts_for, self.max_evaluations)
+        answer["changes_applied"] = len(fork.results)
+        return answer
+
+    # --- what-if support ------------------------------------------------------------------------
+    def end_index(self):
+        """Endpoint addresses of the live plane, as arrays (cached by revision)."""
+        from ..analysis.whatif_scope import EndIndex
+
+        with self._lock:
+            if self._index is None or self._index[0] != self.plane.revision:
+                self._index = (self.plane.revision, EndIndex(self.plane.snapshot()))
+            return self._index[1]
+
+    def _compared_ends(self, ctx: Context, fork, question: dict) -> tuple[dict, list, list]:
+        """Ends both states have and the caller may see (or those the question names)."""
+        gone = set()
+        for table, pid in fork.touched:
+            if table == "ports":
+                record = fork.plane.store.get("ports", pid)
+                if record is None or record["device_owner"].startswith("network:") \
+                        or not fork.plane.ports.visible(ctx, record):
+                    gone.add(pid)
+        visible = [e["port_id"] for e in self.visible_endpoints(ctx) if e["port_id"] not in gone]
+        ends = {pid: {"port_id": pid} for pid in visible}
+        chosen = []
+        for key in ("sources", "destinations"):
+            named = question.get(key)
+            if named is None:
+                chosen.append(visible)
+                continue
+            if not isinstance(named, list):
+                raise errors.HTTPBadRequest(f"'{key}' must be a list of endpoints")
+            ids = []
+            for end in named:
+                self._check_end(ctx, end)
+                if isinstance(end.get("port_id"), str):
+                    if end["port_id"] in gone:
+                        continue
+                    ident = end["port_id"]
+                elif isinstance(end.get("ip_address"), str):
+                    ident = end["ip_address"]
+                else:
+                    raise errors.HTTPBadRequest("each endpoint must name a port_id or an ip_address")
+                ends[ident] = dict(end)
+                ids.append(ident)
+            chosen.append(sorted(set(ids)))
+        return ends, chosen[0], chosen[1]
+
+    @staticmethod
+    def _has4(index, end: dict) -> bool:
+        if "ip_address" in end:
+            return ":" not in str(end["ip_address"])
+        position = index.position.get(end.get("port_id"))
+        return bool(index.has4[position]) if position is not None else False
+
+    def _cuts(self, before, after, touched_rules, egress, ingress):
+        """Sorted service-key boundaries of the rules of these groups (``None``: every group) in
+        both states, one direction each."""
+        import numpy as np
+
+        from ..analysis.whatif_scope import ALL, boundaries
+
+        parts = []
+        for direction, groups in (("egress", egress), ("ingress", ingress)):
+            if groups is ALL:
+                parts.append(self._all_cuts()[direction])
+                rules = [r for r in touched_rules if r.get("direction") == direction]
+            else:
+                rules = [r for gid in groups for view in (before, after) for r in view.rules_of(gid)
+                         if r.get("direction") == direction]
+            parts.append(np.array(sorted(boundaries(rules)), dtype=np.int64))
+        return np.unique(np.concatenate(parts))
+
+    def _all_cuts(self) -> dict:
+        import numpy as np
+
+        from ..analysis.whatif_scope import boundaries
+
+        with self._lock:
+            if self._cut_cache is None or self._cut_cache[0] != self.plane.revision:
+                rules = self.plane.store.table("security_group_rules").values()
+                cuts = {d: np.array(sorted(boundaries(r for r in rules if r.get("direction") == d)), dtype=np.int64)
+                        for d in ("egress", "ingress")}
+                self._cut_cache = (self.plane.revision, cuts)
+            return self._cut_cache[1]
 
     def security_group_test(self, ctx: Context, query: Any) -> dict:
         from ..analysis.sgtest import test_security_groups
@@ -155,6 +261,25 @@ class AnalysisSession:
         if hop.get("rule_id") and not _can_see(self.plane.security_group_rules, ctx, hop["rule_id"]):
             hop["rule_id"] = HIDDEN
         return hop
+
+
+class PlaneView:
+    """What-if scoping's look-ups on one plane, through the store's indexes (no scans)."""
+
+    def __init__(self, plane: ControlPlane):
+        self.store = plane.store
+
+    def record(self, table: str, rid: str) -> dict | None:
+        return self.store.get(table, rid)
+
+    def members(self, group_id: str) -> list[dict]:
+        return list(self.store.find("ports", "security_groups", group_id))
+
+    def rules_of(self, group_id: str) -> list[dict]:
+        return list(self.store.find("security_group_rules", "security_group_id", group_id))
+
+    def rules_referencing(self, group_id: str) -> list[dict]:
+        return list(self.store.find("security_group_rules", "remote_group_id", group_id))
 
 
 def _can_see(service, ctx: Context, rid: str) -> bool:

@@ -63,6 +63,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ip-substring-filtering": ("IP address substring filtering", "Provides IP address substring filtering when listing ports"),
     "subnet-service-types": ("Subnet service types", "Provides ability to set the subnet service_types field"),
     "qos-port-network-policy": ("QoS port network policy extension", "Adds a the QoS network ID to the port definition"),
+    "network-ip-availability": ("Network IP Availability", "Provides IP availability data for each network and subnet."),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),
     # qos and quotas
     "quota-check-limit": ("Quota engine limit check", "Neutron quota engine checks the resource usage before applying a new quota limit"),

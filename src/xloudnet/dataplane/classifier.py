@@ -126,8 +126,8 @@ class Merged:
     addr: tuple  # per family, flat trie: remote address → column class
     cells: tuple  # per family: rows × columns → merged rule index, -1 for none
     width: tuple  # columns per family
-    gd: np.ndarray  # merged rule index → group-direction row
-    rule: np.ndarray  # merged rule index → rule index within its GroupDir
+    gd: np.ndarray  # merged rule index → group-direction row (index -1 → -1)
+    rule: np.ndarray  # merged rule index → rule index within its GroupDir (index -1 → -1)
 
     @property
     def nbytes(self) -> int:
@@ -174,7 +174,7 @@ def build(gdirs: list, members: dict) -> Merged | None:
         cols = slice(a0, a1)
         if remote:
             cols = np.zeros(len(classes[v6]), dtype=bool)
-            cols[a0:a1] = True
+            cols[a0:a1] = member_masks[v6][remote][a0:a1]
         for lo, hi in services:
             s0, s1 = _span(svc_starts, lo, hi)
             tables[v6][s0:s1, cols] = k
@@ -206,8 +206,8 @@ def _compress(svc_starts, classes, tables, rules) -> Merged:
         addr.append(flat_trie(*trie.merge(classes[fam], col_of.ravel().tolist()), ADDR_STRIDES[fam]))
         cells.append(np.ascontiguousarray(cols, dtype=np.int32).ravel())
         width.append(cols.shape[1])
-    gd = np.array([r[0] for r in rules] or [-1], dtype=np.int64)
-    rule = np.array([r[1] for r in rules] or [-1], dtype=np.int64)
+    gd = np.array([r[0] for r in rules] + [-1], dtype=np.int64)  # last: k = -1 (no rule)
+    rule = np.array([r[1] for r in rules] + [-1], dtype=np.int64)
     return Merged(svc, tuple(addr), tuple(cells), tuple(width), gd, rule)
 
 

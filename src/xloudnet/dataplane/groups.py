@@ -227,8 +227,7 @@ def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo, hot: int
         merged = classifier.merged_for(tb, int(port[0]), direction)
         if merged is not None:  # the whole batch at one port: no scatter needed
             k = merged.classify(v6, svc, hi, lo)
-            hit = k >= 0
-            return hit, np.where(hit, merged.gd[k], -1), np.where(hit, merged.rule[k], -1)
+            return k >= 0, np.take(merged.gd, k), np.take(merged.rule, k)
     chosen_gd = np.full(n, -1, dtype=np.int64)
     chosen_rule = np.full(n, -1, dtype=np.int64)
     pending = _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule)

@@ -4,6 +4,7 @@
 """
 
 from .floatingips import FloatingIPService
+from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
 from .ports import PortService
 from .qos import QosPolicyService, QOS_EXTRA_SERVICES
@@ -23,6 +24,7 @@ SERVICES = (
     QosPolicyService,
     *QOS_EXTRA_SERVICES,
     QuotaService,
+    NetworkIPAvailabilityService,
 )
 
 __all__ = ["SERVICES"]
