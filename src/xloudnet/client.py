@@ -45,7 +45,7 @@ class Client:
                 "name": c.username, "domain": {"name": c.domain}, "password": c.password}}},
             "scope": {"project": {"name": c.project or c.username, "domain": {"name": c.domain}}},
         }}
-        response = self.http.post(c.url.rstrip("/") + "/identity/v3/auth/tokens", json=auth)
+        response = self._send("POST", c.url.rstrip("/") + "/identity/v3/auth/tokens", json=auth)
         self._raise_for(response)
         self.token = response.headers["X-Subject-Token"]
         for entry in response.json()["token"].get("catalog", []):
@@ -58,9 +58,15 @@ class Client:
         if self.token is None:
             self.login()
         url = self.endpoints[service] + path
-        response = self.http.request(method, url, json=body, headers={"X-Auth-Token": self.token})
+        response = self._send(method, url, json=body, headers={"X-Auth-Token": self.token})
         self._raise_for(response)
         return response.json() if response.content else None
+
+    def _send(self, method: str, url: str, **kwargs) -> httpx.Response:
+        try:
+            return self.http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:  # refused, timed out, reset: an OSError for callers
+            raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
 
     def simulation(self, method: str, path: str, body=None):
         return self.call("network-simulation", method, "/v1" + path, body)

@@ -160,11 +160,17 @@ def plan(box: Box, sources: list, destinations: list, extra: set, region: list, 
     if not rows or not cols or not spans:
         return None
     ingress = ALL if any(c in extra for c in cols) else box.cut_ingress  # DNAT: any receiver
-    cuts = np.union1d(FIXED_CUTS, cuts_for(box.cut_egress, ingress))
+    rule_cuts = cuts_for(box.cut_egress, ingress)
+    named = set((rule_cuts >> 16).tolist())  # (v6, protocol) pairs some deciding rule names
     services: dict = {}
-    for first, last in classes(spans, cuts):
-        if service_query(first) is not None:
-            services.setdefault(((first >> 16) & 0xFF, first & 0xFFFF), []).append((bool(first >> 24), first, last))
+    others: dict = {}  # family → the service standing for every protocol no rule names
+    for first, last in classes(spans, np.union1d(FIXED_CUTS, rule_cuts)):
+        if service_query(first) is None:
+            continue
+        key = ((first >> 16) & 0xFF, first & 0xFFFF)
+        if key[0] not in PORT_PROTOCOLS and key[0] not in ICMP_PROTOCOLS and first >> 16 not in named:
+            key = others.setdefault(first >> 24, key)  # alike: one batch decides them all
+        services.setdefault(key, []).append((bool(first >> 24), first, last))
     return Plan(rows, cols, services) if services else None
 
 
@@ -192,6 +198,7 @@ def compare(before: FlowTables, after: FlowTables, boxes: list[Box], question: d
         _evaluate(before, after, p, base, ends, v4_capable, question.get("ethertype"), found)
     answer = fold(found, ends)
     pairs = sum(len(p.rows) * len(p.cols) for p in plans)
+    answer["changes_applied"] = 0
     answer["evaluated"] = {"boxes": len(plans), "pairs": pairs, "services": sum(len(p.services) for p in plans),
                            "flows": total}
     return answer
@@ -210,7 +217,8 @@ def _evaluate(before, after, p: Plan, base: dict, ends: dict, v4_capable, ethert
         flipped = np.asarray(was["reachable"], dtype=bool) != np.asarray(now["reachable"], dtype=bool)
         for v6, first, last in spans:
             for i, j in np.argwhere(flipped & (pair_v6 == v6)).tolist():
-                key = (p.rows[i], p.cols[j], v6, proto, was["dispositions"][i][j], now["dispositions"][i][j])
+                key = (p.rows[i], p.cols[j], v6, (first >> 16) & 0xFF, was["dispositions"][i][j],
+                       now["dispositions"][i][j])
                 found.setdefault(key, []).append((first & 0xFFFF, last & 0xFFFF))
 
 

@@ -310,7 +310,7 @@ class Scope:
         else:
             held = [r for p in members for r in address_ranges(p)]
             rows, cols = self.index.seen_inside(remote), self.index.holding(held)
-        if not rows or not cols:
+        if _empty(rows) or _empty(cols):
             return []
         return [Box(rows, cols, region, self._groups_of(rows), self._groups_of(self.index.receivers(cols)))]
 
@@ -327,7 +327,7 @@ class Scope:
         if rows:
             out.append(Box(rows, ALL, ALL, self._groups_of(rows), ALL))
         cols = self.index.holding(held)
-        if cols:
+        if not _empty(cols):
             out.append(Box(ALL, cols, ALL, ALL, self._groups_of(self.index.receivers(cols))))
         return out
 
@@ -358,6 +358,10 @@ class Scope:
             for rule in _unique(view.rules_referencing(gid) for view in (self.before, self.after)):
                 out += self.rule_boxes(rule, remote=[r for r in held if r[0] == _rule_v6(rule)])
         return out
+
+
+def _empty(ends) -> bool:
+    return ends is not ALL and not ends
 
 
 def _rule_v6(rule: dict) -> bool:

@@ -35,6 +35,7 @@ class AnalysisSession:
         self._tables = None
         self._index = None
         self._cut_cache = None
+        self._visible = None
         self._lock = threading.RLock()
 
     def tables(self, plane: ControlPlane | None = None):
@@ -42,7 +43,8 @@ class AnalysisSession:
         from ..dataplane import compile_tables
 
         if plane is not None and plane is not self.plane:
-            return compile_tables(plane.snapshot(), previous=self.tables())
+            with self._lock:  # compiles append to arenas shared along the lineage: one at a time
+                return compile_tables(plane.snapshot(), previous=self.tables())
         with self._lock:
             if self._revision != self.plane.revision:
                 self._tables = compile_tables(self.plane.snapshot(), previous=self._tables)
@@ -93,11 +95,14 @@ class AnalysisSession:
         from ..analysis.whatif import compare
         from ..analysis.whatif_scope import Scope, merge
 
-        before_tables = self.tables()
-        after_tables = after_tables if after_tables is not None else self.tables(fork.plane)
         index = self.end_index()
         before, after = PlaneView(self.plane), PlaneView(fork.plane)
         boxes = merge(Scope(before, after, index).boxes(fork.touched))
+        if not boxes and question.get("sources") is None and question.get("destinations") is None:
+            return {"newly_allowed": [], "newly_blocked": [], "changes_applied": len(fork.results),
+                    "evaluated": {"boxes": 0, "pairs": 0, "services": 0, "flows": 0}}
+        before_tables = self.tables()
+        after_tables = after_tables if after_tables is not None else self.tables(fork.plane)
         ends, sources, destinations = self._compared_ends(ctx, fork, question)
         touched_rules = [r for table, rid in fork.touched if table == "security_group_rules"
                          for r in (before.record(table, rid), after.record(table, rid)) if r]
@@ -132,7 +137,8 @@ class AnalysisSession:
                 if record is None or record["device_owner"].startswith("network:") \
                         or not fork.plane.ports.visible(ctx, record):
                     gone.add(pid)
-        visible = [e["port_id"] for e in self.visible_endpoints(ctx) if e["port_id"] not in gone]
+        everyone = self._visible_ids(ctx)
+        visible = [pid for pid in everyone if pid not in gone] if gone else everyone
         ends = {pid: {"port_id": pid} for pid in visible}
         chosen = []
         for key in ("sources", "destinations"):
@@ -157,6 +163,14 @@ class AnalysisSession:
                 ids.append(ident)
             chosen.append(sorted(set(ids)))
         return ends, chosen[0], chosen[1]
+
+    def _visible_ids(self, ctx: Context) -> list[str]:
+        """``visible_endpoints`` as ids, cached per live revision and caller scope."""
+        key = (self.plane.revision, ctx.project_id, ctx.is_admin)
+        with self._lock:
+            if self._visible is None or self._visible[0] != key:
+                self._visible = (key, [e["port_id"] for e in self.visible_endpoints(ctx)])
+            return self._visible[1]
 
     @staticmethod
     def _has4(index, end: dict) -> bool:
@@ -241,11 +255,14 @@ class AnalysisSession:
             self.plane.networks.get(ctx, end["network_id"])
 
     def _redact(self, ctx: Context, answer: dict) -> dict:
-        """Replace ids the caller may not see in traces (other projects' ports, routers, rules)."""
+        """Replace ids the caller may not see in traces (other projects' ports, routers, networks,
+        rules) by ``hidden``; addresses stay (they are what the caller's packets carry)."""
         if ctx.is_admin:
             return answer
         answer = dict(answer)
         answer["hops"] = [self._redact_hop(ctx, h) for h in answer.get("hops", [])]
+        if answer.get("delivered_to"):
+            answer["delivered_to"] = self._redact_hop(ctx, {"node": answer["delivered_to"]})["node"]
         if answer.get("return"):
             back = dict(answer["return"])
             back["hops"] = [self._redact_hop(ctx, h) for h in back.get("hops", [])]

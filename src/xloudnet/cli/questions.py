@@ -122,6 +122,10 @@ def parse_change(text: str) -> dict:
 
 def whatif(args) -> int:
     body = {"changes": args.change, **_flow_fields(args)}
+    if args.sources:
+        body["sources"] = [endpoint(s) for s in args.sources]
+    if args.destinations:
+        body["destinations"] = [endpoint(d) for d in args.destinations]
     return _run(args, "POST", "/whatif", body, render.whatif)
 
 
@@ -157,6 +161,8 @@ def add_commands(commands) -> None:
     p.add_argument("--change", action="append", type=parse_change, required=True,
                    help="'METHOD /v2.0/path [JSON]', e.g. 'DELETE /v2.0/security-group-rules/ID' (repeatable)")
     add_flow_options(p)
+    p.add_argument("--source", dest="sources", action="append", help="limit sources (repeatable)")
+    p.add_argument("--destination", dest="destinations", action="append", help="limit destinations (repeatable)")
     add_connection_options(p)
     p.set_defaults(func=whatif)
 

@@ -62,16 +62,25 @@ def allowed_table(console: Console, allowed: list[dict]) -> None:
     table.add_column("protocol")
     table.add_column("ports / ICMP types", overflow="fold")
     for entry in allowed:
-        ranges = entry.get("port_ranges") or entry.get("icmp_types") or "all"
-        if isinstance(ranges, list):
-            ranges = ", ".join(
-                f"{r[0]}" if isinstance(r, list) and r[0] == r[1] else
-                (f"{r[0]}-{r[1]}" if isinstance(r, list) else str(r)) for r in ranges
-            )
-        table.add_row(str(entry.get("protocol")), str(ranges))
+        table.add_row(str(entry.get("protocol")), services(entry))
     if not allowed:
         table.add_row("[red]nothing[/]", "")
     console.print(table)
+
+
+def _spans(spans: list) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def services(entry: dict) -> str:
+    """The ports / ICMP types of an allowed-set entry or a what-if item, as text."""
+    if "port_ranges" in entry:
+        return _spans(entry["port_ranges"])
+    if "icmp_types" in entry:
+        parts = [f"type {_spans([r])}" for r in entry["icmp_types"]]
+        parts += [f"type {kind} code {_spans(codes)}" for kind, codes in entry.get("icmp_codes", {}).items()]
+        return ", ".join(parts)
+    return "all"
 
 
 def matrix(console: Console, answer: dict, width: int = 8) -> None:
@@ -102,12 +111,17 @@ def whatif(console: Console, answer: dict) -> None:
         items = answer.get(key, [])
         table = Table(title=f"{key.replace('_', ' ')} ({len(items)})", title_justify="left",
                       header_style=f"bold {color}")
-        for column in ("source", "destination", "protocol", "ports", "before", "after"):
+        for column in ("source", "destination", "protocol", "ports / ICMP types", "before", "after"):
             table.add_column(column, overflow="fold")
         for item in items:
             table.add_row(_end(item.get("source")), _end(item.get("destination")), str(item.get("protocol")),
-                          str(item.get("port_ranges", "")), item.get("before", ""), item.get("after", ""))
+                          services(item), _verdict(item.get("before")), _verdict(item.get("after")))
         console.print(table)
+    scope = answer.get("evaluated") or {}
+    if scope:
+        console.print(f"[dim]evaluated {scope.get('pairs', 0):,} pairs × {scope.get('services', 0):,} services "
+                      f"in {scope.get('boxes', 0)} boxes; {answer.get('changes_applied', 0)} changes applied "
+                      "to a fork (live state untouched)[/]")
 
 
 def _end(end) -> str:
