@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from ..model.protocols import PROTOCOL_NUMBERS
+
 GOOD = {"ACCEPTED", "EXITS_NETWORK", "PERMIT"}
 
 
@@ -15,12 +17,21 @@ def _verdict(text: str | None) -> str:
     return f"[bold {color}]{text}[/]"
 
 
+def _protocol_name(number) -> str:
+    """``6`` → ``tcp``: the names people read (numbers without a name stay numbers)."""
+    if number is None:
+        return "any protocol"
+    names = {n: name for name, n in PROTOCOL_NUMBERS.items() if name not in ("icmpv6", "ip", "hopopt")}
+    return names.get(number, str(number)) if isinstance(number, int) else str(number)
+
+
 def _detail(hop: dict) -> str:
     if hop.get("rule_id"):
         return f"rule {hop['rule_id']}"
     if hop.get("route"):
         route = hop["route"]
-        return f"route {route.get('destination')} via {route.get('nexthop')}"
+        via = route.get("nexthop")
+        return f"route {route.get('destination')} " + (f"via {via}" if via else "(connected)")
     if hop.get("translation"):
         t = hop["translation"]
         return f"{t.get('type')} {t.get('from')} → {t.get('to')}"
@@ -31,7 +42,9 @@ def _detail(hop: dict) -> str:
 
 def hops_table(title: str, hops: list[dict]) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("#", "node", "stage", "action", "deciding entry / reason"):
+    table.add_column("#")
+    table.add_column("node", no_wrap=True)
+    for column in ("stage", "action", "deciding entry / reason"):
         table.add_column(column, overflow="fold")
     for number, hop in enumerate(hops, 1):
         action = hop.get("action", "")
@@ -45,7 +58,7 @@ def reachability(console: Console, answer: dict) -> None:
     flow = answer.get("flow", {})
     console.print(f"{_verdict(answer['disposition'])}  reachable={answer['reachable']}  "
                   f"{flow.get('source_ip', '?')} → {flow.get('destination_ip', '?')} "
-                  f"proto {flow.get('protocol', 'any')} port {flow.get('destination_port', '-')}")
+                  f"{_protocol_name(flow.get('protocol'))} port {flow.get('destination_port', '-')}")
     console.print(hops_table("forward path", answer.get("hops", [])))
     back = answer.get("return")
     if back:
@@ -96,10 +109,14 @@ def matrix(console: Console, answer: dict, width: int = 8) -> None:
     table.add_column("source \\ destination")
     for d in destinations:
         table.add_column(d[:width], justify="center")
+    seen = set()
     for s, row, dispositions in zip(sources, reachable, answer["dispositions"]):
         cells = ["[green]✓[/]" if ok else f"[red]{_short(disp)}[/]" for ok, disp in zip(row, dispositions)]
+        seen.update(d for ok, d in zip(row, dispositions) if not ok)
         table.add_row(s[:width], *cells)
     console.print(table)
+    if seen:
+        console.print("[dim]" + "  ".join(f"{_short(d)} = {d}" for d in sorted(seen)) + "[/]")
 
 
 def _short(disposition: str) -> str:
