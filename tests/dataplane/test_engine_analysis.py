@@ -144,3 +144,63 @@ def test_matrix_equals_single_flows(data):
             except QueryError:
                 single = "NO_ROUTE"
             assert answer["dispositions"][i][j] == single, (src, dst)
+
+
+def _with_qos(t, policies: dict):
+    """The topology's snapshot with these QoS policies (id → rules)."""
+    from dataclasses import replace
+    from types import MappingProxyType
+    records = {pid: {"id": pid, "rules": rules, "shared": False, "is_default": False}
+               for pid, rules in policies.items()}
+    return replace(t.snapshot(), qos_policies=MappingProxyType(records))
+
+
+def _stages(hops):
+    return [h["stage"] for h in hops]
+
+
+def test_trace_shows_qos_stages_after_the_security_groups():
+    """qos-egress follows egress-security-group (port policy first), qos-ingress follows
+    ingress-security-group (here the network's policy); both PERMIT, with what applies."""
+    t = base()
+    t.ports["vm-a"]["qos_policy_id"] = "q-port"
+    t.networks["n-a"]["qos_policy_id"] = "q-net-a"  # overridden by the port's own policy
+    t.networks["n-b"]["qos_policy_id"] = "q-net-b"
+    snap = _with_qos(t, {
+        "q-port": [{"id": "dscp", "type": "dscp_marking", "dscp_mark": 26},
+                   {"id": "bw", "type": "bandwidth_limit", "max_kbps": 1000, "max_burst_kbps": 0,
+                    "direction": "egress"},
+                   {"id": "pps-in", "type": "packet_rate_limit", "max_kpps": 5, "max_burst_kpps": 1,
+                    "direction": "ingress"}],
+        "q-net-a": [{"id": "never", "type": "dscp_marking", "dscp_mark": 46}],
+        "q-net-b": [{"id": "shape", "type": "bandwidth_limit", "max_kbps": 2000, "max_burst_kbps": 100,
+                     "direction": "ingress"},
+                    {"id": "min", "type": "minimum_bandwidth", "min_kbps": 10, "direction": "egress"}]})
+    answer = reachability(compile_tables(snap), query("vm-a", "vm-b", "tcp", destination_port=80))
+    assert answer["disposition"] == "ACCEPTED"
+    stages = _stages(answer["hops"])
+    assert stages.index("qos-egress") == stages.index("egress-security-group") + 1
+    assert stages.index("qos-ingress") == stages.index("ingress-security-group") + 1
+    egress = answer["hops"][stages.index("qos-egress")]
+    assert egress == {"node": "port:vm-a", "stage": "qos-egress", "action": "PERMIT", "qos": {
+        "policy_id": "q-port", "dscp_mark": 26,
+        "bandwidth_limit": {"rule_id": "bw", "max_kbps": 1000, "max_burst_kbps": 0}}}
+    ingress = answer["hops"][stages.index("qos-ingress")]
+    assert ingress["node"] == "port:vm-b" and ingress["action"] == "PERMIT"
+    assert ingress["qos"] == {"policy_id": "q-net-b", "bandwidth_limit": {
+        "rule_id": "shape", "max_kbps": 2000, "max_burst_kbps": 100}}
+    back = _stages(answer["return"]["hops"])  # the reply: vm-b's egress minimum, vm-a's ingress pps
+    assert back.count("qos-egress") == 1 and back.count("qos-ingress") == 1
+    assert back.index("qos-ingress") > back.index("qos-egress")
+
+
+def test_trace_has_no_qos_stage_without_a_policy_in_that_direction():
+    t = base()
+    t.ports["vm-a"]["qos_policy_id"] = "q-in"
+    snap = _with_qos(t, {"q-in": [{"id": "in", "type": "bandwidth_limit", "max_kbps": 10,
+                                   "max_burst_kbps": 0, "direction": "ingress"}]})
+    answer = reachability(compile_tables(snap), query("vm-a", "vm-b", "tcp", destination_port=80))
+    assert "qos-egress" not in _stages(answer["hops"])
+    assert "qos-ingress" not in _stages(answer["hops"])
+    refused = reachability(compile_tables(snap), query("vm-a", "vm-b", "tcp", destination_port=22))
+    assert refused["disposition"] == "DENIED_INGRESS" and "qos-ingress" not in _stages(refused["hops"])

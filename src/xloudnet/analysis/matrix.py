@@ -7,11 +7,12 @@ import numpy as np
 from ..dataplane import FlowTables, QueryError
 from ..dataplane.batch import DISPOSITIONS
 from ..dataplane.engine import Walk
-from ..dataplane.pairs import endpoint_ports, pair_batch
+from ..dataplane.pairs import PairSet, endpoint_ports
 
 
 def matrix(tables: FlowTables, query: dict) -> dict:
-    """Every (source, destination) pair's verdict, computed as ONE vectorised batch.
+    """Every (source, destination) pair's verdict, computed as vectorised batches of whole
+    source rows (cache-sized; see ``dataplane.pairs.PairSet``).
 
     ``query``: ``{"protocol", "destination_port"?, "source_port"?, "ethertype"?, "icmp_type"?,
     "icmp_code"?, "sources": [endpoint]?, "destinations": [endpoint]?}``; endpoints as in a
@@ -27,9 +28,15 @@ def matrix(tables: FlowTables, query: dict) -> dict:
     ports = [{"port_id": pid} for pid in endpoint_ports(tables)]
     sources = query.get("sources") if query.get("sources") is not None else ports
     destinations = query.get("destinations") if query.get("destinations") is not None else ports
-    batch, src_ids, dst_ids = pair_batch(tables, sources, destinations, query)
-    Walk(tables, batch).run()
-    codes = batch.disp.reshape(len(src_ids), len(dst_ids))
+    pairs = PairSet(tables, sources, destinations, query)
+    src_ids, dst_ids = pairs.src_ids, pairs.dst_ids
+    codes = np.empty((len(src_ids), len(dst_ids)), dtype=np.int8)
+    step = pairs.rows_per_batch()
+    for first in range(0, len(src_ids), step):  # whole source rows per batch (see PairSet)
+        last = min(len(src_ids), first + step)
+        batch = pairs.batch(first, last)
+        Walk(tables, batch).run()
+        codes[first:last] = batch.disp.reshape(last - first, len(dst_ids))
     names = np.array(DISPOSITIONS, dtype=object)[codes]
     return {"sources": src_ids, "destinations": dst_ids,
             "reachable": (codes <= 1).tolist(), "dispositions": names.tolist()}

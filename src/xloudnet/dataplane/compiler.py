@@ -8,28 +8,35 @@ of changed records. Everything else — arrays, pieces, indexes — is shared wi
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..control.snapshot import COLLECTIONS, Snapshot
-from . import groups as sg
 from . import topology as topo
-from .addresses import parse_ip, parse_range
-from .tables import INDEXES, Arenas, FlowTables, cidr_family, diff
+from .tables import Arenas, FlowTables, diff
 
-MASK = (1 << 64) - 1
-
-
-def _up(record) -> bool:
-    return bool(record) and record.get("admin_state_up", True) is not False
+# Which reverse indexes a record of each collection appears in, and under which keys.
+CONTRIBUTIONS = {
+    "ports": (("net_ports", lambda r: [r.get("network_id")]),
+              ("grp_members", lambda r: list(r.get("security_groups") or [])),
+              ("rt_ports", lambda r: [r.get("device_id")] if topo.is_router_port(r) else [])),
+    "security_group_rules": (("grp_rules", lambda r: [r.get("security_group_id")]),),
+    "subnets": (("net_subnets", lambda r: [r.get("network_id")]),),
+    "floatingips": (("rt_fips", lambda r: [r.get("router_id")] if r.get("router_id") else []),
+                    ("net_fips", lambda r: [r.get("floating_network_id")])),
+}
 
 
 class Compiler:
     """Compile ``snapshot`` reusing ``previous`` (a fresh lineage when it is None)."""
 
-    def __init__(self, snapshot: Snapshot, previous: FlowTables | None):
+    def __init__(self, snapshot: Snapshot, previous: FlowTables | None, changed=None):
         if previous is None:
-            previous = FlowTables(Snapshot(), Arenas())
+            previous, changed = FlowTables(Snapshot(), Arenas()), None
         self.old, self.new, self.prev = previous.snapshot, snapshot, previous
+        self.hint = None  # collection → ids that may have changed (``compile_tables``)
+        if changed is not None:
+            self.hint = {name: set() for name in COLLECTIONS}
+            for coll, rid in changed:
+                if coll in self.hint:
+                    self.hint[coll].add(rid)
         out = FlowTables(snapshot, previous.arenas)
         out.slots = dict(previous.slots)
         out.rows = dict(previous.rows)
@@ -40,7 +47,8 @@ class Compiler:
         self._copied: set = set()
 
     def run(self) -> FlowTables:
-        changed = {name: diff(getattr(self.old, name), getattr(self.new, name)) for name in COLLECTIONS}
+        changed = {name: diff(getattr(self.old, name), getattr(self.new, name),
+                              None if self.hint is None else self.hint[name]) for name in COLLECTIONS}
         self._index(changed)
         self._allocate(changed)
         dirty = self._dirty(changed)
@@ -56,31 +64,25 @@ class Compiler:
             self._copied.add(name)
         return self.out.index[name]
 
-    def _move(self, name: str, item, old_keys, new_keys) -> None:
-        index = None
-        for key in set(old_keys) - set(new_keys):
-            index = index or self._idx(name)
-            index[key] = index.get(key, frozenset()) - {item}
-        for key in set(new_keys) - set(old_keys):
-            index = index or self._idx(name)
-            index[key] = index.get(key, frozenset()) | {item}
-
     def _index(self, changed: dict) -> None:
-        contributions = {
-            "ports": (("net_ports", lambda r: [r.get("network_id")]),
-                      ("grp_members", lambda r: list(r.get("security_groups") or [])),
-                      ("rt_ports", lambda r: [r.get("device_id")] if topo.is_router_port(r) else [])),
-            "security_group_rules": (("grp_rules", lambda r: [r.get("security_group_id")]),),
-            "subnets": (("net_subnets", lambda r: [r.get("network_id")]),),
-            "floatingips": (("rt_fips", lambda r: [r.get("router_id")] if r.get("router_id") else []),
-                            ("net_fips", lambda r: [r.get("floating_network_id")])),
-        }
-        for coll, parts in contributions.items():
+        """Move changed records between reverse-index entries. Additions and removals are
+        gathered per entry first and applied once: an entry is an immutable frozenset (shared
+        with ``previous``), and rebuilding a big one (every floating IP of an external network)
+        once per record made full compiles quadratic."""
+        moves: dict = {}  # (index name, key) → (added ids, removed ids)
+        for coll, parts in CONTRIBUTIONS.items():
             old, new = getattr(self.old, coll), getattr(self.new, coll)
-            for key in changed[coll]:
-                o, n = old.get(key), new.get(key)
+            for item in changed[coll]:
+                o, n = old.get(item), new.get(item)
                 for name, keys_of in parts:
-                    self._move(name, key, keys_of(o) if o else [], keys_of(n) if n else [])
+                    before, after = set(keys_of(o) if o else ()), set(keys_of(n) if n else ())
+                    for key in after - before:
+                        moves.setdefault((name, key), (set(), set()))[0].add(item)
+                    for key in before - after:
+                        moves.setdefault((name, key), (set(), set()))[1].add(item)
+        for (name, key), (added, removed) in moves.items():
+            index = self._idx(name)
+            index[key] = (index.get(key, frozenset()) - removed) | added
 
     # -- slots -------------------------------------------------------------------------------
     def _allocate(self, changed: dict) -> None:

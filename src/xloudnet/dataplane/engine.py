@@ -17,9 +17,11 @@ import numpy as np
 from . import groups as sg
 from . import topology as topo
 from . import trie
-from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, AT_ROUTER, DELIVER, DENIED_EGRESS,
-                    DENIED_INGRESS, EXITS, LOOP, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
+from .addresses import in_range
+from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, DELIVER, DENIED_EGRESS,
+                    DENIED_INGRESS, EXITS, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
                     SPOOFED, UNREACHABLE, Batch, icmp_protocol)
+from .qos import port_qos
 
 MAX_ROUNDS = 4 * 64 + 16
 
@@ -89,15 +91,31 @@ class Walk:
         self.note(idx[tb.port_filtered[b.arg[idx]]],
                   lambda i: self.hop("port", b.arg[i], "anti-spoofing", "PERMIT"))
         idx = self.security(idx, sg.EGRESS)
+        self.qos(idx, "egress")
         self.forward(idx)
 
     def owns(self, port, idx) -> np.ndarray:
         """Anti-spoofing: the source is a fixed IP or lies in an allowed address pair."""
+        first = self.first_fixed(port, idx)
+        rest = np.flatnonzero(~first)
+        if len(rest):  # the few not sending from their first fixed IP
+            first[rest] = self._owns(port[rest], idx[rest])
+        return first
+
+    def first_fixed(self, port, idx) -> np.ndarray:
+        """Sent from the port's first fixed IP (the usual case, checked without 2-D columns)."""
+        tb, b = self.tb, self.b
+        v6 = b.v6[idx]
+        if not v6.any():
+            return tb.port_first4[port] == b.src_lo[idx]
+        return (tb.port_fx_valid[port, 0] & (tb.port_fx_lo[port, 0] == b.src_lo[idx])
+                & (tb.port_fx_hi[port, 0] == b.src_hi[idx]) & (tb.port_fx_v6[port, 0] == v6))
+
+    def _owns(self, port, idx) -> np.ndarray:
         tb, b = self.tb, self.b
         v6, hi, lo = b.v6[idx, None], b.src_hi[idx, None], b.src_lo[idx, None]
         fixed = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == v6) & (
             tb.port_fx_hi[port] == hi) & (tb.port_fx_lo[port] == lo)
-        from .addresses import in_range
         pairs = tb.port_pr_valid[port] & (tb.port_pr_v6[port] == v6) & in_range(
             hi, lo, tb.port_pr_fhi[port], tb.port_pr_flo[port], tb.port_pr_lhi[port], tb.port_pr_llo[port])
         return fixed.any(axis=1) | pairs.any(axis=1)
@@ -130,9 +148,22 @@ class Walk:
         keep[ask[~allowed]] = False
         return idx[keep]
 
+    def qos(self, idx, direction: str) -> None:
+        """Steps 4 and 8, in traces only: the port's QoS policy in this direction (the DSCP
+        mark it sets, the limits that apply). The analyser does not police, so: PERMIT."""
+        if self.tr is None:
+            return
+        ids = self.tb.ids("port")
+        for i in idx:
+            applied = port_qos(self.tb, ids[self.b.arg[i]], direction)
+            if applied is not None:
+                self.tr.add(int(i), self.hop("port", self.b.arg[i], f"qos-{direction}", "PERMIT", qos=applied))
+
     def established_here(self, idx, port) -> np.ndarray:
         """A reply reaching its request's source port with the connection's addresses."""
         b = self.b
+        if not b.is_reply[idx].any():  # a request batch: nothing to skip, no columns to read
+            return np.zeros(len(idx), dtype=bool)
         return (b.is_reply[idx] & (b.ct_port[idx] == port) & port_stateful(self.tb, port)
                 & (b.src_hi[idx] == b.ct_dst[0][idx]) & (b.src_lo[idx] == b.ct_dst[1][idx])
                 & (b.dst_hi[idx] == b.ct_src[0][idx]) & (b.dst_lo[idx] == b.ct_src[1][idx]))
@@ -166,12 +197,16 @@ class Walk:
         """The subnet of the fixed IP sent from, else the port's fallback of the family."""
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        match = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == b.v6[idx, None]) & (
-            tb.port_fx_hi[port] == b.src_hi[idx, None]) & (tb.port_fx_lo[port] == b.src_lo[idx, None])
-        first = match.argmax(axis=1)
-        fixed_sub = tb.port_fx_sub[port, first]
-        fallback = np.where(b.v6[idx], tb.port_fallback6[port], tb.port_fallback4[port])
-        return np.where(match.any(axis=1), fixed_sub, fallback)
+        out = np.where(self.first_fixed(port, idx), tb.port_fx_sub[port, 0], -2)
+        rest = np.flatnonzero(out == -2)
+        if len(rest):
+            port, idx = port[rest], idx[rest]
+            match = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == b.v6[idx, None]) & (
+                tb.port_fx_hi[port] == b.src_hi[idx, None]) & (tb.port_fx_lo[port] == b.src_lo[idx, None])
+            fixed_sub = tb.port_fx_sub[port, match.argmax(axis=1)]
+            fallback = np.where(b.v6[idx], tb.port_fallback6[port], tb.port_fallback4[port])
+            out[rest] = np.where(match.any(axis=1), fixed_sub, fallback)
+        return out
 
     # -- entry from beyond an external network --------------------------------------------------
     def outside(self, idx) -> None:
@@ -217,6 +252,7 @@ class Walk:
         self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
                                                             reason="destination port is down"))
         idx = self.security(idx[~down], sg.INGRESS)
+        self.qos(idx, "ingress")
         self.stop(idx, ACCEPTED, lambda i: self.hop("port", b.arg[i], "deliver", "DELIVER"))
 
     def exit(self, idx, net) -> None:

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS
-from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DENIED_INGRESS, DISPOSITIONS
+from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS
 from .flows import Flow, packet_dict
 from .run import run_flows
 

@@ -11,11 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, ICMP_REPLIES, PORT_PROTOCOLS, protocol_number
+from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 from .addresses import MASK64, format_ip, parse_ip, parse_range
-from .batch import (AT_EXTERNAL, AT_PORT, AT_ROUTER, DELIVER, DISPOSITIONS, NO_ROUTE, OUTSIDE, ROUTE,
-                    ROUTER, SEND, Batch)
-from .engine import Walk, owner_lookup, port_stateful
 
 DEFAULT_SOURCE_PORT = 49152
 REACHABLE = ("ACCEPTED", "EXITS_NETWORK")

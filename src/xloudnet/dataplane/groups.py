@@ -15,8 +15,11 @@ A rule is an allow on three dimensions:
 
 Per (group, direction) the compiled ``GroupDir`` holds a service trie, an address trie per
 family, the table ``T[service class, address class]`` → first matching rule (rules ordered by
-id), and ``U[service class, reference]`` → first matching remote-group rule. All pieces sit in
-shared arenas, so one batch evaluates packets against different groups at once.
+id), and ``U[service class, 1 + reference]`` → first matching remote-group rule, whose column 0
+is the first over all references (packets that no reference could decide skip the membership
+lookups). All pieces sit in shared arenas, so one batch evaluates packets against different
+groups at once. A port with many packets in a batch is decided by its group set's merged
+classifier instead (``classifier.py``); both paths pick the same rule.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def compile_groupdir(rules: list[dict], nodes: trie.Arena, cells: trie.Arena) ->
         roots.append(trie.place_trie(nodes, starts, list(range(len(starts))), (8,) * (16 if v6 else 4)))
         addr_starts.append(starts)
         tables.append(np.full((n_svc, len(starts)), -1, dtype=np.int32))
-    u = np.full((n_svc, max(len(refs), 1)), -1, dtype=np.int32)
+    u = np.full((n_svc, len(refs) + 1), -1, dtype=np.int32)  # column 0: the best of the others
     limits = {}
     for idx in range(len(rules) - 1, -1, -1):
         rule, area = rules[idx], addr[idx]
@@ -129,7 +132,7 @@ def compile_groupdir(rules: list[dict], nodes: trie.Arena, cells: trie.Arena) ->
         classes = [_span(svc_starts, lo, hi) for lo, hi in svc[idx]]
         remote = rule.get("remote_group_id")
         if remote:
-            col = refs.index(remote)
+            col = 1 + refs.index(remote)
             for s0, s1 in classes:
                 u[s0:s1, col] = idx
             if rule.get("remote_ip_prefix") is not None:
@@ -141,6 +144,9 @@ def compile_groupdir(rules: list[dict], nodes: trie.Arena, cells: trie.Arena) ->
             tables[v6][s0:s1, a0:a1] = idx
     svc_root = trie.place_trie(nodes, svc_starts, list(range(n_svc)), (9, 8, 8))
     t_bases = tuple(cells.append(t.ravel()) for t in tables)
+    if refs:  # the first remote-group rule of each service class, whatever its group
+        body = np.where(u[:, 1:] >= 0, u[:, 1:], np.iinfo(np.int32).max).min(axis=1)
+        u[:, 0] = np.where(body == np.iinfo(np.int32).max, -1, body)
     u_base = cells.append(u.ravel())
     sizes = (len(addr_starts[0]), len(addr_starts[1]))
     specs = [(rule_v6(r), ranges, area, r.get("remote_group_id") or None)
@@ -174,29 +180,70 @@ def trie_mask() -> int:
 
 
 def decide(tb, gd: np.ndarray, v6: np.ndarray, svc: np.ndarray, hi: np.ndarray,
-           lo: np.ndarray) -> np.ndarray:
+           lo: np.ndarray, fixed: "FixedService | None" = None) -> np.ndarray:
     """First matching rule (index within its GroupDir) per (packet, group-direction), else -1.
 
-    ``svc`` is the service key, ``hi``/``lo`` the remote address as this port sees it.
+    ``svc`` is the service key, ``hi``/``lo`` the remote address as this port sees it;
+    ``fixed`` the per-group-direction rows when the whole batch has one service.
     """
-    s = trie.lookup(tb.nodes, tb.gd_svc[gd], (svc, svc), trie.SERVICE_LEVELS)
-    a = trie.lookup_addr(tb.nodes, tb.gd_a4[gd], tb.gd_a6[gd], v6, hi, lo)
-    width = np.where(v6, tb.gd_n6[gd], tb.gd_n4[gd])
-    base = np.where(v6, tb.gd_t6[gd], tb.gd_t4[gd])
-    rule = tb.cells[base + s * width + a].astype(np.int64)
+    if fixed is None:
+        s = trie.lookup(tb.nodes, tb.gd_svc[gd], (svc, svc), trie.SERVICE_LEVELS)
+        stride = tb.gd_nref[gd] + 1
+        cell4, row = tb.gd_t4[gd] + s * tb.gd_n4[gd], tb.gd_u[gd] + s * stride
+        cell6 = (tb.gd_t6[gd] + s * tb.gd_n6[gd]) if v6.any() else None
+        best = np.take(tb.cells, row)
+    else:
+        cell4, row, best = fixed.cell4[gd], fixed.row[gd], fixed.best[gd]
+        cell6 = fixed.cell6[gd] if v6.any() else None
+    if cell6 is None:  # the usual all-IPv4 batch
+        rule = np.take(tb.cells, cell4 + trie.lookup(tb.nodes, tb.gd_a4[gd], (hi, lo), trie.V4_LEVELS))
+    else:
+        a = trie.lookup_addr(tb.nodes, tb.gd_a4[gd], tb.gd_a6[gd], v6, hi, lo)
+        rule = np.take(tb.cells, np.where(v6, cell6, cell4) + a)
+    # ``best``: the first remote-group rule of the class, whichever group it names
+    cand = np.flatnonzero((best >= 0) & ((rule < 0) | (best < rule)))
+    if len(cand):
+        _references(tb, gd[cand], row[cand], v6[cand], hi[cand], lo[cand], rule, cand)
+    return rule
+
+
+class FixedService:
+    """Per group-direction rows of one service (see ``decide``), computed once per batch."""
+
+    def __init__(self, tb, key, direction: int):
+        rows = np.arange(direction, len(tb.gd_svc), 2)
+        keys = np.full(len(rows), key, dtype=np.uint64)
+        s = np.zeros(len(tb.gd_svc), dtype=np.int64)
+        s[rows] = trie.lookup(tb.nodes, tb.gd_svc[rows], (keys, keys), trie.SERVICE_LEVELS)
+        self.cell4 = tb.gd_t4 + s * tb.gd_n4
+        self.cell6 = tb.gd_t6 + s * tb.gd_n6
+        self.row = tb.gd_u + s * (tb.gd_nref + 1)
+        self.best = np.take(tb.cells, self.row)
+
+
+def _references(tb, gd, row, v6, hi, lo, rule, at) -> None:
+    """Remote-group rules that could beat ``rule[at]``: membership of the remote address in
+    each referenced group in turn (a group-direction references a few)."""
     nref = tb.gd_nref[gd]
-    for r in range(int(nref.max()) if len(nref) else 0):
-        has = nref > r
-        ur = np.where(has, tb.cells[np.where(has, tb.gd_u[gd] + s * nref + r, 0)], -1)
-        cand = np.flatnonzero((ur >= 0) & ((rule < 0) | (ur < rule)))
+    live = np.arange(len(gd))
+    limited = len(tb.limits) > 1  # some rule names both a remote group and a prefix
+    for r in range(int(nref.max())):
+        live = live[nref[live] > r]
+        ur = np.take(tb.cells, row[live] + (1 + r))
+        current = rule[at[live]]
+        ok = (ur >= 0) & ((current < 0) | (ur < current))
+        cand, ur = live[ok], ur[ok]
         if not len(cand):
             continue
         group = tb.refs[tb.gd_refs[gd[cand]] + r]
-        member = trie.lookup_addr(tb.nodes, tb.member4[group], tb.member6[group],
-                                  v6[cand], hi[cand], lo[cand]) > 0
-        member &= _within_limits(tb, gd[cand], ur[cand], hi[cand], lo[cand])
-        rule[cand[member]] = ur[cand[member]]
-    return rule
+        if v6[cand].any():
+            member = trie.lookup_addr(tb.nodes, tb.member4[group], tb.member6[group],
+                                      v6[cand], hi[cand], lo[cand]) > 0
+        else:
+            member = trie.lookup(tb.nodes, tb.member4[group], (None, lo[cand]), trie.V4_LEVELS) > 0
+        if limited:
+            member &= _within_limits(tb, gd[cand], ur, hi[cand], lo[cand])
+        rule[at[cand[member]]] = ur[member]
 
 
 def _within_limits(tb, gd, idx, hi, lo) -> np.ndarray:
@@ -218,51 +265,69 @@ def port_verdict(tb, port: np.ndarray, direction: int, v6, svc, hi, lo, hot: int
     """A port's groups for a batch: ``(allowed, group-direction, rule index)`` per packet.
 
     The deciding rule is the first matching one in the port's group order, then rule id order.
-    Ports with at least ``hot`` packets in the batch use their group set's merged classifier
-    (``classifier.py``; ``hot`` defaults to ``HOT``); the rest try their groups column by column (a port has a few), each
-    only for the packets that no earlier group admitted.
+    Ports with at least ``hot`` packets in the batch (default ``HOT``) use their group set's
+    merged classifier (``classifier.py``); the others try their groups column by column (a
+    port has a few), each only for the packets that no earlier group admitted.
     """
     n, hot = len(port), HOT if hot is None else hot
     if n >= hot and n and port[0] == port[-1] and (port == port[0]).all():
         merged = classifier.merged_for(tb, int(port[0]), direction)
         if merged is not None:  # the whole batch at one port: no scatter needed
-            k = merged.classify(v6, svc, hi, lo)
-            return k >= 0, np.take(merged.gd, k), np.take(merged.rule, k)
+            return merged.decide(v6, svc, hi, lo)
     chosen_gd = np.full(n, -1, dtype=np.int64)
     chosen_rule = np.full(n, -1, dtype=np.int64)
-    pending = _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule)
-    _by_group(tb, port, direction, v6, svc, hi, lo, pending, chosen_gd, chosen_rule)
+    cold = _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule)
+    _by_group(tb, port, direction, (v6, svc, hi, lo), cold, chosen_gd, chosen_rule)
     return chosen_rule >= 0, chosen_gd, chosen_rule
 
 
-def _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule) -> np.ndarray:
-    """Decide the packets of ports with ``hot`` packets or more; return the others' indexes."""
+def _hot_ports(tb, port, direction, v6, svc, hi, lo, hot, chosen_gd, chosen_rule):
+    """Decide the packets of ports with ``hot`` packets or more; return the indexes of the
+    others (``None``: all of them)."""
     if len(port) < hot:
-        return np.arange(len(port))
-    counts = np.bincount(port)
-    busy = np.flatnonzero(counts >= hot)
+        return None
+    busy = np.flatnonzero(np.bincount(port) >= hot)
+    if not len(busy):
+        return None
     cold = np.ones(len(port), dtype=bool)
     for p in busy.tolist():
         merged = classifier.merged_for(tb, p, direction)
         if merged is None:
             continue
         sel = np.flatnonzero(port == p)
-        k = merged.classify(v6[sel], svc[sel], hi[sel], lo[sel])
-        hit = k >= 0
-        chosen_gd[sel[hit]], chosen_rule[sel[hit]] = merged.gd[k[hit]], merged.rule[k[hit]]
+        _allowed, chosen_gd[sel], chosen_rule[sel] = merged.decide(v6[sel], svc[sel], hi[sel], lo[sel])
         cold[sel] = False
     return np.flatnonzero(cold)
 
 
-def _by_group(tb, port, direction, v6, svc, hi, lo, pending, chosen_gd, chosen_rule) -> None:
-    """The per-group path: each group column in turn, for the packets still undecided."""
-    groups = tb.port_groups[port]
-    for col in range(groups.shape[1]):
-        pending = pending[groups[pending, col] >= 0]
-        if not len(pending):
+def _by_group(tb, port, direction, headers, at, chosen_gd, chosen_rule) -> None:
+    """The per-group path: each group column in turn, for the packets still undecided
+    (``at``: their indexes, ``None`` while that is every packet — no gathers needed)."""
+    fixed = _fixed_service(tb, headers[1], direction)
+    for col in range(tb.port_groups.shape[1]):
+        column = tb.port_groups[:, col]
+        g = column[port] if at is None else column[port[at]]
+        live = g >= 0
+        if at is not None or not live.all():
+            at = np.flatnonzero(live) if at is None else at[live]
+            g = g[live]
+        if not len(g):
             break
-        gd = groups[pending, col].astype(np.int64) * 2 + direction
-        rule = decide(tb, gd, v6[pending], svc[pending], hi[pending], lo[pending])
+        gd = g.astype(np.int64) * 2 + direction
+        v6, svc, hi, lo = (h if at is None else h[at] for h in headers)
+        rule = decide(tb, gd, v6, svc, hi, lo, fixed)
         hit = rule >= 0
-        chosen_gd[pending[hit]], chosen_rule[pending[hit]] = gd[hit], rule[hit]
-        pending = pending[~hit]
+        if at is None:
+            chosen_gd[hit], chosen_rule[hit] = gd[hit], rule[hit]
+            at = np.flatnonzero(~hit)
+        else:
+            chosen_gd[at[hit]], chosen_rule[at[hit]] = gd[hit], rule[hit]
+            at = at[~hit]
+
+
+def _fixed_service(tb, svc: np.ndarray, direction: int) -> FixedService | None:
+    """When the whole batch asks about one service (a matrix), the per-group-direction rows
+    of that service, looked up once instead of once per packet."""
+    if len(svc) < 4 * len(tb.gd_svc) or svc[0] != svc[-1] or not (svc == svc[0]).all():
+        return None
+    return FixedService(tb, svc[0], direction)

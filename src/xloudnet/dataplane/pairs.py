@@ -1,8 +1,9 @@
-"""All-pairs batches: every (source, destination) endpoint pair as one vectorised batch.
+"""All-pairs batches: every (source, destination) endpoint pair as vectorised batches.
 
-Endpoints are resolved once each (a loop over endpoints, not pairs); the N × M batch is built
-with numpy repeat/tile and walked once. Pairs that name no valid flow (no common address family,
-or both ends outside the cloud) are refused as ``NO_ROUTE`` without being walked.
+Endpoints are resolved once each (a loop over endpoints, not pairs); the pairs are built with
+numpy broadcasting and walked in cache-sized batches of whole source rows (``PairSet``). Pairs
+that name no valid flow (no common address family, or both ends outside the cloud) are refused
+as ``NO_ROUTE`` without being walked.
 """
 
 from __future__ import annotations
@@ -74,28 +75,82 @@ def _columns(tables, ends: list[dict], as_destination: bool) -> dict:
     return cols
 
 
+class PairSet:
+    """Every (source, destination) pair of a matrix query, with the endpoints resolved once;
+    ``batch(first, last)`` builds the pairs of sources ``first..last-1`` (source-major).
+
+    Walking the pairs a slice of sources at a time keeps the batch's columns in the CPU cache
+    (``CHUNK`` pairs), which is much faster than one batch of a million. Per-source columns are
+    repeated and per-destination columns tiled (no per-pair gathers); the family is chosen per
+    pair only when the pairs do not all share one.
+    """
+
+    CHUNK = 1 << 17
+
+    def __init__(self, tables, sources: list, destinations: list, query: dict):
+        self.tables, self.query = tables, query
+        src = [_endpoint(tables, e) for e in sources]
+        dst = [_endpoint(tables, e) for e in destinations]
+        self.src_ids, self.dst_ids = [e["id"] for e in src], [e["id"] for e in dst]
+        self.s, self.d = _columns(tables, src, False), _columns(tables, dst, True)
+        _pair_family(query, self.s, self.d, 0, 0)  # refuse a bad query before any work
+        _service(Batch(0), query, np.zeros(0, dtype=bool))
+        self.external = _first_external(tables)
+
+    def rows_per_batch(self) -> int:
+        return max(1, self.CHUNK // max(len(self.dst_ids), 1))
+
+    def batch(self, first: int, last: int) -> Batch:
+        s = {k: v[first:last] for k, v in self.s.items()}
+        d = self.d
+        n, m = last - first, len(self.dst_ids)
+        b = Batch(n * m)
+        v6 = _pair_family(self.query, s, d, n, m)
+        b.v6[:] = v6
+        one = None if v6.any() and not v6.all() else bool(v6[0]) if len(v6) else False
+
+        def pick(ends, key, expand):  # a per-end column of each pair's family, one row per pair
+            if one is not None:
+                return expand(ends[(one, key)])
+            return np.where(v6, expand(ends[(True, key)]), expand(ends[(False, key)]))
+
+        def rep(col):  # broadcasting into a 2-D view is much faster than np.repeat / np.tile
+            out = np.empty(n * m, dtype=col.dtype)
+            out.reshape(n, m)[:] = col[:, None]
+            return out
+
+        def til(col):
+            out = np.empty(n * m, dtype=col.dtype)
+            out.reshape(n, m)[:] = col[None, :]
+            return out
+
+        b.src_hi[:], b.src_lo[:] = pick(s, "hi", rep), pick(s, "lo", rep)
+        b.dst_hi[:], b.dst_lo[:] = pick(d, "hi", til), pick(d, "lo", til)
+        _service(b, self.query, v6)
+        _service_keys(b, v6)
+        src_port, src_net = rep(s["port"]), rep(s["net"])
+        entry = np.where(src_net >= 0, src_net, pick(d, "fipnet", til))
+        entry = np.where(entry >= 0, entry, self.external)
+        start(b, src_port, entry, replies=False)  # the matrix walks no replies
+        valid = pick(s, "has", rep) & pick(d, "has", til)
+        outside = (src_port < 0) & ~pick(d, "cloud", til)
+        b.stop(np.flatnonzero(~valid | outside | ((src_port < 0) & (entry < 0))), NO_ROUTE)
+        return b
+
+
 def pair_batch(tables, sources: list, destinations: list, query: dict) -> tuple[Batch, list, list]:
     """The batch of every (source, destination) pair, source-major; and the endpoint names."""
-    src = [_endpoint(tables, e) for e in sources]
-    dst = [_endpoint(tables, e) for e in destinations]
-    s, d = _columns(tables, src, False), _columns(tables, dst, True)
-    n, m = len(src), len(dst)
-    si, di = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
-    b = Batch(n * m)
-    v6 = _pair_family(query, s, d, si, di)
-    b.v6[:] = v6
-    for fam in (False, True):
-        sel = v6 == fam
-        b.src_hi[sel], b.src_lo[sel] = s[(fam, "hi")][si[sel]], s[(fam, "lo")][si[sel]]
-        b.dst_hi[sel], b.dst_lo[sel] = d[(fam, "hi")][di[sel]], d[(fam, "lo")][di[sel]]
-    _service(b, query, v6)
-    entry = np.where(s["net"][si] >= 0, s["net"][si], np.where(v6, d[(True, "fipnet")][di], d[(False, "fipnet")][di]))
-    entry = np.where(entry >= 0, entry, _first_external(tables))
-    start(b, s["port"][si], entry)
-    valid = np.where(v6, s[(True, "has")][si] & d[(True, "has")][di], s[(False, "has")][si] & d[(False, "has")][di])
-    outside = (s["port"][si] < 0) & ~np.where(v6, d[(True, "cloud")][di], d[(False, "cloud")][di])
-    b.stop(np.flatnonzero(~valid | outside | ((s["port"][si] < 0) & (entry < 0))), NO_ROUTE)
-    return b, [e["id"] for e in src], [e["id"] for e in dst]
+    pairs = PairSet(tables, sources, destinations, query)
+    return pairs.batch(0, len(pairs.src_ids)), pairs.src_ids, pairs.dst_ids
+
+
+def _service_keys(b: Batch, v6: np.ndarray) -> None:
+    """Every pair of a family asks about the same service: key two rows, not every pair."""
+    rows = [int(np.argmax(v6 == fam)) for fam in (False, True) if (v6 == fam).any()]
+    if rows:
+        keys = b.service_keys(np.array(rows))
+        b.set_service(np.where(v6, keys[-1], keys[0]).astype(np.uint64) if len(rows) > 1
+                      else np.full(b.n, keys[0], dtype=np.uint64))
 
 
 def _first_external(tables) -> int:
@@ -103,13 +158,15 @@ def _first_external(tables) -> int:
     return tables.slots["net"].get(externals[0]) if externals else -1
 
 
-def _pair_family(query, s, d, si, di) -> np.ndarray:
+def _pair_family(query, s, d, n: int, m: int) -> np.ndarray:
     ethertype = query.get("ethertype")
     if ethertype is not None:
         if str(ethertype).lower() not in ("ipv4", "ipv6"):
             raise QueryError(f"ethertype {ethertype!r} is not IPv4 or IPv6")
-        return np.full(len(si), str(ethertype).lower() == "ipv6")
-    return ~(s[(False, "has")][si] & d[(False, "has")][di])
+        return np.full(n * m, str(ethertype).lower() == "ipv6")
+    if s[(False, "has")].all() and d[(False, "has")].all():
+        return np.zeros(n * m, dtype=bool)  # every end has IPv4: every pair is IPv4
+    return ~(np.repeat(s[(False, "has")], m) & np.tile(d[(False, "has")], n))
 
 
 def _service(b: Batch, query: dict, v6: np.ndarray) -> None:

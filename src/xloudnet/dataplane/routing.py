@@ -117,6 +117,7 @@ def _local(w, idx) -> None:
     at = tb.rt_base[router] + np.maximum(entry, 0)
     local = (entry >= 0) & (tb.entry_kind[at] == topo.LOCAL)
     b.move(idx[~local], ROUTE)
+    b.route_entry[idx[~local]] = entry[~local]  # the ROUTE step needs this very lookup
     idx, port = idx[local], tb.entry_port[at[local]]
     down = ~tb.port_admin[port]
     w.stop(idx[down], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "router-local", "DROP",
@@ -134,24 +135,28 @@ def route_out(w, idx) -> None:
     """Longest-prefix match, gateway SNAT, the out port's and network's admin state."""
     tb, b = w.tb, w.b
     router = b.arg[idx]
-    entry = _lookup(tb, router, b, idx)
+    entry = b.route_entry[idx]
+    unknown = np.flatnonzero(entry == -2)  # not looked up on entry (e.g. a reply answered here)
+    if len(unknown):
+        entry[unknown] = _lookup(tb, router[unknown], b, idx[unknown])
+    b.route_entry[idx] = -2
     at = tb.rt_base[router] + np.maximum(entry, 0)
     entry = np.where((entry >= 0) & (tb.entry_kind[at] == topo.LOCAL), tb.entry_aux[at], entry)
     none = entry < 0
     w.stop(idx[none], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP", reason="no route"))
-    idx, router, entry = idx[~none], router[~none], entry[~none]
+    keep = np.flatnonzero(~none)
+    idx, router, entry = idx[keep], router[keep], entry[keep]
     at = tb.rt_base[router] + entry
-    rows = {name: getattr(tb, f"entry_{name}")[at] for name in ("kind", "port", "nh_hi", "nh_lo")}
     if w.tr is not None:
         for i, r, e in zip(idx, router, entry):
             text = tb.router_tables[tb.ids("rt")[r]].main.texts[e]
             w.tr.add(int(i), w.hop("router", r, "route", "FORWARD", route=text))
-    out = rows["port"].astype(np.int64)
+    out = tb.entry_port[at].astype(np.int64)
     loose = out < 0
     w.stop(idx[loose], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP",
                                                  reason="next hop is not on a connected subnet"))
-    idx, router, out = idx[~loose], router[~loose], out[~loose]
-    rows = {k: v[~loose] for k, v in rows.items()}
+    keep = np.flatnonzero(~loose)
+    idx, router, out, at = idx[keep], router[keep], out[keep], at[keep]
     snat = tb.port_gw[out] & ~b.translated[idx] & ~b.v6[idx]
     _source_nat(w, idx[snat], router[snat], "snat")
     if b.record_visits and len(idx):
@@ -160,12 +165,13 @@ def route_out(w, idx) -> None:
     up = tb.port_admin[out] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
     w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "admin-state", "DROP",
                                                  reason="out port or network is down"))
-    idx, router, net = idx[up], router[up], net[up]
-    rows = {k: v[up] for k, v in rows.items()}
+    keep = np.flatnonzero(up)
+    idx, router, net, at = idx[keep], router[keep], net[keep], at[keep]
     b.leaving[idx] = router
-    via = rows["kind"] == topo.VIA
-    b.hop_hi[idx[via]], b.hop_lo[idx[via]] = rows["nh_hi"][via], rows["nh_lo"][via]
-    b.move(idx[via], NEXTHOP, net[via])
+    via = tb.entry_kind[at] == topo.VIA
+    hop = idx[via]
+    b.hop_hi[hop], b.hop_lo[hop] = tb.entry_nh_hi[at[via]], tb.entry_nh_lo[at[via]]
+    b.move(hop, NEXTHOP, net[via])
     b.move(idx[~via], DELIVER, net[~via])
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.protocols import ICMP_PROTOCOLS, ICMP_REPLIES
+from ..model.protocols import ICMP_REPLIES
 from .addresses import MASK64
 from .batch import (AT_EXTERNAL, AT_PORT, AT_ROUTER, DELIVER, DISPOSITIONS, NO_ROUTE, OUTSIDE, ROUTE,
                     ROUTER, SEND, Batch, icmp_protocol, port_protocol)
 from .engine import Walk, owner_lookup, port_stateful
-from .flows import Flow, QueryError, resolve
+from .flows import Flow, resolve
 
 _REPLY4 = np.full(256, -1, dtype=np.int64)
 _REPLY6 = np.full(256, -1, dtype=np.int64)
@@ -36,14 +36,19 @@ def batch_of(flows: list[Flow]) -> Batch:
     return b
 
 
-def start(b: Batch, port: np.ndarray, entry: np.ndarray) -> None:
-    """Packets with a source port start by SEND, the others enter from outside."""
+def start(b: Batch, port: np.ndarray, entry: np.ndarray, replies: bool = True) -> None:
+    """Packets with a source port start by SEND, the others enter from outside. With
+    ``replies``, remember each connection's addresses as sent (replies are checked against them)."""
     inside = port >= 0
-    b.move(np.flatnonzero(inside), SEND, port[inside])
-    b.move(np.flatnonzero(~inside), OUTSIDE, entry[~inside])
+    if inside.all():
+        b.op[:], b.arg[:] = SEND, port
+    else:
+        b.move(np.flatnonzero(inside), SEND, port[inside])
+        b.move(np.flatnonzero(~inside), OUTSIDE, entry[~inside])
     b.ct_port[:] = port
-    b.ct_src = (b.src_hi.copy(), b.src_lo.copy())
-    b.ct_dst = (b.dst_hi.copy(), b.dst_lo.copy())
+    if replies:
+        b.ct_src = (b.src_hi.copy(), b.src_lo.copy())
+        b.ct_dst = (b.dst_hi.copy(), b.dst_lo.copy())
 
 
 def has_reply(b: Batch) -> np.ndarray:

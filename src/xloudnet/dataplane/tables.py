@@ -23,6 +23,7 @@ change), and patches the rows of changed records.
 
 from __future__ import annotations
 
+import gc
 from itertools import compress
 from operator import is_not
 
@@ -107,7 +108,10 @@ class FlowTables:
         self.entries = self.arenas.entries.view()
         for name in topo.ENTRY_DTYPE.names:  # per-field views: gathers of one field are cheaper
             setattr(self, f"entry_{name}", self.entries[name])
-        self.port_groups = self.port_groups
+        # The first fixed IP as one IPv4 column (a value no IPv4 address has when it is not
+        # IPv4): most packets are sent from it, and one compare checks that (``engine``).
+        first = self.port_fx_valid[:, 0] & ~self.port_fx_v6[:, 0]
+        self.port_first4 = np.where(first, self.port_fx_lo[:, 0], np.uint64(1 << 63))
         self.member4, self.member6 = self.grp_mem4, self.grp_mem6
         return self
 
@@ -129,21 +133,50 @@ class FlowTables:
 INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips")
 
 
-def compile_tables(snapshot: Snapshot, previous: FlowTables | None = None) -> FlowTables:
-    """Compile ``snapshot``; with ``previous``, reuse every piece whose records are unchanged."""
+def compile_tables(snapshot: Snapshot, previous: FlowTables | None = None,
+                   changed=None) -> FlowTables:
+    """Compile ``snapshot``; with ``previous``, reuse every piece whose records are unchanged.
+
+    Finding the changed records costs a pass over every changed collection. ``changed`` — an
+    optional iterable of ``(collection, id)`` pairs, such as a control-plane fork's ``touched``
+    set — names every record that may differ from ``previous.snapshot``, and only those are
+    compared. It is a promise by the caller: pass it only when ``snapshot`` was derived from
+    ``previous.snapshot`` by exactly those writes (a count check falls back to the full pass
+    when records were added or removed unannounced).
+
+    The cyclic garbage collector is paused meanwhile: a big compile allocates millions of
+    small acyclic objects, and each collection they trigger would walk the whole snapshot
+    again (a fifth of a 100k-port compile). Reference counting still frees everything."""
     from .compiler import Compiler
-    return Compiler(snapshot, previous).run()
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return Compiler(snapshot, previous, changed).run()
+    finally:
+        if paused:
+            gc.enable()
 
 
-def diff(old, new) -> set:
-    """Ids whose record was added, removed or replaced (records compare by identity)."""
+def diff(old, new, candidates=None) -> set:
+    """Ids whose record was added, removed or replaced (records compare by identity).
+    ``candidates``: the only ids that may have changed (see ``compile_tables``), if known."""
     if old is new:
         return set()
+    if candidates is not None:
+        found = {k for k in candidates if old.get(k) is not new.get(k)}
+        added = sum(1 for k in found if k not in old)
+        removed = sum(1 for k in found if k not in new)
+        if len(old) + added - removed == len(new):
+            return found
     if len(old) == len(new):
         keys = list(new)
         if keys == list(old):
             return set(compress(keys, map(is_not, old.values(), new.values())))
-    return {k for k in set(old) | set(new) if old.get(k) is not new.get(k)}
+    get = new.get  # two passes, no key-set union: three times faster on a 10k-record map
+    changed = {k for k, v in old.items() if get(k) is not v}  # removed or replaced
+    changed.update(k for k in new if k not in old)  # added
+    return changed
 
 
 def address_family(text) -> bool | None:

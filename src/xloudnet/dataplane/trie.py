@@ -16,7 +16,10 @@ side in one arena and a batch can look up a different trie per packet (its root 
 
 Arenas only ever grow at their high-water mark: a ``FlowTables`` keeps a view of the prefix
 that was written when it was compiled, so a later compile that appends pieces never disturbs
-an earlier one (the what-if "before" and "after" stay valid together).
+an earlier one (the what-if "before" and "after" stay valid together). Tries are built bottom
+up and a block identical to one already stored is shared rather than appended again (a block
+never changes once written, so equal content is an equal subtrie); sparse maps such as a
+group's members, one address per /24, mostly repeat a few leaf blocks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 
 BIAS = 16
+MEMO_LIMIT = 1 << 20  # distinct trie blocks remembered for sharing, per lineage
 V4_LEVELS = ((1, 24, 8), (1, 16, 8), (1, 8, 8), (1, 0, 8))
 V6_LEVELS = tuple((0, 56 - 8 * i, 8) for i in range(8)) + tuple((1, 56 - 8 * i, 8) for i in range(8))
 SERVICE_LEVELS = ((1, 16, 9), (1, 8, 8), (1, 0, 8))
@@ -92,21 +96,22 @@ def value_at(starts: list[int], values: list[int], key: int) -> int:
 # Trie compilation
 
 
-def build(starts: list[int], values: list[int], strides: tuple[int, ...]) -> tuple[np.ndarray, int]:
-    """Compile a partition to ``(nodes, root)``; pointers in ``nodes`` are local (offset 0)."""
-    blocks: list[np.ndarray] = []
-    sizes = [0]
-    vals = np.asarray(values, dtype=np.int64) + BIAS
+def build(starts: list[int], values: list[int], strides: tuple[int, ...], place) -> int:
+    """Compile a partition bottom-up; ``place(entries)`` stores one block and returns its
+    offset (so children are placed before their parent). Returns the root entry.
+
+    A block's entries are runs of interval values: each interval start inside the block
+    begins a run at the first child wholly inside it, and a child that an interval start
+    cuts in two becomes a sub-block (built first)."""
+    vals = [int(v) + BIAS for v in values]
     total = sum(strides)
 
     def block(lo: int, hi: int, base: int, level: int) -> int:
         if lo == hi:
-            return int(vals[lo])
-        stride = strides[level]
+            return vals[lo]
         child_bits = total - sum(strides[: level + 1])
-        width_mask = (1 << child_bits) - 1
-        n = 1 << stride
-        marks = np.full(n, -1, dtype=np.int64)
+        width_mask, n = (1 << child_bits) - 1, 1 << strides[level]
+        cuts, runs, run_k = [0], [vals[lo]], [lo]
         inner: dict[int, int] = {}
         for k in range(lo + 1, hi + 1):
             rel = starts[k] - base
@@ -114,52 +119,57 @@ def build(starts: list[int], values: list[int], strides: tuple[int, ...]) -> tup
             if rel & width_mask:
                 inner[child] = k
                 child += 1
-            if child < n:
-                marks[child] = k
-        marks[0] = max(marks[0], lo)
-        idx = np.maximum.accumulate(marks)
-        entries = vals[idx].astype(np.int32)
-        offset = sizes[0]
-        sizes[0] += n
-        blocks.append(entries)
+            if child >= n:
+                continue
+            if child == cuts[-1]:
+                runs[-1], run_k[-1] = vals[k], k
+            else:
+                cuts.append(child)
+                runs.append(vals[k])
+                run_k.append(k)
+        cuts.append(n)
+        entries = np.empty(n, dtype=np.int32)
+        for r, value in enumerate(runs):  # a block holds a few runs: slices beat np.repeat here
+            entries[cuts[r]: cuts[r + 1]] = value
         for child, last in inner.items():
-            first = int(idx[child])
+            first = run_k[bisect_right(cuts, child) - 1]
             entries[child] = block(first, last, base + (child << child_bits), level + 1)
-        return -offset - 1
+        return -place(entries) - 1
 
-    root = block(0, len(starts) - 1, 0, 0)
-    nodes = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int32)
-    return nodes.astype(np.int32, copy=False), root
-
-
-def relocate(nodes: np.ndarray, root: int, base: int) -> tuple[np.ndarray, int]:
-    """Shift local pointers so the nodes can sit at ``base`` in an arena."""
-    moved = np.where(nodes < 0, nodes - base, nodes).astype(np.int32)
-    return moved, (root - base if root < 0 else root)
+    return block(0, len(starts) - 1, 0, 0)
 
 
 def lookup(nodes: np.ndarray, entry: np.ndarray, words: tuple, schedule) -> np.ndarray:
     """Values of keys (``words`` = (hi, lo) uint64 columns) in the tries rooted at ``entry``.
 
-    Each level gathers only the packets still at a pointer (the batch shrinks as leaves are hit).
+    While every packet is still at a pointer a level is three whole-batch operations; once
+    some reach leaves, only the packets still at a pointer are gathered. Keys of at most 32
+    bits (IPv4, services) are narrowed to uint32 once, which halves the memory traffic.
     """
-    e = np.array(entry, dtype=np.int64)
-    act = np.flatnonzero(e < 0)
-    full = len(act) == len(e)
+    e = np.array(entry, dtype=np.int32)
+    if schedule is V4_LEVELS or schedule is SERVICE_LEVELS:
+        words = (None, words[1].astype(np.uint32))
+        one = np.uint32
+    else:
+        one = np.uint64
+    inner = e < 0
+    act = None if inner.all() else np.flatnonzero(inner)
     for word, shift, bits in schedule:
-        if not len(act):
+        if act is not None and not len(act):
             break
-        key = words[word] if full else words[word][act]
-        chunk = ((key >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).view(np.int64)
-        nxt = nodes[chunk - (e if full else e[act]) - 1]
-        if full:
-            e = nxt.astype(np.int64)
+        key = words[word] if act is None else words[word][act]
+        chunk = (key >> one(shift)) & one((1 << bits) - 1)
+        chunk = chunk.view(np.int32 if one is np.uint32 else np.int64)
+        if act is None:  # everyone still inside the trie: no subsetting
+            e = np.take(nodes, chunk + ~e)
+            inner = e < 0
+            if not inner.all():
+                act = np.flatnonzero(inner)
         else:
+            nxt = np.take(nodes, chunk + ~e[act])
             e[act] = nxt
-        keep = nxt < 0
-        act = act[keep]
-        full = full and bool(keep.all())
-    return e - BIAS
+            act = act[nxt < 0]
+    return np.subtract(e, BIAS, dtype=np.int64)
 
 
 def lookup_addr(nodes, root4, root6, v6, hi, lo) -> np.ndarray:
@@ -189,6 +199,7 @@ class Arena:
         self._buf[0] = first
         self._used = 1  # entry 0 stays a harmless target for masked gathers
         self._lock = threading.Lock()
+        self._memo: dict[int, int] = {}  # hash of a trie block's bytes → its offset
 
     def append(self, data: np.ndarray) -> int:
         """Copy ``data`` in at the high-water mark; return its offset."""
@@ -206,13 +217,20 @@ class Arena:
         self._used = need
         return offset
 
-    def append_trie(self, nodes: np.ndarray, root: int) -> int:
-        """Append locally addressed trie nodes, relocating them; return the root entry."""
-        with self._lock:
-            base = self._used
-            moved, root = relocate(nodes, root, base)
-            self._append_locked(moved)
-            return root
+    def place_block(self, entries: np.ndarray) -> int:
+        """Store one trie block, or find an identical one already stored (the caller holds
+        the lock). Blocks are shared by content: a block's pointers are arena offsets of
+        blocks that never change, so equal content means an equal subtrie. Sparse sets —
+        a group's members, one address per /24 — repeat the same few leaf blocks endlessly."""
+        data = entries.tobytes()
+        key = hash(data)
+        found = self._memo.get(key)
+        if found is not None and self._buf[found: found + len(entries)].tobytes() == data:
+            return found
+        offset = self._append_locked(entries)
+        if len(self._memo) < MEMO_LIMIT:
+            self._memo.setdefault(key, offset)
+        return offset
 
     def view(self) -> np.ndarray:
         """The written prefix (what the tables compiled now may refer to)."""
@@ -227,5 +245,5 @@ def place_trie(arena: Arena, starts, values, strides) -> int:
     """Build a partition's trie into ``arena``; return its root entry."""
     if len(starts) == 1:
         return leaf(int(values[0]))
-    nodes, root = build(list(starts), list(values), strides)
-    return arena.append_trie(nodes, root)
+    with arena._lock:  # blocks are placed one by one as the trie is built
+        return build(list(starts), list(values), strides, arena.place_block)
