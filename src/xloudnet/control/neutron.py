@@ -137,7 +137,7 @@ class NeutronAPI:
         def handle(ctx: Context, req: Request, **parents) -> Response:
             q = query.parse(req.query, definition, service.special_filters, self.max_limit)
             records = service.list(ctx, q, **parents) if parents else service.list(ctx, q)
-            body = {definition.plural: [service.present(ctx, r, q.fields) for r in records]}
+            body = {definition.plural: service.present_many(ctx, records, q.fields)}
             if q.paging:
                 url = req.base_url + "/v2.0/" + req.path.split("/v2.0/", 1)[-1].strip("/")
                 body[f"{definition.plural}_links"] = query.page_links(url, req.query, definition.plural, records, q)

@@ -142,10 +142,17 @@ class ResourceService:
 
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         """The record as this caller may see it: admin-only and internal attributes removed."""
-        drop = self.hidden_for(ctx, record)
+        return self._select(record, self.hidden_for(ctx, record), fields)
+
+    def present_many(self, ctx: Context, records: list[dict], fields: list[str] | None = None) -> list[dict]:
+        """``present`` for a whole page (services override it to share per-page lookups)."""
+        return [self.present(ctx, r, fields) for r in records]
+
+    @staticmethod
+    def _select(record: dict, drop: frozenset[str], fields: list[str] | None) -> dict:
         if fields:
             return {k: record[k] for k in fields if k in record and k not in drop}
-        if not drop:
+        if not drop.intersection(record):
             return record
         return {k: v for k, v in record.items() if k not in drop}
 

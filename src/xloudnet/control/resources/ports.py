@@ -393,12 +393,24 @@ class PortService(ResourceService):
         return [ipam.fixed_ips_matcher(wanted)] if wanted else []
 
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
-        # The network's QoS policy as it is now (it may have changed since the port was written).
-        network = self._network(record)
-        policy = network.get("qos_policy_id") if network else None
-        if record.get("qos_network_policy_id") != policy:
-            record = {**record, "qos_network_policy_id": policy}
-        return super().present(ctx, record, fields)
+        return self.present_many(ctx, [record], fields)[0]
+
+    def present_many(self, ctx: Context, records: list[dict], fields: list[str] | None = None) -> list[dict]:
+        # The network's QoS policy as it is now (it may have changed since the port was
+        # written); a page's ports share few networks, so each is looked up once.
+        drop = self.hidden_for(ctx, {})
+        policies: dict[str, str | None] = {}
+        shown = []
+        for record in records:
+            net_id = record["network_id"]
+            if net_id not in policies:
+                network = self.store.get("networks", net_id)
+                policies[net_id] = network.get("qos_policy_id") if network else None
+            policy = policies[net_id]
+            if record.get("qos_network_policy_id") != policy:
+                record = {**record, "qos_network_policy_id": policy}
+            shown.append(self._select(record, drop, fields))
+        return shown
 
     # --- create --------------------------------------------------------------------------------
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
