@@ -15,137 +15,18 @@ false (DESIGN.md: routers are ACTIVE when admin-up; real Neutron, which has no s
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from .. import errors
-from ..attributes import Attr, ResourceDef, list_of, name_attr, standard_attrs, string, to_bool, uuid_value
+from ..attributes import uuid_value
 from ..context import Context
 from ..service import ResourceService
-
-GATEWAY_OWNER = "network:router_gateway"
-INTERFACE_OWNER = "network:router_interface"
-# Every owner that makes a port one of a router's interfaces.
-INTERFACE_OWNERS = frozenset(
-    {INTERFACE_OWNER, "network:router_interface_distributed", "network:ha_router_replicated_interface"}
+from .router_attributes import (
+    GATEWAY_OWNER,
+    INTERFACE_OWNER,
+    INTERFACE_OWNERS,
+    ROUTER,
+    bad_request,
 )
-_GATEWAY_KEYS = ("network_id", "enable_snat", "external_fixed_ips")
-
-
-# --- input converters (raise ValueError with Neutron's reason text) ---------------------------
-def _fixed_ip_list(value: Any) -> list[dict]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"Invalid data format for fixed IP: '{value}'")
-    result = []
-    for item in value:
-        if not isinstance(item, dict) or set(item) - {"subnet_id", "ip_address"}:
-            raise ValueError(f"Invalid data format for fixed IP: '{item}'")
-        if "subnet_id" in item:
-            uuid_value(item["subnet_id"])
-        if "ip_address" in item:
-            _ip(item["ip_address"])
-        result.append(dict(item))
-    return result
-
-
-def gateway_info(value: Any) -> dict | None:
-    """``external_gateway_info`` as given: ``None``/``{}`` mean "no gateway"; only the keys the
-    caller sent are kept (so policy can tell an explicit ``enable_snat`` from the default)."""
-    if value is None or value == {}:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError(f"'{value}' is not a dictionary")
-    unexpected = [k for k in value if k not in _GATEWAY_KEYS]
-    if unexpected:
-        raise ValueError(f"Unexpected keys supplied: {', '.join(sorted(unexpected))}")
-    if "network_id" not in value:
-        raise ValueError(
-            f"Validation of dictionary's keys failed. Expected keys: {{'network_id'}} "
-            f"Provided keys: {set(value)}"
-        )
-    uuid_value(value["network_id"])
-    info = {"network_id": value["network_id"]}
-    if "enable_snat" in value:
-        info["enable_snat"] = to_bool(value["enable_snat"])
-    if "external_fixed_ips" in value:
-        info["external_fixed_ips"] = _fixed_ip_list(value["external_fixed_ips"])
-    return info
-
-
-def _ip(value: Any):
-    if not isinstance(value, str):
-        raise ValueError(f"'{value}' is not a valid IP address")
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a valid IP address") from None
-
-
-def _route_cidr(value: Any):
-    try:
-        if not isinstance(value, str) or "/" not in value:
-            raise ValueError
-        net = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a valid CIDR") from None
-    if net.is_loopback:
-        raise ValueError(f"'{value}' is not a routable CIDR")
-    return net
-
-
-def routes_list(value: Any) -> list[dict]:
-    """neutron-lib's ``type:hostroutes``: a list of unique {destination, nexthop} dicts."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"Invalid data format for hostroute: '{value}'")
-    routes: list[dict] = []
-    for route in value:
-        if not isinstance(route, dict):
-            raise ValueError(
-                f"Invalid input. '{route}' must be a dictionary with keys: ['destination', 'nexthop']"
-            )
-        if set(route) != {"destination", "nexthop"}:
-            raise ValueError(
-                "Validation of dictionary's keys failed. Expected keys: "
-                f"{{'destination', 'nexthop'}} Provided keys: {set(route)}"
-            )
-        destination = _route_cidr(route["destination"])
-        nexthop = _ip(route["nexthop"])
-        normal = {"destination": str(destination), "nexthop": str(nexthop)}
-        if normal in routes:
-            raise ValueError(f"Duplicate hostroute '{route}'")
-        routes.append(normal)
-    return routes
-
-
-ROUTER = ResourceDef(
-    collection="routers",
-    plural="routers",
-    singular="router",
-    not_found=errors.RouterNotFound,
-    not_found_arg="router_id",
-    attrs=standard_attrs()
-    + (
-        name_attr(),
-        Attr("admin_state_up", post=True, put=True, default=True, convert=to_bool, filter=True, sort=True),
-        Attr("status", sort=True),
-        Attr("external_gateway_info", post=True, put=True, default=None, convert=gateway_info),
-        Attr("routes", put=True, convert=routes_list),
-        Attr("distributed", post=True, put=True, default=False, convert=to_bool, admin_only=True, admin_set=True),
-        Attr("ha", post=True, put=True, default=False, convert=to_bool, admin_only=True, admin_set=True),
-        Attr("availability_zone_hints", post=True, default=[], validate=list_of(string(255))),
-        Attr("availability_zones"),
-        Attr("flavor_id"),
-        Attr("gw_port_id", visible=False),
-        Attr("gw_network_id", visible=False),
-    ),
-)
-
-
-def _bad(msg: str) -> errors.BadRequest:
-    return errors.BadRequest(resource="router", msg=msg)
 
 
 class RouterService(ResourceService):
@@ -251,13 +132,13 @@ class RouterService(ResourceService):
             return {"external_gateway_info": None, "gw_port_id": None, "gw_network_id": None}
         network = self.plane.networks.get(ctx, info["network_id"])
         if not network["router:external"]:
-            raise _bad(f"Network {network['id']} is not an external network")
+            raise bad_request(f"Network {network['id']} is not an external network")
         ext_ips = info.get("external_fixed_ips") or []
         subnets = self._subnets_of(network)
         gateways = {s["gateway_ip"] for s in subnets if s.get("gateway_ip")}
         for ext_ip in ext_ips:
             if ext_ip.get("ip_address") in gateways:
-                raise _bad(f"External IP {ext_ip['ip_address']} is the same as the gateway IP")
+                raise bad_request(f"External IP {ext_ip['ip_address']} is the same as the gateway IP")
         enable_snat = info.get("enable_snat", True)
         port_id = record["gw_port_id"]
         port = self.store.get("ports", port_id) if port_id else None
@@ -338,7 +219,7 @@ class RouterService(ResourceService):
         for port in self.router_ports(router_id):
             for ip in port["fixed_ips"]:
                 if ip["subnet_id"] in new_ids:
-                    raise _bad(f"Router already has a port on subnet {ip['subnet_id']}")
+                    raise bad_request(f"Router already has a port on subnet {ip['subnet_id']}")
                 if port["device_owner"] != GATEWAY_OWNER:
                     existing[ip["subnet_id"]] = None
             if port["device_owner"] == GATEWAY_OWNER:
@@ -352,7 +233,7 @@ class RouterService(ResourceService):
             for new in new_subnets:
                 new_net = ipaddress.ip_network(new["cidr"])
                 if old_net.version == new_net.version and old_net.overlaps(new_net):
-                    raise _bad(
+                    raise bad_request(
                         f"Cidr {new['cidr']} of subnet {new['id']} overlaps with cidr {sub['cidr']} "
                         f"of subnet {sub['id']}"
                     )
@@ -361,7 +242,7 @@ class RouterService(ResourceService):
     def _check_address_mode(subnet: dict) -> None:
         v6 = subnet["ip_version"] == 6
         if v6 and subnet.get("ipv6_ra_mode") is None and subnet.get("ipv6_address_mode") is not None:
-            raise _bad(
+            raise bad_request(
                 f"IPv6 subnet {subnet['id']} configured to receive RAs from an external router "
                 "cannot be added to Neutron Router."
             )
@@ -371,15 +252,15 @@ class RouterService(ResourceService):
     def _interface_request(body: dict, for_removal: bool) -> tuple[str | None, str | None]:
         port_id, subnet_id = body.get("port_id"), body.get("subnet_id")
         if "port_id" not in body and "subnet_id" not in body:
-            raise _bad("Either subnet_id or port_id must be specified")
+            raise bad_request("Either subnet_id or port_id must be specified")
         for key in ("port_id", "subnet_id"):
             if key in body:
                 try:
                     uuid_value(body[key])
                 except ValueError as exc:
-                    raise _bad(str(exc)) from None
+                    raise bad_request(str(exc)) from None
         if not for_removal and "port_id" in body and "subnet_id" in body:
-            raise _bad("Cannot specify both subnet-id and port-id")
+            raise bad_request("Cannot specify both subnet-id and port-id")
         return port_id, subnet_id
 
     @staticmethod
@@ -408,9 +289,9 @@ class RouterService(ResourceService):
     def _add_by_subnet(self, ctx: Context, router: dict, subnet_id: str) -> tuple[dict, list[dict]]:
         subnet = self.plane.subnets.get(ctx, subnet_id)
         if not subnet.get("gateway_ip"):
-            raise _bad("Subnet for router interface must have a gateway IP")
+            raise bad_request("Subnet for router interface must have a gateway IP")
         if subnet["project_id"] != ctx.project_id and not ctx.is_admin:
-            raise _bad(
+            raise bad_request(
                 f"Cannot add interface to router because subnet {subnet_id} is not owned by project making the request"
             )
         self._check_address_mode(subnet)
@@ -442,7 +323,7 @@ class RouterService(ResourceService):
         if port["device_id"] != "":
             raise errors.PortInUse(port_id=port["id"], net_id=port["network_id"], device_id=port["device_id"])
         if not port["fixed_ips"]:
-            raise _bad("Router port must have at least one fixed IP")
+            raise bad_request("Router port must have at least one fixed IP")
         subnets = [self._subnet(ip["subnet_id"]) for ip in port["fixed_ips"]]
         subnets = [s for s in subnets if s is not None]
         for subnet in subnets:
@@ -450,14 +331,14 @@ class RouterService(ResourceService):
         if _has_v6(port):
             for other in self.router_ports(router["id"]):
                 if other["network_id"] == port["network_id"] and _has_v6(other):
-                    raise _bad(
+                    raise bad_request(
                         f"Router already contains IPv6 port {other['id']} belonging to network id "
                         f"{other['network_id']}. Only one IPv6 port from the same network subnet can be "
                         "connected to a router."
                     )
         self._check_subnet_overlap(router["id"], subnets)
         if sum(1 for s in subnets if s["ip_version"] == 4) > 1:
-            raise _bad("Cannot have multiple IPv4 subnets on router port")
+            raise bad_request("Cannot have multiple IPv4 subnets on router port")
         self._check_port_in_pools(ctx, port, subnets)
         port = self.plane.ports.update(
             ctx.elevated(), port["id"], {"device_id": router["id"], "device_owner": INTERFACE_OWNER}
@@ -479,7 +360,7 @@ class RouterService(ResourceService):
             if not any(
                 ipaddress.ip_address(p["start"]) <= address <= ipaddress.ip_address(p["end"]) for p in pools
             ):
-                raise _bad(
+                raise bad_request(
                     f"Cannot add interface to router because specified port {port['id']} has an IP address "
                     f"out of the allocation pool of subnet {subnet['id']}, which is not owned by the project "
                     "making the request"
