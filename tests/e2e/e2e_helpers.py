@@ -44,8 +44,8 @@ def router_with_gateway(conn, name, cleanup, external_network_id: str):
 
 def attach_subnet(conn, router, subnet, cleanup) -> dict:
     """add_router_interface by subnet, undone after the test."""
-    result = conn.network.add_interface_to_router(router, subnet_id=subnet.id)
-    cleanup(lambda: conn.network.remove_interface_from_router(router, subnet_id=subnet.id))
+    result = conn.network.add_interface_to_router(router, subnet=subnet.id)
+    cleanup(lambda: conn.network.remove_interface_from_router(router, subnet=subnet.id))
     return result
 
 

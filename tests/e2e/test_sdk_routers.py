@@ -56,7 +56,7 @@ def test_router_interface_by_subnet(demo_conn, external_network, name, cleanup):
     ext_net, _ = external_network
     network, subnet = tenant_network(demo_conn, name, cleanup, cidr="10.31.0.0/24")
     router = router_with_gateway(demo_conn, name, cleanup, ext_net.id)
-    result = demo_conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+    result = demo_conn.network.add_interface_to_router(router, subnet=subnet.id)
     assert result["id"] == router.id
     assert result["subnet_id"] == subnet.id
     assert result["network_id"] == network.id
@@ -67,7 +67,7 @@ def test_router_interface_by_subnet(demo_conn, external_network, name, cleanup):
     assert [p.id for p in demo_conn.network.ports(device_id=router.id)] == [interface.id]
     # Twice → 400; the port cannot be deleted directly → 409.
     with pytest.raises(exceptions.BadRequestException):
-        demo_conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+        demo_conn.network.add_interface_to_router(router, subnet=subnet.id)
     with pytest.raises(exceptions.ConflictException):
         demo_conn.network.delete_port(interface)
     # In use: the router, the subnet and the network cannot go.
@@ -75,12 +75,12 @@ def test_router_interface_by_subnet(demo_conn, external_network, name, cleanup):
         demo_conn.network.delete_router(router)
     with pytest.raises(exceptions.ConflictException):
         demo_conn.network.delete_subnet(subnet)
-    removed = demo_conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    removed = demo_conn.network.remove_interface_from_router(router, subnet=subnet.id)
     assert removed["port_id"] == interface.id and removed["subnet_id"] == subnet.id
     with pytest.raises(exceptions.NotFoundException):
         demo_conn.network.get_port(interface.id)
     with pytest.raises(exceptions.NotFoundException):
-        demo_conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+        demo_conn.network.remove_interface_from_router(router, subnet=subnet.id)
     demo_conn.network.delete_router(router)
     assert demo_conn.network.find_router(router.id) is None
 
@@ -91,7 +91,7 @@ def test_router_interface_by_port(demo_conn, name, cleanup):
     cleanup(lambda: demo_conn.network.delete_router(router, ignore_missing=True))
     assert router.external_gateway_info is None and router.status == "ACTIVE"
     own = port(demo_conn, name, cleanup, network, fixed_ips=[{"ip_address": "10.32.0.10"}])
-    result = demo_conn.network.add_interface_to_router(router, port_id=own.id)
+    result = demo_conn.network.add_interface_to_router(router, port=own.id)
     assert result["port_id"] == own.id and result["subnet_id"] == subnet.id
     attached = demo_conn.network.get_port(own.id)
     assert attached.device_owner == "network:router_interface"
@@ -100,10 +100,10 @@ def test_router_interface_by_port(demo_conn, name, cleanup):
     other_router = demo_conn.network.create_router(name=name("router"))
     cleanup(lambda: demo_conn.network.delete_router(other_router, ignore_missing=True))
     with pytest.raises(exceptions.ConflictException):
-        demo_conn.network.add_interface_to_router(other_router, port_id=own.id)
+        demo_conn.network.add_interface_to_router(other_router, port=own.id)
     with pytest.raises(exceptions.ConflictException):
         demo_conn.network.delete_router(router)
-    removed = demo_conn.network.remove_interface_from_router(router, port_id=own.id)
+    removed = demo_conn.network.remove_interface_from_router(router, port=own.id)
     assert removed["port_id"] == own.id
     with pytest.raises(exceptions.NotFoundException):
         demo_conn.network.get_port(own.id)
@@ -130,7 +130,7 @@ def test_extra_routes_add_and_remove(demo_conn, name, cleanup):
         )
     # An interface whose subnet holds a route's next hop cannot be removed.
     with pytest.raises(exceptions.ConflictException):
-        demo_conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+        demo_conn.network.remove_interface_from_router(router, subnet=subnet.id)
     updated = demo_conn.network.remove_extra_routes_from_router(router, body={"router": {"routes": [first]}})
     assert updated.routes == [second]
     # Routes can also be replaced wholesale through update.

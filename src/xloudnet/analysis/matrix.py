@@ -25,9 +25,11 @@ def matrix(tables: FlowTables, query: dict) -> dict:
     """
     if not isinstance(query, dict):
         raise QueryError("the query must be an object")
-    ports = [{"port_id": pid} for pid in endpoint_ports(tables)]
-    sources = query.get("sources") if query.get("sources") is not None else ports
-    destinations = query.get("destinations") if query.get("destinations") is not None else ports
+    sources, destinations = query.get("sources"), query.get("destinations")
+    if sources is None or destinations is None:
+        ports = [{"port_id": pid} for pid in endpoint_ports(tables)]
+    sources = sources if sources is not None else ports
+    destinations = destinations if destinations is not None else ports
     pairs = PairSet(tables, sources, destinations, query)
     src_ids, dst_ids = pairs.src_ids, pairs.dst_ids
     codes = np.empty((len(src_ids), len(dst_ids)), dtype=np.int8)

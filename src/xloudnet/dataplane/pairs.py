@@ -51,6 +51,14 @@ def _endpoint(tables, end) -> dict:
 
 
 def _fip_networks(tables) -> dict:
+    """Floating address → its external network slot; computed once per (immutable) tables."""
+    cached = getattr(tables, "_fip_networks", None)
+    if cached is None:
+        cached = tables._fip_networks = _scan_fip_networks(tables)
+    return cached
+
+
+def _scan_fip_networks(tables) -> dict:
     found = {}
     for fid in sorted(tables.snapshot.floatingips, reverse=True):
         fip = tables.snapshot.floatingips[fid]
