@@ -146,7 +146,7 @@ def time_whatifs(session: AnalysisSession, cases: list[tuple], exact: bool) -> d
     parts = {"apply+fork": [], "recompile": [], "diff": [], "refused": 0, "pairs": [], "items": []}
     for changes, rule in cases:
         t0 = time.perf_counter()
-        fork = apply_changes(session.plane, CTX, changes)
+        fork = apply_changes(session.plane, CTX, changes, session.api)
         t1 = time.perf_counter()
         after = session.tables(fork.plane)
         t2 = time.perf_counter()

@@ -13,6 +13,7 @@ from typing import Any
 from ..control import errors
 from ..control.changes import apply_changes
 from ..control.context import Context
+from ..control.neutron import NeutronAPI
 from ..control.plane import ControlPlane
 
 # The analysis stack (numpy and the compiled tables) loads on the first question, not at
@@ -26,10 +27,12 @@ WHATIF_KEYS = frozenset({"changes", "protocol", "destination_port", "source_port
 class AnalysisSession:
     """Answers questions about ``plane`` for callers with a ``Context``."""
 
-    def __init__(self, plane: ControlPlane, max_evaluations: int | None = None):
+    def __init__(self, plane: ControlPlane, max_evaluations: int | None = None, api: NeutronAPI | None = None):
         from ..analysis.whatif import MAX_EVALUATIONS
 
         self.plane = plane
+        # The live interpreter: what-if forks borrow its URL table instead of building one.
+        self.api = api or NeutronAPI(plane)
         self.max_evaluations = max_evaluations or MAX_EVALUATIONS
         self._revision: int | None = None
         self._tables = None
@@ -90,7 +93,7 @@ class AnalysisSession:
             raise errors.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(sorted(unknown))}'")
         question = {k: v for k, v in body.items() if k != "changes"}
         question_region(question)  # refuse a malformed question before touching anything
-        fork = apply_changes(self.plane, ctx, body.get("changes"))
+        fork = apply_changes(self.plane, ctx, body.get("changes"), self.api)
         return self.compare_fork(ctx, fork, question)
 
     def compare_fork(self, ctx: Context, fork, question: dict, after_tables=None) -> dict:

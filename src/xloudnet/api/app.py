@@ -59,8 +59,9 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     def unauthorized(request: HTTPRequest) -> Response:
         return auth_error_response(request, settings)
 
+    neutron = NeutronAPI(plane, settings.pagination_max_limit)
     endpoint = NetworkingEndpoint(
-        NeutronAPI(plane, settings.pagination_max_limit),
+        neutron,
         authenticate,
         unauthorized,
         settings.public_url,
@@ -71,7 +72,7 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     app.add_middleware(NetworkingFastPath, endpoint=endpoint)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
-    app.state.analysis = AnalysisSession(plane)
+    app.state.analysis = AnalysisSession(plane, api=neutron)
     app.include_router(build_simulation_router(app.state.analysis, authenticate), prefix="/simulation")
     install_error_handlers(app, unauthorized)
 

@@ -40,15 +40,21 @@ _Handler = Callable[..., Response]
 
 
 class NeutronAPI:
-    """Dispatches ``Request``s to the plane's services."""
+    """Dispatches ``Request``s to the plane's services.
 
-    def __init__(self, plane: ControlPlane, max_limit: int | None = None):
+    The URL table is built once and shared by every ``for_plane`` copy (what-if builds one per
+    fork); a route's handler is bound to this plane's service the first time it is used.
+    """
+
+    def __init__(self, plane: ControlPlane, max_limit: int | None = None, routes: list | None = None):
         self.plane = plane
         self.max_limit = max_limit
-        self._routes: list[tuple[re.Pattern, dict[str, _Handler], ResourceService | None]] = []
-        for service in plane.services.values():
-            self._add_service_routes(service)
-        self._routes.sort(key=lambda r: -len(r[0].pattern))
+        self._routes = routes if routes is not None else _build_routes(plane)
+        self._bound: dict[tuple[int, str], _Handler] = {}
+
+    def for_plane(self, plane: ControlPlane) -> "NeutronAPI":
+        """The same API over another plane of the same services (a fork), sharing the URL table."""
+        return NeutronAPI(plane, self.max_limit, self._routes)
 
     # --- routing --------------------------------------------------------------------------------
     def handle(self, ctx: Context, request: Request) -> Response:
@@ -62,41 +68,25 @@ class NeutronAPI:
             return self._resources_doc(request)
         if rest == "extensions" or rest.startswith("extensions/"):
             return self._extensions(request, rest)
-        for pattern, methods, service in self._routes:
+        for number, (pattern, methods, collection) in enumerate(self._routes):
             match = pattern.fullmatch(rest)
             if match is None:
                 continue
-            handler = methods.get(request.method)
-            if handler is None:
+            factory = methods.get(request.method)
+            if factory is None:
                 raise errors.HTTPMethodNotAllowed()
             if request.method == "DELETE" and request.body not in (None, b"", ""):
                 raise errors.HTTPBadRequest("Request body is not supported for DELETE")
+            handler = self._bound.get((number, request.method))
+            if handler is None:
+                handler = factory(self, self.plane.services[collection])
+                self._bound[(number, request.method)] = handler
             return handler(ctx, request, **match.groupdict())
         raise errors.HTTPNotFound()
 
-    def _add_service_routes(self, service: ResourceService) -> None:
-        base = _pattern(service.definition.collection)
-        extra = getattr(service, "routes", None)
-        if extra is not None:
-            for suffix, methods in extra().items():
-                self._routes.append((re.compile(base + suffix), methods, service))
-            if getattr(service, "custom_routes_only", False):
-                return
-        collection = {"GET": self._list_handler(service), "POST": self._create_handler(service)}
-        member = {
-            "GET": self._show_handler(service),
-            "PUT": self._update_handler(service),
-            "DELETE": self._delete_handler(service),
-        }
-        self._routes.append((re.compile(base), collection, service))
-        self._routes.append((re.compile(base + r"/(?P<rid>[^/]+)"), member, service))
-        if service.definition.tags:
-            self._add_tag_routes(service, base)
-        for action, method_name in service.member_actions.items():
-            handler = self._action_handler(getattr(service, method_name))
-            self._routes.append((re.compile(base + rf"/(?P<rid>[^/]+)/{action}"), {"PUT": handler}, service))
-
-    def _add_tag_routes(self, service: ResourceService, base: str) -> None:
+    # --- tags sub-API ---------------------------------------------------------------------------
+    @staticmethod
+    def _tag_handlers(service: ResourceService) -> dict[str, _Handler]:
         def get_all(ctx, req, rid, **parents):
             return Response(200, {"tags": service.get(ctx, rid).get("tags", [])})
 
@@ -125,10 +115,8 @@ class NeutronAPI:
             service.remove_tags(ctx, rid, tag)
             return Response(204)
 
-        tags = base + r"/(?P<rid>[^/]+)/tags"
-        self._routes.append((re.compile(tags), {"GET": get_all, "PUT": replace, "POST": add, "DELETE": remove_all}, service))
-        one = {"GET": check_one, "PUT": add_one, "DELETE": remove_one}
-        self._routes.append((re.compile(tags + r"/(?P<tag>[^/]+)"), one, service))
+        return {"GET": get_all, "PUT": replace, "POST": add, "DELETE": remove_all,
+                "GET one": check_one, "PUT one": add_one, "DELETE one": remove_one}
 
     # --- standard handlers -----------------------------------------------------------------------
     def _list_handler(self, service: ResourceService) -> _Handler:
@@ -223,6 +211,59 @@ class NeutronAPI:
             if extension["alias"] == alias:
                 return Response(200, {"extension": extension})
         raise errors.ExtensionNotFound(extension_alias=alias)
+
+
+def _build_routes(plane: ControlPlane) -> list:
+    """``[(pattern, {method: factory(api, service) -> handler}, collection)]``, longest first."""
+    routes: list = []
+    for service in plane.services.values():
+        routes.extend(_service_routes(service))
+    routes.sort(key=lambda r: -len(r[0].pattern))
+    return routes
+
+
+def _service_routes(service: ResourceService) -> list:
+    collection = service.definition.collection
+    base = _pattern(collection)
+    routes = []
+    extra = getattr(service, "routes", None)
+    if extra is not None:
+        for suffix, methods in extra().items():
+            # Custom handlers come from the service itself: asked for again on each plane.
+            factories = {m: _custom_factory(suffix, m) for m in methods}
+            routes.append((re.compile(base + suffix), factories, collection))
+        if getattr(service, "custom_routes_only", False):
+            return routes
+    routes.append((re.compile(base), {
+        "GET": lambda api, s: api._list_handler(s),
+        "POST": lambda api, s: api._create_handler(s),
+    }, collection))
+    routes.append((re.compile(base + r"/(?P<rid>[^/]+)"), {
+        "GET": lambda api, s: api._show_handler(s),
+        "PUT": lambda api, s: api._update_handler(s),
+        "DELETE": lambda api, s: api._delete_handler(s),
+    }, collection))
+    if service.definition.tags:
+        tags = base + r"/(?P<rid>[^/]+)/tags"
+        routes.append((re.compile(tags), {m: _tag_factory(m) for m in ("GET", "PUT", "POST", "DELETE")}, collection))
+        one = {m: _tag_factory(f"{m} one") for m in ("GET", "PUT", "DELETE")}
+        routes.append((re.compile(tags + r"/(?P<tag>[^/]+)"), one, collection))
+    for action, method_name in service.member_actions.items():
+        factory = _action_factory(method_name)
+        routes.append((re.compile(base + rf"/(?P<rid>[^/]+)/{action}"), {"PUT": factory}, collection))
+    return routes
+
+
+def _custom_factory(suffix: str, method: str):
+    return lambda api, service: service.routes()[suffix][method]
+
+
+def _tag_factory(kind: str):
+    return lambda api, service: NeutronAPI._tag_handlers(service)[kind]
+
+
+def _action_factory(method_name: str):
+    return lambda api, service: NeutronAPI._action_handler(getattr(service, method_name))
 
 
 def _pattern(collection: str) -> str:
