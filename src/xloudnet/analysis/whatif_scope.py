@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
+from ..dataplane.groups import service_ranges
 
 MASK64 = (1 << 64) - 1
 ALL = None  # "every row", "every column", "the whole service space", "every group"
@@ -72,27 +72,13 @@ FULL = Box(ALL, ALL, ALL, ALL, ALL)
 
 
 def rule_region(rule: dict) -> list[tuple[int, int]]:
-    """The service keys a rule matches (empty when it can match nothing)."""
-    v6 = (rule.get("ethertype") or "IPv4") == "IPv6"
-    top = int(v6) << 24
-    try:
-        proto = protocol_number(rule.get("protocol"), 6 if v6 else 4)
-    except ValueError:
-        return []
-    if proto is None:
+    """The service keys a rule matches (empty when it can match nothing): the data plane's
+    ranges, except that "any protocol" starts at protocol 1 (no packet carries protocol 0)."""
+    ranges = service_ranges(rule)
+    if len(ranges) == 1 and ranges[0][1] - ranges[0][0] == 0xFFFFFF:
+        top = ranges[0][0]
         return [(top | 1 << 16, top | 0xFFFFFF)]
-    base = top | proto << 16
-    lo, hi = rule.get("port_range_min"), rule.get("port_range_max")
-    if proto in PORT_PROTOCOLS and (lo is not None or hi is not None):
-        lo, hi = (0 if lo is None else int(lo)), (0xFFFF if hi is None else int(hi))
-        return [(base | lo, base | hi)] if 0 <= lo <= hi <= 0xFFFF else []
-    if proto in ICMP_PROTOCOLS and (lo is not None or hi is not None):
-        if lo is None:
-            return [(base | t << 8 | int(hi),) * 2 for t in range(256)]
-        if hi is None:
-            return [(base | int(lo) << 8, base | int(lo) << 8 | 0xFF)]
-        return [(base | int(lo) << 8 | int(hi),) * 2]
-    return [(base, base | 0xFFFF)]
+    return ranges
 
 
 def boundaries(rules) -> set[int]:
