@@ -55,8 +55,9 @@ class AnalysisSession:
                 return compile_tables(plane.snapshot(), previous=live, changed=changed)
         with self._lock:
             if self._revision != self.plane.revision:
-                self._tables = compile_tables(self.plane.snapshot(), previous=self._tables)
-                self._revision = self.plane.revision
+                snapshot = self.plane.snapshot()  # its revision, not the plane's a moment later
+                self._tables = compile_tables(snapshot, previous=self._tables)
+                self._revision = snapshot.revision
             return self._tables
 
     # --- questions ------------------------------------------------------------------------------

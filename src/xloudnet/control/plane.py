@@ -61,6 +61,11 @@ class ControlPlane:
     def snapshot(self) -> Snapshot:
         """Everything the data plane needs, frozen as of now (O(1): shares the persistent maps)."""
         s = self.store
+        with s.consistent():
+            return self._snapshot(s)
+
+    @staticmethod
+    def _snapshot(s) -> Snapshot:
         return Snapshot(
             revision=s.revision,
             networks=s.table("networks"),

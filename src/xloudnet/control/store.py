@@ -8,6 +8,7 @@ by (``network_id``, ``device_id``, …), and a sorted id list per table for pagi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -29,6 +30,7 @@ class Store:
         self.revision = 0
         self._sorted: dict[str, tuple[immutables.Map, SortedList]] = {}
         self._depth = 0
+        self._lock = threading.RLock()
         # (table, id) pairs written since this store was forked; None on the live store.
         self.touched: set[tuple[str, str]] | None = None
         # The revision of the store this one was forked from (None on the live store).
@@ -90,22 +92,36 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing: any exception restores every table and index as they were."""
-        saved = (dict(self._tables), dict(self._indexes), self.revision)
-        touched = None if self.touched is None else set(self.touched)
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._tables, self._indexes, self.revision = dict(saved[0]), dict(saved[1]), saved[2]
-            self.touched = touched
-            raise
-        finally:
-            self._depth -= 1
+        """All-or-nothing: any exception restores every table and index as they were.
+
+        Holds the store's lock, so a snapshot or fork taken from another thread (the analysis
+        API runs in worker threads) never sees half of a change.
+        """
+        with self._lock:
+            saved = (dict(self._tables), dict(self._indexes), self.revision)
+            touched = None if self.touched is None else set(self.touched)
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._tables, self._indexes, self.revision = dict(saved[0]), dict(saved[1]), saved[2]
+                self.touched = touched
+                raise
+            finally:
+                self._depth -= 1
+
+    def consistent(self) -> threading.RLock:
+        """``with store.consistent():`` — read several tables with no change in between."""
+        return self._lock
 
     def fork(self) -> "Store":
         """An independent copy sharing all structure with this one (copy-on-write)."""
+        with self._lock:
+            return self._fork()
+
+    def _fork(self) -> "Store":
         other = Store.__new__(Store)
+        other._lock = threading.RLock()
         other._index_fields = self._index_fields
         other._tables = dict(self._tables)
         other._indexes = dict(self._indexes)
