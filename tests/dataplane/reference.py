@@ -490,7 +490,8 @@ def _answer_locally(port: dict, router_id: str, pkt: Packet, walk: Walk) -> Outc
     if not _admin_up(port):
         return walk.stop("ADMIN_DOWN", node, pkt, "router port holding the address is down")
     echo = ICMP_ECHO_REQUEST[pkt.version]
-    if pkt.proto in ICMP_PROTOCOLS and pkt.icmp_type == echo:
+    icmp = 58 if pkt.version == 6 else 1  # ICMP of the packet's own family
+    if pkt.proto == icmp and pkt.icmp_type == echo:
         return walk.stop("ACCEPTED", node, pkt, "router answers echo")
     return walk.stop("DENIED_INGRESS", node, pkt, "a router runs no services")
 

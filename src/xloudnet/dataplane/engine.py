@@ -20,7 +20,7 @@ from . import trie
 from .addresses import in_range
 from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, DELIVER, DENIED_EGRESS,
                     DENIED_INGRESS, EXITS, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
-                    SPOOFED, UNREACHABLE, Batch, icmp_protocol)
+                    SPOOFED, UNREACHABLE, Batch)
 from .qos import port_qos
 
 MAX_ROUNDS = 4 * 64 + 16
@@ -298,5 +298,7 @@ class Walk:
 
 
 def is_echo_request(b: Batch, idx) -> np.ndarray:
-    """ICMP echo request of the packet's family (any code): what a router answers."""
-    return icmp_protocol(b.proto[idx]) & (b.itype[idx] == np.where(b.v6[idx], 128, 8))
+    """ICMP echo request of the packet's family (any code): what a router answers. ICMP of the
+    other family (protocol 58 in IPv4, 1 in IPv6) is not an echo request."""
+    v6 = b.v6[idx]
+    return (b.proto[idx] == np.where(v6, 58, 1)) & (b.itype[idx] == np.where(v6, 128, 8))
