@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from .analysis_session import AnalysisSession
+from .simulation_jobs import add_simulation_job_routes
 from ..control.context import Context
 from .errors import Unauthenticated, json_response
 
@@ -21,6 +22,7 @@ QUESTIONS = (
     ("whatif", "POST", "Apply Neutron API changes to a fork; flows newly allowed / blocked."),
     ("security-groups/test", "POST", "One flow against one port's groups: verdict and matching rules."),
     ("security-groups/lint", "GET", "Shadowed, redundant, over-broad rules; empty remote groups; unused groups."),
+    ("simulations", "POST", "Start a QoS packet simulation (a job: poll GET simulations/{id})."),
 )
 
 FLOW_EXAMPLE = {
@@ -81,4 +83,5 @@ def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter
              ctx: Context = Depends(caller)):
         return json_response(200, session.lint(ctx, project_id))
 
+    add_simulation_job_routes(router, session, caller)
     return router

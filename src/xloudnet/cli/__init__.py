@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import __version__
 from .questions import add_commands
+from .simulate import add_simulate_command
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)
     add_commands(commands)
+    add_simulate_command(commands)
     return parser
 
 

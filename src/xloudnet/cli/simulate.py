@@ -1,0 +1,148 @@
+"""``xloudnet simulate FILE.yaml|json [--plot out.png] [--json]``: run a QoS simulation on a server.
+
+The file holds the request of ``POST /simulation/v1/simulations`` (YAML or JSON; see
+docs/simulation.md). The command starts the job, shows its progress, then prints one row per
+flow and, with ``--plot``, writes a PNG: delivered throughput over time per flow, and each flow's
+latency CDF.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..client import Client, ClientError, Credentials
+from .questions import add_connection_options
+
+POLL_S = 0.2
+
+
+def add_simulate_command(commands) -> None:
+    """Register ``simulate`` on the top-level parser's subcommands."""
+    p = commands.add_parser("simulate", help="run a QoS packet simulation (throughput, loss, latency, fairness)")
+    p.add_argument("file", type=Path, help="the simulation request, YAML or JSON")
+    p.add_argument("--plot", type=Path, help="write a PNG: throughput over time and latency CDF per flow")
+    p.add_argument("--timeout", type=float, default=600.0, help="give up waiting after this many seconds")
+    add_connection_options(p)
+    p.set_defaults(func=simulate)
+
+
+def load_request(path: Path) -> dict:
+    import yaml
+
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the request must be a mapping")
+    return data
+
+
+def simulate(args) -> int:
+    console = Console(stderr=args.json)
+    try:
+        request = load_request(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
+    client = Client(Credentials(args.url, args.user, args.password, args.project))
+    try:
+        job = client.simulation("POST", "/simulations", request)["simulation"]
+        job = _follow(client, job, console, args.timeout)
+    except ClientError as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"xloudnet: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 1
+    if job["status"] != "ACTIVE":
+        print(f"xloudnet: simulation {job['id']} failed: {job.get('error')}", file=sys.stderr)
+        return 1
+    result = job["result"]
+    if args.json:
+        print(json.dumps(job, indent=2))
+    else:
+        render_result(console, result)
+    if args.plot:
+        plot_result(result, args.plot)
+        console.print(f"plot written to {args.plot}")
+    return 0
+
+
+def _follow(client: Client, job: dict, console: Console, timeout: float) -> dict:
+    """Poll the job until it is done, with a progress bar."""
+    deadline = time.monotonic() + timeout
+    columns = (TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("run", total=1.0)
+        while job["status"] not in ("ACTIVE", "ERROR"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"simulation {job['id']} still {job['status']} after {timeout:.0f} s")
+            time.sleep(POLL_S)
+            job = client.simulation("GET", f"/simulations/{job['id']}")["simulation"]
+            bar.update(task, completed=job.get("progress", 0.0))
+    return job
+
+
+def _ms(latency: dict | None, key: str) -> str:
+    return "-" if not latency else f"{latency[key]:.3f}"
+
+
+def render_result(console: Console, result: dict) -> None:
+    """One row per flow, then the totals, rule hits and fairness."""
+    table = Table(title=f"QoS simulation, {result['duration_s']:g} s (seed {result.get('seed', 0)})")
+    for column in ("flow", "disposition", "offered kbps", "delivered kbps", "loss %", "loss reasons",
+                   "p50 ms", "p99 ms", "p99.9 ms", "jitter ms", "DSCP seen"):
+        table.add_column(column, justify="right" if "kbps" in column or "ms" in column or "%" in column else "left")
+    for f in result["flows"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in f["loss"]["by_reason"].items()) or "-"
+        dscp = ", ".join(f"{k}×{v}" for k, v in f["dscp_seen"].items()) or "-"
+        table.add_row(f["name"], f["disposition"], f"{f['offered']['kbps']:.1f}", f"{f['delivered']['kbps']:.1f}",
+                      f"{100 * f['loss']['ratio']:.2f}", reasons, _ms(f["latency_ms"], "p50"),
+                      _ms(f["latency_ms"], "p99"), _ms(f["latency_ms"], "p99_9"), _ms(f["latency_ms"], "jitter"), dscp)
+    console.print(table)
+    packets = result["packets"]
+    fairness = result["fairness"]
+    jain = fairness.get("jain_delivered")
+    console.print(f"packets: offered {packets['offered']}, delivered {packets['delivered']}, lost {packets['lost']}, "
+                  f"in flight {packets['in_flight']}; Jain fairness (delivered) "
+                  f"{'-' if jain is None else f'{jain:.3f}'}")
+    if result.get("rule_hits"):
+        console.print("rule hits: " + ", ".join(f"{k} {v}" for k, v in result["rule_hits"].items()))
+
+
+def plot_result(result: dict, path: Path) -> None:
+    """PNG: delivered (solid) and offered (dotted) throughput over time per flow; latency CDFs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    t = result["series"]["t"]
+    for f in result["flows"]:
+        line, = left.plot(t, f["series"]["delivered_kbps"], label=f["name"])
+        left.plot(t, f["series"]["offered_kbps"], linestyle=":", color=line.get_color(), alpha=0.6)
+        if f["latency_ms"]:
+            cdf = f["latency_ms"]["cdf"]
+            right.plot(cdf, np.linspace(0, 1, len(cdf)), color=line.get_color(), label=f["name"])
+    left.set(xlabel="time (s)", ylabel="kbit/s", title="delivered (solid) vs offered (dotted)")
+    right.set(xlabel="one-way latency (ms)", ylabel="fraction of packets", title="latency CDF")
+    if any(f["latency_ms"] for f in result["flows"]):
+        right.set_xscale("log")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
