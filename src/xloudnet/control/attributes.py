@@ -121,6 +121,17 @@ def none_to_empty_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+def duplicate_items(values: list) -> list:
+    """neutron-lib's _collect_duplicates: the items that occur more than once, in order (works
+    for unhashable items too)."""
+    seen, repeated = [], []
+    for value in values:
+        if value in seen and value not in repeated:
+            repeated.append(value)
+        seen.append(value)
+    return repeated
+
+
 # --- validators --------------------------------------------------------------------------------
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

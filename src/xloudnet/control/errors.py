@@ -208,6 +208,14 @@ class NetworkMTUSubnetConflict(Conflict):
     message = "MTU of %(net_id)s is not compatible with subnet %(subnet_id)s."
 
 
+class InvalidSharedSetting(Conflict):
+    message = "Unable to reconfigure sharing settings for network %(network)s. Multiple tenants are using it."
+
+
+class RbacPolicyInUse(Conflict):
+    message = "RBAC policy on object %(object_id)s cannot be removed because other objects depend on it.\nDetails: %(details)s"
+
+
 class DeviceIDNotOwnedByTenant(Conflict):
     message = "The following device_id %(device_id)s is not owned by your project or matches another projects router."
 

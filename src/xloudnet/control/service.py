@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import errors, query
-from .attributes import NOT_SET, REQUIRED, ResourceDef
+from .attributes import NOT_SET, REQUIRED, ResourceDef, duplicate_items
 from .context import Context
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -378,6 +378,10 @@ def envelope(body: Any, key: str) -> dict:
 def _check_tags(tags: Any) -> list[str]:
     if not isinstance(tags, list):
         raise errors.HTTPBadRequest("Invalid input for tags. Reason: not a list.")
+    repeated = duplicate_items(tags)
+    if repeated:
+        # neutron-lib's list_of_unique_strings, raised by the tags controller as InvalidInput.
+        raise errors.InvalidInput(error_message=f"Duplicate items in the list: '{', '.join(map(str, repeated))}'")
     for tag in tags:
         if not isinstance(tag, str) or not tag or len(tag) > 255 or "," in tag or "/" in tag:
             raise errors.HTTPBadRequest(f"Invalid input for tags. Reason: '{tag}' is not a valid tag.")

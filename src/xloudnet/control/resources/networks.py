@@ -119,6 +119,8 @@ class NetworkService(ResourceService):
                 raise errors.ExternalNetworkInUse(net_id=record["id"])
         if "mtu" in changes:
             self._check_mtu(record, changes["mtu"])
+        if record["shared"] and changes.get("shared") is False:
+            self._check_unshare(record)
         if "admin_state_up" in changes:
             changes["status"] = "ACTIVE" if changes["admin_state_up"] else "DOWN"
         new = self.changed(record, changes)
@@ -131,6 +133,14 @@ class NetworkService(ResourceService):
         for subnet in self.store.find("subnets", "network_id", record["id"]):
             if (subnet["ip_version"] == 6 and mtu < 1280) or mtu < 68:
                 raise errors.NetworkMTUSubnetConflict(net_id=record["id"], subnet_id=subnet["id"])
+
+    def _check_unshare(self, record: dict) -> None:
+        """Neutron's _validate_shared_update: a network stays shared while ports (other than the
+        network's own ``network:*`` ones) or subnets of other projects are on it (409)."""
+        users = {p["project_id"] for p in self._ports(record["id"]) if not p["device_owner"].startswith("network:")}
+        users.update(s["project_id"] for s in self.store.find("subnets", "network_id", record["id"]))
+        if users - {record["project_id"]}:
+            raise errors.InvalidSharedSetting(network=record["name"])
 
     def _ports(self, network_id: str) -> list[dict]:
         return list(self.store.find("ports", "network_id", network_id))

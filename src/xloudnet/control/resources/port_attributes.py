@@ -14,6 +14,7 @@ from ..attributes import (
     Attr,
     ResourceDef,
     dict_value,
+    duplicate_items,
     ip_or_cidr,
     name_attr,
     one_of,
@@ -173,6 +174,9 @@ def merge_dhcp_opts(current: list[dict], changes: list[dict]) -> list[dict]:
 def convert_tags(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise ValueError(f"'{value}' is not a list")
+    repeated = duplicate_items(value)
+    if repeated:
+        raise ValueError(f"Duplicate items in the list: '{', '.join(map(str, repeated))}'")
     for tag in value:
         if not isinstance(tag, str) or not tag or len(tag) > 255 or "," in tag or "/" in tag:
             raise ValueError(f"'{tag}' is not a valid tag")

@@ -109,6 +109,9 @@ class PortService(ResourceService):
             if attrs.get(name, NOT_SET) is not NOT_SET:
                 raise self._attr_denied(action, name)
         fixed = attrs.get("fixed_ips", NOT_SET)
+        if fixed is not NOT_SET and action == "update":
+            # update_port:fixed_ips, unlike create_port:fixed_ips, has no rule:shared.
+            raise self._attr_denied(action, "fixed_ips")
         if fixed is not NOT_SET and any("ip_address" in f for f in fixed):
             raise self._attr_denied(action, "fixed_ips:ip_address")
         if is_trusted(attrs.get("device_owner") or ""):

@@ -170,6 +170,8 @@ class QosPolicyService(ResourceService):
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
         if changes.get("is_default"):
             self._check_single_default(record["project_id"], record["id"])
+        if record["shared"] and changes.get("shared") is False:
+            self._check_unshare(record)
         new = self.changed(record, changes)
         self.store.put(self.table, new)
         return new
@@ -182,6 +184,13 @@ class QosPolicyService(ResourceService):
         for rule in record["rules"]:
             self.store.delete(RULES_TABLE, rule["id"])
         self.store.delete(self.table, record["id"])
+
+    def _check_unshare(self, record: dict) -> None:
+        """Unsharing deletes the wildcard RBAC entry, which Neutron refuses (409) while any
+        network, port or floating IP is bound to the policy — its owner's included, as
+        ``_validate_rbac_policy_delete`` only exempts projects with an RBAC entry of their own."""
+        if any(self._first_user(table, record["id"]) is not None for table, _ in BINDINGS):
+            raise errors.RbacPolicyInUse(object_id=record["id"], details="project_id=*")
 
     def _check_single_default(self, project_id: str, own_id: str | None) -> None:
         for other in self.store.find(self.table, "project_id", project_id):
