@@ -466,3 +466,18 @@ def test_resources_document_at_v2_root(call, demo):
     assert {"networks", "subnets", "ports"} <= {r["collection"] for r in body["resources"]}
     assert call(demo, "GET", "/v2.0")[0] == 200
     assert call(demo, "POST", "/v2.0/", {})[0] == 405
+
+
+def test_update_that_changes_nothing_keeps_the_revision(call, demo):
+    _, body = call(demo, "POST", "/v2.0/networks", {"network": {"name": "same"}})
+    net = body["network"]
+    status, body = call(demo, "PUT", f"/v2.0/networks/{net['id']}", {"network": {"name": "same"}})
+    assert status == 200 and body["network"]["revision_number"] == net["revision_number"]
+    status, body = call(demo, "PUT", f"/v2.0/networks/{net['id']}", {"network": {"name": "other"}})
+    assert status == 200 and body["network"]["revision_number"] == net["revision_number"] + 1
+
+
+def test_update_that_changes_nothing_is_still_policed(call, demo):
+    _, body = call(demo, "POST", "/v2.0/networks", {"network": {"name": "mine"}})
+    status, body = call(demo, "PUT", f"/v2.0/networks/{body['network']['id']}", {"network": {"shared": False}})
+    assert status == 403 and body["NeutronError"]["type"] == "PolicyNotAuthorized"

@@ -174,6 +174,8 @@ class ResourceService:
         record = self.get_for_update(ctx, rid)
         self.check_revision(record, if_match)
         self.authorize_update(ctx, record, changes)
+        if changes and all(k in record and record[k] == v for k, v in changes.items()):
+            return record  # nothing changes: Neutron writes nothing and bumps no revision
         with self.store.transaction():
             return self._update(ctx, record, changes, **parents)
 
