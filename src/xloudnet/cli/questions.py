@@ -73,14 +73,15 @@ def add_flow_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ethertype", choices=["IPv4", "IPv6"])
 
 
-def _client(args) -> Client:
+def client_for(args) -> Client:
+    """A client for the server and credentials named by the connection options."""
     return Client(Credentials(args.url, args.user, args.password, args.project))
 
 
 def _run(args, method: str, path: str, body, view) -> int:
     console = Console()
     try:
-        answer = _client(args).simulation(method, path, body)
+        answer = client_for(args).simulation(method, path, body)
     except ClientError as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 1

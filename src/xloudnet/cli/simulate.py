@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..client import Client, ClientError, Credentials
-from .questions import add_connection_options
+from ..client import Client, ClientError
+from .questions import add_connection_options, client_for
 
 POLL_S = 0.2
 
@@ -50,7 +50,7 @@ def simulate(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 2
-    client = Client(Credentials(args.url, args.user, args.password, args.project))
+    client = client_for(args)
     try:
         job = client.simulation("POST", "/simulations", request)["simulation"]
         job = _follow(client, job, console, args.timeout)
