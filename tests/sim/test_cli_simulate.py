@@ -26,7 +26,7 @@ def _run(monkeypatch, world, tmp_path, *extra, body=None):
     import argparse
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(body or _body(world, duration=1.0)))
-    monkeypatch.setattr(cli, "Client", lambda credentials: _InProcessClient(world["client"], world["project"]))
+    monkeypatch.setattr(cli, "client_for", lambda args: _InProcessClient(world["client"], world["project"]))
     parser = argparse.ArgumentParser()
     cli.add_simulate_command(parser.add_subparsers())
     args = parser.parse_args(["simulate", str(path), *extra])
