@@ -364,52 +364,25 @@ class QosRuleAliasService(QosRuleService):
 
 
 
-class BandwidthLimitRuleService(QosRuleService):
-    rule_type = "bandwidth_limit"
-    definition = _rule_definition(rule_type, "qos/policies/{policy_id}/bandwidth_limit_rules")
-    attribute = "qos_bandwidth_limit_rules"
+def _rule_services(rule_type: str) -> tuple[type, type]:
+    """The two URL families of one rule type: under its policy, and the policy-less alias."""
+    name = "".join(word.title() for word in rule_type.split("_"))
+    nested = type(f"{name}RuleService", (QosRuleService,), {
+        "rule_type": rule_type,
+        "definition": _rule_definition(rule_type, f"qos/policies/{{policy_id}}/{rule_type}_rules"),
+        "attribute": f"qos_{rule_type}_rules",
+    })
+    alias = type(f"{name}RuleAliasService", (QosRuleAliasService,), {
+        "rule_type": rule_type,
+        "definition": _rule_definition(rule_type, f"qos/alias_{rule_type}_rules"),
+        "attribute": f"qos_alias_{rule_type}_rules",
+    })
+    return nested, alias
 
 
-class DscpMarkingRuleService(QosRuleService):
-    rule_type = "dscp_marking"
-    definition = _rule_definition(rule_type, "qos/policies/{policy_id}/dscp_marking_rules")
-    attribute = "qos_dscp_marking_rules"
-
-
-class MinimumBandwidthRuleService(QosRuleService):
-    rule_type = "minimum_bandwidth"
-    definition = _rule_definition(rule_type, "qos/policies/{policy_id}/minimum_bandwidth_rules")
-    attribute = "qos_minimum_bandwidth_rules"
-
-
-class PacketRateLimitRuleService(QosRuleService):
-    rule_type = "packet_rate_limit"
-    definition = _rule_definition(rule_type, "qos/policies/{policy_id}/packet_rate_limit_rules")
-    attribute = "qos_packet_rate_limit_rules"
-
-
-class BandwidthLimitRuleAliasService(QosRuleAliasService):
-    rule_type = "bandwidth_limit"
-    definition = _rule_definition(rule_type, "qos/alias_bandwidth_limit_rules")
-    attribute = "qos_alias_bandwidth_limit_rules"
-
-
-class DscpMarkingRuleAliasService(QosRuleAliasService):
-    rule_type = "dscp_marking"
-    definition = _rule_definition(rule_type, "qos/alias_dscp_marking_rules")
-    attribute = "qos_alias_dscp_marking_rules"
-
-
-class MinimumBandwidthRuleAliasService(QosRuleAliasService):
-    rule_type = "minimum_bandwidth"
-    definition = _rule_definition(rule_type, "qos/alias_minimum_bandwidth_rules")
-    attribute = "qos_alias_minimum_bandwidth_rules"
-
-
-class PacketRateLimitRuleAliasService(QosRuleAliasService):
-    rule_type = "packet_rate_limit"
-    definition = _rule_definition(rule_type, "qos/alias_packet_rate_limit_rules")
-    attribute = "qos_alias_packet_rate_limit_rules"
+RULE_SERVICES = tuple(
+    cls for rule_type in RULE_FIELDS for cls in _rule_services(rule_type)
+)
 
 
 # --- rule types ----------------------------------------------------------------------------------
@@ -478,16 +451,6 @@ def _parameters(rule_type: str) -> list[dict]:
     return parameters
 
 
-QOS_EXTRA_SERVICES = (
-    BandwidthLimitRuleService,
-    DscpMarkingRuleService,
-    MinimumBandwidthRuleService,
-    PacketRateLimitRuleService,
-    BandwidthLimitRuleAliasService,
-    DscpMarkingRuleAliasService,
-    MinimumBandwidthRuleAliasService,
-    PacketRateLimitRuleAliasService,
-    QosRuleTypeService,
-)
+QOS_EXTRA_SERVICES = (*RULE_SERVICES, QosRuleTypeService)
 
 __all__ = ["QOS_POLICY", "QosPolicyService", "QOS_EXTRA_SERVICES", "RULE_FIELDS", "ALL_RULE_TYPES"]
