@@ -1,4 +1,4 @@
-"""Replay the recorded real-Neutron seed flow (``/work/shared/samples/neutron``) over HTTP.
+"""Replay the recorded real-Neutron seed flow (``tests/samples/neutron``, copied from the project's shared samples) over HTTP.
 
 Each recorded exchange is re-sent, in order, to a fresh xloudnet (identity from tokens instead of
 ``X-Project-Id`` headers: project ``aaaa…`` → admin, ``bbbb…`` → demo, ``cccc…`` → alt_demo; the
@@ -31,7 +31,7 @@ from xloudnet.api.app import create_app
 from xloudnet.control.plane import ControlPlane
 from xloudnet.settings import Settings
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 RECORDED_ROOT = "http://127.0.0.1:9696"
 BASE = "http://127.0.0.1:9696"
 PROJECTS = {

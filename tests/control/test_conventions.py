@@ -14,7 +14,7 @@ from xloudnet.control.extensions import CATALOG, CONVENTIONS
 
 BASE = "http://xloudnet.test/networking"  # the conftest call fixture's base_url
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 NETS = "/v2.0/networks"
 
 

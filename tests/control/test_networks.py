@@ -15,7 +15,7 @@ from xloudnet.control.plane import ControlPlane
 from xloudnet.control.resources.ports import PortService
 from xloudnet.control.resources.subnets import SubnetService
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 NETS = "/v2.0/networks"
 PORTS_LANDED = "fixed_ips" in PortService.definition.by_name
 SUBNETS_LANDED = "cidr" in SubnetService.definition.by_name

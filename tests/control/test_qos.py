@@ -14,7 +14,7 @@ from xloudnet.control.context import Context
 from xloudnet.control.plane import ControlPlane
 from xloudnet.control.resources.ports import PortService
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 POLICIES = "/v2.0/qos/policies"
 PORTS_LANDED = "fixed_ips" in PortService.definition.by_name
 

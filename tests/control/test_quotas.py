@@ -16,7 +16,7 @@ from xloudnet.control.neutron import NeutronAPI, Request
 from xloudnet.control.plane import ControlPlane
 from xloudnet.control.resources.quotas import DEFAULTS
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 DIGEST_DEFAULTS = {
     "network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50,
     "security_group": 10, "security_group_rule": 100, "router_route": 30, "rbac_policy": 10,

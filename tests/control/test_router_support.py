@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-# Key sets of the real Neutron 29 responses recorded in /work/shared/samples/neutron.
+# Key sets of the real Neutron 29 responses recorded in tests/samples/neutron.
 ROUTER_KEYS = {  # 025 / 028 / 029 / 072 / 074 (member view)
     "id", "name", "project_id", "tenant_id", "admin_state_up", "status", "external_gateway_info",
     "description", "availability_zones", "availability_zone_hints", "routes", "flavor_id", "tags",

@@ -17,7 +17,7 @@ from xloudnet.control.context import Context
 from xloudnet.control.neutron import NeutronAPI, Request
 from xloudnet.control.plane import ControlPlane
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 SGS = "/v2.0/security-groups"
 RULES = "/v2.0/security-group-rules"
 

@@ -10,7 +10,7 @@ import pytest
 from xloudnet.control import errors
 from xloudnet.control.context import Context
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 SGS = "/v2.0/security-groups"
 RULES = "/v2.0/security-group-rules"
 

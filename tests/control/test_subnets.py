@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path("/work/shared/samples/neutron")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "neutron"
 
 
 def _sample(name: str) -> dict:
