@@ -73,3 +73,15 @@ def call(api):
         return response.status, response.body
 
     return do
+
+
+@pytest.fixture
+def net(call, demo):
+    """``net(ctx=None, **attrs)`` creates a network (as demo by default) and returns it."""
+
+    def make(ctx=None, **attrs):
+        status, body = call(ctx or demo, "POST", "/v2.0/networks", {"network": attrs})
+        assert status == 201, body
+        return body["network"]
+
+    return make

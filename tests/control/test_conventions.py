@@ -26,16 +26,6 @@ def error(body) -> tuple[str, str]:
     return body["NeutronError"]["type"], body["NeutronError"]["message"]
 
 
-@pytest.fixture
-def net(call, demo):
-    def make(ctx=None, **attrs):
-        status, body = call(ctx or demo, "POST", NETS, {"network": attrs})
-        assert status == 201, body
-        return body["network"]
-
-    return make
-
-
 def ids(body, key="networks") -> list[str]:
     return [item["id"] for item in body[key]]
 

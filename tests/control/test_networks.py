@@ -30,16 +30,6 @@ def error(body) -> tuple[str, str]:
     return body["NeutronError"]["type"], body["NeutronError"]["message"]
 
 
-@pytest.fixture
-def net(call, demo):
-    def make(ctx=None, **attrs):
-        status, body = call(ctx or demo, "POST", NETS, {"network": attrs})
-        assert status == 201, body
-        return body["network"]
-
-    return make
-
-
 # --- create and defaults -------------------------------------------------------------------------
 def test_member_created_network_has_sample_009_shape(call, demo):
     recorded = sample("009-tenant-create-network.json")
