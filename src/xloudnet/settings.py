@@ -39,6 +39,11 @@ class Settings:
     pagination_max_limit: int | None = None
     max_body_bytes: int = 1_048_576
     quotas: dict[str, int] = field(default_factory=dict)
+    # Directory of the durable state (SQLite); None: everything lives in memory only.
+    state_dir: str | None = None
+    # "full": an acknowledged write survives power loss; "normal": it survives the process
+    # being killed, a power loss may drop the last writes (docs/state.md).
+    state_sync: str = "full"
 
     def check_safe_to_bind(self) -> None:
         """Refuse the well-known default password on an address others can reach."""
