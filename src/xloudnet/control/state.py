@@ -17,6 +17,7 @@ import orjson
 
 from .plane import ControlPlane
 from .statelog import StateError, StateLog
+from .store import Store
 
 SPACE = "control"
 
@@ -35,10 +36,14 @@ class PlaneJournal:
 def restore(plane: ControlPlane, log: StateLog) -> int:
     """Load every stored record into ``plane``'s store (which must be empty) and its revision.
 
-    Returns how many records were restored. A collection this version has no table for is
-    refused rather than dropped: serving without it would silently lose it on the next write.
+    Returns how many records were restored.
     """
-    store = plane.store
+    return restore_store(plane.store, log)
+
+
+def restore_store(store: Store, log: StateLog) -> int:
+    """``restore`` for a bare store. A collection the store has no table for is refused rather
+    than dropped: serving without it would silently lose it."""
     known = set(store.tables())
     unknown = sorted(set(log.collections(SPACE)) - known)
     if unknown:
@@ -78,4 +83,4 @@ def load_plane(path: Path | str, **plane_args) -> ControlPlane:
     return plane
 
 
-__all__ = ["PlaneJournal", "attach", "load_plane", "restore"]
+__all__ = ["PlaneJournal", "attach", "load_plane", "restore", "restore_store"]
