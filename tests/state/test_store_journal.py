@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -157,6 +159,27 @@ def test_a_lone_write_outside_a_transaction_is_journaled(durable, tmp_path):
     assert "lone" in state.load_plane(tmp_path / "state").store.table("networks")
     plane.store.delete("networks", "lone")
     assert "lone" not in state.load_plane(tmp_path / "state").store.table("networks")
+
+
+def test_a_lone_write_from_another_thread_waits_for_the_open_transaction(durable, tmp_path):
+    store = durable[0].store
+    started = threading.Event()
+
+    def other_thread():
+        started.set()
+        store.put("networks", {"id": "theirs", "project_id": "p"})
+
+    thread = threading.Thread(target=other_thread)
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("networks", {"id": "mine", "project_id": "p"})
+            thread.start()
+            started.wait()
+            time.sleep(0.05)  # give the other thread every chance to slip in (it must not)
+            raise RuntimeError("rolled back")
+    thread.join()
+    assert set(store.table("networks")) == {"theirs"}
+    assert set(state.load_plane(tmp_path / "state").store.table("networks")) == {"theirs"}
 
 
 def test_any_collection_persists_without_code_of_its_own(tmp_path):

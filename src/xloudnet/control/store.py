@@ -47,6 +47,7 @@ class Store:
         self._journal: Journal | None = None
         # (table, id) -> record, or None for a delete: what the open transaction wrote.
         self._changes: dict[tuple[str, str], dict | None] | None = None
+        self._writer: int | None = None  # the thread inside the outermost transaction
 
     # --- reads -------------------------------------------------------------------------------
     def table(self, name: str) -> immutables.Map:
@@ -79,7 +80,7 @@ class Store:
     # --- writes ------------------------------------------------------------------------------
     def put(self, table: str, record: dict) -> None:
         """Insert or replace a record (a new dict each time; never mutate a stored one)."""
-        if self._journal is not None and self._depth == 0:
+        if self._journal is not None and self._writer != threading.get_ident():
             with self.transaction():  # a lone write outside a transaction commits on its own
                 return self.put(table, record)
         rid = record["id"]
@@ -96,7 +97,7 @@ class Store:
             self._changes[(table, rid)] = record
 
     def delete(self, table: str, rid: str) -> dict:
-        if self._journal is not None and self._depth == 0:
+        if self._journal is not None and self._writer != threading.get_ident():
             with self.transaction():
                 return self.delete(table, rid)
         records = self._tables[table]
@@ -131,6 +132,7 @@ class Store:
                 changes = None
             elif outermost:
                 changes = self._changes = {}
+                self._writer = threading.get_ident()
             else:
                 changes = dict(self._changes or {})
             self._depth += 1
@@ -148,6 +150,7 @@ class Store:
                 self._depth -= 1
                 if outermost:
                     self._changes = None
+                    self._writer = None
 
     def consistent(self) -> threading.RLock:
         """``with store.consistent():`` — read several tables with no change in between."""
@@ -171,6 +174,7 @@ class Store:
         other.base_revision = self.revision
         other._journal = None  # forks are what-if copies: nothing they do is ever durable
         other._changes = None
+        other._writer = None
         return other
 
     # --- durability --------------------------------------------------------------------------
