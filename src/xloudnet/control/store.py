@@ -184,13 +184,28 @@ class Store:
             self._journal = journal
 
     def load(self, table: str, records: Iterable[dict]) -> None:
-        """Bulk-insert restored records (no journal, no revision bump: they are the past)."""
+        """Bulk-insert restored records into an empty table (no journal, no revision bump:
+        they are the past). Builds the table and its indexes in one pass each (mutable
+        builders) rather than one persistent-map update per record and index."""
         with self._lock:
+            if len(self._tables[table]):
+                raise ValueError(f"table {table!r} is not empty")
+            fields = self._index_fields[table]
+            builder = self._tables[table].mutate()
+            ids_by_value: dict[str, dict] = {f: {} for f in fields}
             for record in records:
                 rid = record["id"]
-                old = self._tables[table].get(rid)
-                self._reindex(table, rid, old, record)
-                self._tables[table] = self._tables[table].set(rid, record)
+                builder[rid] = record
+                for field in fields:
+                    by_value = ids_by_value[field]
+                    for value in _values(record, field):
+                        by_value.setdefault(value, []).append(rid)
+            self._tables[table] = builder.finish()
+            for field in fields:
+                self._indexes[(table, field)] = immutables.Map(
+                    (value, immutables.Map(dict.fromkeys(ids, True)))
+                    for value, ids in ids_by_value[field].items()
+                )
             self._sorted.pop(table, None)
 
     def tables(self) -> tuple[str, ...]:
