@@ -97,13 +97,20 @@ class StateLog:
                 raise
 
     # --- reads -------------------------------------------------------------------------------
-    def records(self, space: str) -> Iterator[tuple[str, str, bytes]]:
-        """Every (collection, id, body) of a space, collection by collection in id order."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT collection, id, body FROM records WHERE space=? ORDER BY collection, id", (space,)
-            ).fetchall()
-        return iter(rows)
+    def records(self, space: str, chunk: int = 10_000) -> Iterator[tuple[str, str, bytes]]:
+        """Every (collection, id, body) of a space, collection by collection in id order,
+        read in chunks (keyset paging) so a large state is never all in memory as rows."""
+        after = ("", "")
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT collection, id, body FROM records WHERE space=? AND (collection, id) > (?, ?)"
+                    " ORDER BY collection, id LIMIT ?", (space, *after, chunk)
+                ).fetchall()
+            yield from rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1][:2]
 
     def meta(self, space: str, key: str, default=None):
         with self._lock:
