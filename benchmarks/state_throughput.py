@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,24 @@ def creates_per_s(args: list[str], creates: int) -> float:
         stop(proc)
 
 
+def commit_latency_ms(directory: Path, sync: str, commits: int = 300) -> float:
+    """Median time of one tiny SQLite commit in this directory: what the disk charges per
+    acknowledged write (with ``full`` it is an fsync, and varies with the disk's other load)."""
+    db = sqlite3.connect(directory / f"probe-{sync}.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={sync}")
+    db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+    times = []
+    for k in range(commits):
+        started = time.perf_counter()
+        db.execute("BEGIN")
+        db.execute("INSERT INTO t VALUES (?, ?)", (k, b"x" * 900))
+        db.execute("COMMIT")
+        times.append(time.perf_counter() - started)
+    db.close()
+    return statistics.median(times) * 1000
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--creates", type=int, default=3000, help="timed creates per round and mode")
@@ -97,6 +116,7 @@ def main(argv=None) -> int:
     ports = len(client.call("GET", "/networking/v2.0/ports?fields=id")[1]["ports"])
     stop(proc)
 
+    commit_ms = {sync: commit_latency_ms(work, sync) for sync in ("full", "normal")}
     memory = figures["in memory"]
     print()
     print(f"{'mode':26} {'creates/s':>10} {'vs memory':>10} {'vs Neutron':>11} {'target':>8}")
@@ -104,8 +124,10 @@ def main(argv=None) -> int:
         ok = "met" if value >= TARGET_PER_S else "MISSED"
         print(f"{name:26} {value:10.0f} {value / memory:9.2f}x {value / NEUTRON['create_per_s']:10.0f}x {ok:>8}")
     print(f"start-up: fresh {fresh_start:.2f} s, restoring {ports} ports {restored_start:.2f} s")
+    print(f"one SQLite commit on this disk now: full {commit_ms['full']:.2f} ms (fsync), "
+          f"normal {commit_ms['normal']:.3f} ms")
     if args.json:
-        out = {"creates_per_s": figures, "fresh_start_s": fresh_start,
+        out = {"creates_per_s": figures, "commit_ms": commit_ms, "fresh_start_s": fresh_start,
                "restore_start_s": restored_start, "restored_ports": ports}
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
