@@ -268,3 +268,11 @@ def test_after_any_sequence_of_writes_and_refusals_disk_equals_memory(tmp_path_f
     loaded = state.load_plane(directory)
     assert _tables(loaded) == _tables(plane)
     assert loaded.revision == plane.revision
+
+
+def test_the_state_directory_and_database_are_private(tmp_path):
+    with StateLog(tmp_path / "s") as log:
+        log.write("control", {("networks", "n"): b'{"id": "n"}'}, {"revision": 1})
+        assert (tmp_path / "s").stat().st_mode & 0o777 == 0o700
+        for name in (DB_FILE, DB_FILE + "-wal"):
+            assert (tmp_path / "s" / name).stat().st_mode & 0o077 == 0, name

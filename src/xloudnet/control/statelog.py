@@ -63,9 +63,9 @@ class StateLog:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._owner = _take_ownership(self.directory / LOCK_FILE)
             fresh = not path.exists()
+            if fresh:  # password hashes and live tokens: owner only (SQLite's -wal/-shm follow)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            if fresh:
-                os.chmod(path, 0o600)  # password hashes and live tokens: owner only
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={sync.upper()}")
             self._db.executescript(_SCHEMA)
