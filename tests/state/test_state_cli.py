@@ -1,7 +1,9 @@
 """`serve --state` settings and its one-line refusals (no server is started by these tests)."""
 
 from xloudnet.cli import main
-from xloudnet.control.statelog import StateLog
+import pytest
+
+from xloudnet.control.statelog import StateError, StateLog
 from xloudnet.settings import load_settings
 
 
@@ -27,3 +29,14 @@ def test_a_state_directory_in_use_is_refused_with_one_line(tmp_path, capsys):
         assert main(["serve", "--state", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("in use by another xloudnet server") and err.count("\n") == 1
+
+
+def test_a_state_directory_holding_something_else_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "xloudnet.db").write_bytes(b"not a database, just bytes" * 100)
+    assert main(["serve", "--state", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "not a usable xloudnet state" in err and "Traceback" not in err
+    # the refusal released the directory: trying again says the same, not "in use"
+    with pytest.raises(StateError, match="not a usable"):
+        StateLog(tmp_path / "s")

@@ -53,8 +53,18 @@ class StateLog:
         self.readonly = readonly
         self._lock = threading.Lock()
         self._owner = None
-        path = self.directory / DB_FILE
-        if readonly:
+        self._db = None
+        try:
+            self._open(self.directory / DB_FILE, sync)
+        except sqlite3.Error as exc:
+            self.close()
+            raise StateError(f"{self.directory}: not a usable xloudnet state ({exc})") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, path: Path, sync: str) -> None:
+        if self.readonly:
             if not path.exists():
                 raise StateError(f"{self.directory}: no xloudnet state here")
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
@@ -129,7 +139,9 @@ class StateLog:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
             if self._owner is not None:
                 self._owner.close()  # releases the directory for the next server
                 self._owner = None
