@@ -1,8 +1,8 @@
 """`serve --state` settings and its one-line refusals (no server is started by these tests)."""
 
-from xloudnet.cli import main
 import pytest
 
+from xloudnet.cli import main
 from xloudnet.control.statelog import StateError, StateLog
 from xloudnet.settings import load_settings
 
