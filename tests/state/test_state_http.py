@@ -9,7 +9,7 @@ import threading
 
 import httpx
 import pytest
-from state_helpers import PASSWORD, StateServer, client, login
+from state_helpers import StateServer, client, login
 
 pytestmark = pytest.mark.e2e
 
