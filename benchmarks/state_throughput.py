@@ -1,7 +1,7 @@
 """POST /v2.0/ports per second with ``serve --state`` against the in-memory server, same run.
 
-Starts the real server three ways — in memory, ``--state DIR`` (synchronous=FULL: every answer
-waits for an fsync), and ``--state DIR`` with ``state_sync: normal`` — and drives each with one
+Starts the real server three ways — in memory, ``--state DIR`` (the default ``state_sync:
+normal``), and ``--state DIR`` with ``state_sync: full`` (every answer waits for an fsync) — and drives each with one
 keep-alive client (IPAM included), alternating the modes over several rounds and keeping each
 mode's median. Then restarts the durable server on the directory it filled and times the
 start-up (restoring every port) against a fresh start.
@@ -92,12 +92,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="xloudnet-state-bench-"))
-    normal_config = work / "normal.yaml"
-    normal_config.write_text("state_sync: normal\n")
+    full_config = work / "full.yaml"
+    full_config.write_text("state_sync: full\n")
     modes = {
         "in memory": lambda r: [],
-        "--state (sync full)": lambda r: ["--state", str(work / f"full-{r}")],
-        "--state (sync normal)": lambda r: ["--state", str(work / f"normal-{r}"), "--config", str(normal_config)],
+        "--state (sync normal)": lambda r: ["--state", str(work / f"normal-{r}")],
+        "--state (sync full)": lambda r: ["--state", str(work / f"full-{r}"), "--config", str(full_config)],
     }
     results: dict[str, list[float]] = {name: [] for name in modes}
     for r in range(args.rounds):
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     # Restart on a filled directory: how long restoring takes.
     proc, _, fresh_start = start([])
     stop(proc)
-    filled = work / "full-0"
+    filled = work / "normal-0"
     proc, port, restored_start = start(["--state", str(filled)])
     client = Client(port)
     client.login("admin", PASSWORD)

@@ -41,9 +41,9 @@ class Settings:
     quotas: dict[str, int] = field(default_factory=dict)
     # Directory of the durable state (SQLite); None: everything lives in memory only.
     state_dir: str | None = None
-    # "full": an acknowledged write survives power loss; "normal": it survives the process
-    # being killed, a power loss may drop the last writes (docs/state.md).
-    state_sync: str = "full"
+    # "normal": an acknowledged write survives the process being killed (kill -9, OOM);
+    # "full": also a power loss, at one fsync per write (docs/state.md).
+    state_sync: str = "normal"
 
     def check_safe_to_bind(self) -> None:
         """Refuse the well-known default password on an address others can reach."""

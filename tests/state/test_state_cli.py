@@ -9,9 +9,9 @@ from xloudnet.settings import load_settings
 
 def test_state_dir_comes_from_the_config_file_and_the_flag_overrides_it(tmp_path):
     config = tmp_path / "x.yaml"
-    config.write_text("state_dir: /from/file\nstate_sync: normal\n")
+    config.write_text("state_dir: /from/file\nstate_sync: full\n")
     settings = load_settings(config, {})
-    assert (settings.state_dir, settings.state_sync) == ("/from/file", "normal")
+    assert (settings.state_dir, settings.state_sync) == ("/from/file", "full")
     assert load_settings(config, {}, state_dir=str(tmp_path)).state_dir == str(tmp_path)
     assert load_settings(None, {}).state_dir is None  # default: memory only
 
@@ -21,7 +21,7 @@ def test_an_unknown_sync_mode_is_a_one_line_error(tmp_path, capsys):
     config.write_text("state_sync: sometimes\n")
     assert main(["serve", "--state", str(tmp_path / "s"), "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert "state sync must be one of full, normal" in err and "Traceback" not in err
+    assert "state sync must be one of normal, full" in err and "Traceback" not in err
 
 
 def test_a_state_directory_in_use_is_refused_with_one_line(tmp_path, capsys):

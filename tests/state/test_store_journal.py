@@ -28,10 +28,10 @@ def _plane() -> ControlPlane:
     return ControlPlane(clock=lambda: start + timedelta(seconds=next(ticks)))
 
 
-@pytest.fixture
-def durable(tmp_path):
-    """(plane, api, log) with the plane journaling into a state directory."""
-    log = StateLog(tmp_path / "state")
+@pytest.fixture(params=["normal", "full"])
+def durable(tmp_path, request):
+    """(plane, api, log) with the plane journaling into a state directory (each sync mode)."""
+    log = StateLog(tmp_path / "state", sync=request.param)
     plane = _plane()
     state.attach(plane, log)
     yield plane, NeutronAPI(plane), log

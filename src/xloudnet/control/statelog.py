@@ -19,10 +19,10 @@ from pathlib import Path
 DB_FILE = "xloudnet.db"
 LOCK_FILE = "xloudnet.lock"
 SCHEMA_VERSION = 1
-# synchronous=FULL: SQLite fsyncs the WAL at every commit, so an acknowledged write survives a
-# power loss as well as a crash. NORMAL: it survives the process dying (kill -9), but a power
-# loss may drop the last commits (never corrupting the database).
-SYNC_MODES = ("full", "normal")
+# synchronous=NORMAL: a commit is in the WAL file (the OS holds it) before it returns, so an
+# acknowledged write survives the process dying (kill -9); a power loss may drop the last
+# commits, never corrupting the database. FULL: SQLite also fsyncs the WAL at every commit.
+SYNC_MODES = ("normal", "full")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -46,7 +46,7 @@ class StateError(Exception):
 class StateLog:
     """One open state directory. Thread-safe: each ``write`` is one serialised transaction."""
 
-    def __init__(self, directory: Path | str, sync: str = "full", readonly: bool = False):
+    def __init__(self, directory: Path | str, sync: str = "normal", readonly: bool = False):
         self.directory = Path(directory).expanduser()
         if sync not in SYNC_MODES:
             raise StateError(f"state sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
