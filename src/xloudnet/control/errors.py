@@ -205,7 +205,7 @@ class OverlappingAllocationPools(Conflict):
 
 
 class NetworkMTUSubnetConflict(Conflict):
-    message = "MTU of %(net_id)s is not compatible with subnet %(subnet_id)s."
+    message = "MTU of %(net_id)s is not valid, subnet requires a minimum of %(mtu)s"
 
 
 class InvalidSharedSetting(Conflict):

@@ -24,6 +24,9 @@ from ..service import ResourceService
 
 OVERLAY_MTU = 1450  # vxlan on a 1500 underlay, as the recorded Neutron reports for tenant nets
 PHYSICAL_MTU = 1500  # flat and vlan networks
+# The smallest MTU each IP version can live with (RFC 791, RFC 8200): a network below it may
+# exist, but not hold a subnet of that version.
+MIN_MTU = {4: 68, 6: 1280}
 # Ports of these owners go away with their network instead of blocking its deletion.
 AUTO_DELETE_OWNERS = ("network:dhcp", "network:distributed", "network:floatingip_agent_gateway")
 
@@ -41,7 +44,7 @@ NETWORK = ResourceDef(
         Attr("subnets", filter=True),
         Attr("shared", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True),
         Attr("router:external", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True),
-        Attr("mtu", post=True, put=True, convert=to_int, validate=int_range(68, 65535), filter=True, sort=True),
+        Attr("mtu", post=True, put=True, convert=to_int, validate=int_range(0, 65535), filter=True, sort=True),
         Attr("port_security_enabled", post=True, put=True, default=True, convert=to_bool),
         Attr("provider:network_type", post=True, put=True, validate=string(32), admin_only=True, admin_set=True, filter=True),
         Attr("provider:physical_network", post=True, put=True, validate=string(64, allow_none=True), admin_only=True, admin_set=True, filter=True),
@@ -88,8 +91,7 @@ class NetworkService(ResourceService):
             physical = "public"
         if segment is None and network_type in ("geneve", "vxlan", "vlan"):
             segment = self._next_segment()
-        if attrs.get("mtu") is None:
-            attrs["mtu"] = PHYSICAL_MTU if network_type in ("flat", "vlan") else OVERLAY_MTU
+        attrs["mtu"] = self._valid_mtu(attrs.get("mtu"), network_type)
         record = self.new_record(
             attrs,
             status="ACTIVE" if attrs["admin_state_up"] else "DOWN",
@@ -118,6 +120,7 @@ class NetworkService(ResourceService):
             if any(p["device_owner"] == "network:router_gateway" for p in self._ports(record["id"])):
                 raise errors.ExternalNetworkInUse(net_id=record["id"])
         if "mtu" in changes:
+            changes["mtu"] = self._valid_mtu(changes["mtu"], record["provider:network_type"])
             self._check_mtu(record, changes["mtu"])
         if record["shared"] and changes.get("shared") is False:
             self._check_unshare(record)
@@ -129,10 +132,26 @@ class NetworkService(ResourceService):
             self.plane.ports.refresh_status_on_network(new["id"])
         return new
 
+    @staticmethod
+    def _valid_mtu(mtu: int | None, network_type: str) -> int:
+        """The segment's largest MTU when none (or 0) is asked for; more than it is 400 (ML2)."""
+        largest = PHYSICAL_MTU if network_type in ("flat", "vlan") else OVERLAY_MTU
+        if mtu and mtu > largest:
+            raise errors.InvalidInput(error_message=f"Requested MTU is too big, maximum is {largest}")
+        return mtu or largest
+
     def _check_mtu(self, record: dict, mtu: int) -> None:
+        """Lowering the MTU below what a subnet's IP version needs is 409 (Neutron's
+        _validate_change_network_mtu)."""
         for subnet in self.store.find("subnets", "network_id", record["id"]):
-            if (subnet["ip_version"] == 6 and mtu < 1280) or mtu < 68:
-                raise errors.NetworkMTUSubnetConflict(net_id=record["id"], subnet_id=subnet["id"])
+            self.check_subnet_mtu(record["id"], mtu, subnet["ip_version"])
+
+    @staticmethod
+    def check_subnet_mtu(network_id: str, mtu: int, ip_version: int) -> None:
+        """A subnet of ``ip_version`` fits a network of ``mtu`` (IPv4 is checked first, as Neutron)."""
+        for version in (4, ip_version):
+            if mtu < MIN_MTU[version]:
+                raise errors.NetworkMTUSubnetConflict(net_id=network_id, mtu=MIN_MTU[version])
 
     def _check_unshare(self, record: dict) -> None:
         """Neutron's _validate_shared_update: a network stays shared while ports (other than the

@@ -33,7 +33,10 @@ from .networks import AUTO_DELETE_OWNERS
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 MAX_DNS_NAMESERVERS = 5
 MAX_HOST_ROUTES = 20
-SERVICE_TYPE_PREFIXES = ("network:", "neutron:", "compute:")
+# neutron-lib builds its prefix list as ["network:", "neutron:"] + "compute:", which extends the
+# list with the *characters* of "compute:": any type starting with one of them is accepted (so
+# tempest's "test:type_1" is valid). Clients depend on it, so it is kept.
+SERVICE_TYPE_PREFIXES = ("network:", "neutron:", *"compute:")
 
 
 # --- converters and validators (messages as neutron-lib's validators word them) ---------------
@@ -175,8 +178,8 @@ class SubnetService(ResourceService):
     attribute = "subnets"
     indexes = ("project_id", "network_id")
     indexed_filters = ("network_id", "project_id")
-    special_filters = frozenset({"shared"})
-    extensions = ("subnet-service-types",)
+    special_filters = frozenset({"shared", "router:external"})
+    extensions = ("subnet-service-types", "subnet-external-network")
 
     # --- policy --------------------------------------------------------------------------------
     def _network(self, record: dict) -> dict | None:
@@ -207,20 +210,26 @@ class SubnetService(ResourceService):
 
     # --- reads ---------------------------------------------------------------------------------
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        """``shared`` filters on the network's sharing (it is not an attribute of the subnet)."""
-        values = q.special.get("shared")
-        if values is None:
-            return []
-        try:
-            wanted = {to_bool(v) for v in values}
-        except ValueError as exc:
-            raise errors.HTTPBadRequest(f"Invalid input for shared. Reason: {exc}.") from None
+        """``shared`` and ``router:external`` filter on the subnet's network as it is now (neither
+        is an attribute the subnet owns)."""
+        checks = []
+        for key in ("shared", "router:external"):
+            values = q.special.get(key)
+            if values is None:
+                continue
+            try:
+                wanted = {to_bool(v) for v in values}
+            except ValueError as exc:
+                raise errors.HTTPBadRequest(f"Invalid input for {key}. Reason: {exc}.") from None
+            checks.append(self._network_flag_check(key, wanted))
+        return checks
 
+    def _network_flag_check(self, key: str, wanted: set[bool]):
         def check(record: dict) -> bool:
             network = self._network(record)
-            return bool(network and network["shared"]) in wanted
+            return bool(network and network[key]) in wanted
 
-        return [check]
+        return check
 
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         # router:external mirrors the network now, even if it flipped after the subnet was made.
@@ -257,6 +266,7 @@ class SubnetService(ResourceService):
         self._check_lists(version, attrs, "new subnet")
         self._check_ipv6_modes(version, net, attrs)
         self._check_overlap(network, net, cidr)
+        self.plane.networks.check_subnet_mtu(network["id"], network["mtu"], version)
         if attrs.get("allocation_pools", NOT_SET) is NOT_SET:
             pools = ipam.generate_pools(net, gateway)
         else:
