@@ -152,6 +152,15 @@ def test_update_without_port_id_keeps_association(call, demo, wired):
     assert updated["port_id"] == vm["id"] and updated["description"] == "web" and updated["status"] == "ACTIVE"
 
 
+def test_blank_update_clears_the_association(call, demo, wired):
+    vm = make_port(call, demo, wired.net["id"])
+    fip = ok(_create(call, demo, wired.ext_net["id"], port_id=vm["id"]), 201)["floatingip"]
+    cleared = ok(_update(call, demo, fip["id"]))["floatingip"]
+    assert (cleared["port_id"], cleared["fixed_ip_address"], cleared["status"]) == (None, None, "DOWN")
+    again = ok(_create(call, demo, wired.ext_net["id"], port_id=vm["id"]), 201)["floatingip"]
+    assert again["port_id"] == vm["id"]
+
+
 def test_no_router_between_subnet_and_external_network_is_404(call, demo, topo):
     vm = make_port(call, demo, topo.net["id"])
     message = error(_create(call, demo, topo.ext_net["id"], port_id=vm["id"]), 404, "ExternalGatewayForFloatingIPNotFound")

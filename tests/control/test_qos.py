@@ -313,6 +313,23 @@ def test_members_may_read_rules_of_shared_policies_but_not_change_them(call, dem
         assert error(body) == ("PolicyNotAuthorized", f"rule:{action}_policy_bandwidth_limit_rule is disallowed by policy")
 
 
+@pytest.mark.parametrize("kind", ["bandwidth_limit", "dscp_marking", "minimum_bandwidth"])
+def test_member_creating_a_rule_on_a_policy_it_cannot_see_is_403_not_404(call, demo, make_policy, kind):
+    policy = make_policy()  # the admin's, not shared: invisible to demo
+    fields = {"bandwidth_limit": {"max_kbps": 1}, "dscp_marking": {"dscp_mark": 8}, "minimum_bandwidth": {"min_kbps": 1}}
+    body = {f"{kind}_rule": fields[kind]}
+    status, answer = call(demo, "POST", f"{POLICIES}/{policy['id']}/{kind}_rules", body)
+    assert (status, error(answer)[0]) == (403, "PolicyNotAuthorized")
+
+
+def test_member_updating_a_rule_of_a_policy_it_cannot_see_is_404(call, demo, make_policy, add_rule):
+    policy = make_policy()
+    rule = add_rule(policy["id"], "bandwidth_limit", max_kbps=100)
+    url = f"{POLICIES}/{policy['id']}/bandwidth_limit_rules/{rule['id']}"
+    status, answer = call(demo, "PUT", url, {"bandwidth_limit_rule": {"max_kbps": 2}})
+    assert (status, error(answer)[0]) == (404, "QosPolicyNotFound")
+
+
 def test_rule_update_and_delete_keep_the_policy_rules_current(call, admin, make_policy, add_rule, plane):
     policy = make_policy()
     rule = add_rule(policy["id"], "bandwidth_limit", max_kbps=100)

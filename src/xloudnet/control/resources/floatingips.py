@@ -135,7 +135,9 @@ class FloatingIPService(ResourceService):
         return body
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
-        changes = dict(changes)
+        # An empty body is the historical way to clear the association (Neutron bug 1610045);
+        # any other body leaves an association alone unless it names port_id.
+        changes = dict(changes) or {"port_id": None}
         if changes.get("qos_policy_id"):
             self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
         if "port_id" in changes or "fixed_ip_address" in changes:

@@ -257,8 +257,10 @@ class QosRuleService(ResourceService):
     # --- writes -------------------------------------------------------------------------------
     def create(self, ctx: Context, body: Any, policy_id: str | None = None, **parents) -> dict:
         fields = self._rule_fields(body)
-        policy = self._policy(ctx, policy_id)
+        # Neutron enforces the create policy before it looks the parent up: a member is refused
+        # (403) whether or not it can see the policy. Updates and deletes find the rule first.
         self.authorize(ctx, "create")
+        policy = self._policy(ctx, policy_id)
         rule = {**fields, "id": self.plane.new_id(), "qos_policy_id": policy["id"], "type": self.rule_type}
         with self.store.transaction():
             _check_conflicts(policy, rule, fields)
