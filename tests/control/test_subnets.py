@@ -381,6 +381,8 @@ def test_router_interface_blocks_subnet_delete_and_gateway_change(call, demo, ne
                         "allocation_pools": [{"start": "10.0.0.2", "end": "10.0.0.200"}]}})
     assert (status, _error(body)[0]) == (409, "GatewayIpInUse")
     assert _error(body)[1].startswith("Current gateway ip 10.0.0.1 already in use by port ")
+    status, body = call(demo, "PUT", f"/v2.0/subnets/{subnet['id']}", {"subnet": {"gateway_ip": None}})
+    assert (status, _error(body)[0]) == (409, "GatewayIpInUse"), "removing the gateway counts as changing it"
 
 
 def test_gateway_may_move_when_no_router_holds_it(call, demo, net):

@@ -94,6 +94,10 @@ class ExtensionNotFound(NotFound):
 
 
 # --- not found ---------------------------------------------------------------------------------
+class AgentNotFound(NotFound):
+    message = "Agent %(id)s could not be found."
+
+
 class NetworkNotFound(NotFound):
     message = "Network %(net_id)s could not be found."
 

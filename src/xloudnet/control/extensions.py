@@ -64,6 +64,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "subnet-service-types": ("Subnet service types", "Provides ability to set the subnet service_types field"),
     "subnet-external-network": ("Subnet belongs to an external network", "Informs if the subnet belongs to an external network"),
     "qos-port-network-policy": ("QoS port network policy extension", "Adds a the QoS network ID to the port definition"),
+    "agent": ("agent", "The agent management extension."),
     "network-ip-availability": ("Network IP Availability", "Provides IP availability data for each network and subnet."),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),
     # qos and quotas

@@ -3,6 +3,7 @@
 ``SERVICES`` is the list the ``ControlPlane`` builds; order does not matter.
 """
 
+from .agents import AgentService
 from .floatingips import FloatingIPService
 from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
@@ -25,6 +26,7 @@ SERVICES = (
     *QOS_EXTRA_SERVICES,
     QuotaService,
     NetworkIPAvailabilityService,
+    AgentService,
 )
 
 __all__ = ["SERVICES"]

@@ -378,8 +378,8 @@ class SubnetService(ResourceService):
         gateway = changes.get("gateway_ip", record["gateway_ip"])
         if "gateway_ip" in changes and gateway is not None:
             _check_gateway(net, gateway)
-            if gateway != record["gateway_ip"]:
-                self._check_gateway_free(record)
+        if "gateway_ip" in changes and gateway != record["gateway_ip"]:
+            self._check_gateway_free(record)  # moving or removing it alike
         self._check_lists(version, changes, record["id"])
         ranges = None
         if "allocation_pools" in changes:
