@@ -155,6 +155,10 @@ class FloatingIPService(ResourceService):
         return new
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
+        self.release(record)
+
+    def release(self, record: dict) -> None:
+        """Drop the floating IP and its ``network:floatingip`` port (inside the caller's transaction)."""
         self.store.delete(self.table, record["id"])
         if self.store.get("ports", record["floating_port_id"]) is not None:
             self.plane.ports.delete_internal(record["floating_port_id"])

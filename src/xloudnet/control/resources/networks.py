@@ -165,6 +165,11 @@ class NetworkService(ResourceService):
         return list(self.store.find("ports", "network_id", network_id))
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
+        # Floating IPs nobody uses go with their external network (Neutron's
+        # delete_disassociated_floatingips); associated ones keep it in use.
+        for fip in list(self.store.find("floatingips", "floating_network_id", record["id"])):
+            if fip["port_id"] is None:
+                self.plane.floatingips.release(fip)
         ports = self._ports(record["id"])
         blocking = [p["id"] for p in ports if p["device_owner"] not in AUTO_DELETE_OWNERS]
         if blocking:
