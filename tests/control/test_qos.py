@@ -547,3 +547,17 @@ def test_policy_rules_always_match_the_rule_records_and_stay_consistent(ops):
         for high in (r for r in stored["rules"] if r["type"] == "bandwidth_limit"):
             assert low["direction"] != high["direction"] or low["min_kbps"] <= high["max_kbps"]
     assert stored["revision_number"] == changes
+
+
+def test_policy_tags_are_served_under_policies_as_neutrons_tag_extension_does(call, admin, make_policy):
+    policy = make_policy()
+    status, body = call(admin, "PUT", f"/v2.0/policies/{policy['id']}/tags", {"tags": ["red", "blue"]})
+    assert (status, sorted(body["tags"])) == (200, ["blue", "red"])
+    assert call(admin, "PUT", f"/v2.0/policies/{policy['id']}/tags/green")[0] == 201
+    assert call(admin, "GET", f"/v2.0/policies/{policy['id']}/tags/green")[0] == 204
+    shown = call(admin, "GET", f"{POLICIES}/{policy['id']}")[1]["policy"]
+    assert sorted(shown["tags"]) == ["blue", "green", "red"]
+    listed = call(admin, "GET", POLICIES, query=[("tags", "green")])[1]["policies"]
+    assert [p["id"] for p in listed] == [policy["id"]]
+    assert call(admin, "DELETE", f"/v2.0/policies/{policy['id']}/tags")[0] == 204
+    assert call(admin, "GET", f"/v2.0/policies/{policy['id']}/tags")[1] == {"tags": []}

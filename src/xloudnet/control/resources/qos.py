@@ -114,6 +114,9 @@ QOS_POLICY = ResourceDef(
 class QosPolicyService(ResourceService):
     """QoS policies. Other services call ``get_usable`` when they set ``qos_policy_id``."""
 
+    # Neutron's tag extension serves policy tags at /v2.0/policies/{id}/tags (no qos/ prefix).
+    tag_collections = ("policies",)
+
     definition = QOS_POLICY
     table = "qos_policies"
     attribute = "qos_policies"
