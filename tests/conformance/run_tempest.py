@@ -35,9 +35,10 @@ def free_port() -> int:
 def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     config = workdir / "xloudnet.yaml"
-    # Dynamic credentials give every test class its own project; the admin project runs the
-    # admin classes back to back, so it gets room to spare.
-    config.write_text(f"password: {PASSWORD}\nport: {port}\n")
+    # Dynamic credentials give every test class its own project. RoutersTest keeps each of its
+    # routers until the class ends (11 in one project), one more than Neutron's default router
+    # quota: like any cloud that runs these suites, the server gets room to spare.
+    config.write_text(f"password: {PASSWORD}\nport: {port}\nquotas: {{router: 50}}\n")
     log = open(workdir / "server.log", "wb")
     # This checkout's sources, whichever checkout holds the editable install.
     env = {**os.environ, "PYTHONPATH": str(HERE.parent.parent / "src")}
@@ -90,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
         client = admin_client(base)
         public_id = provision_public(client)
         aliases = [e["alias"] for e in client.get("/extensions").json()["extensions"]]
-        subprocess.run([venv / "bin" / "tempest", "init", str(workdir / "tempest")],
-                       check=True, capture_output=True)
+        # Its own workspace registry, so runs never collide in ~/.tempest.
+        subprocess.run([venv / "bin" / "tempest", "init", "--workspace-path", str(workdir / "workspace.yaml"),
+                        str(workdir / "tempest")], check=True, capture_output=True)
         (workdir / "tempest" / "etc" / "tempest.conf").write_text(render_config(base, public_id, aliases))
         regex = SELECTION if not args.regex else f"{SELECTION[:-3]}.*{args.regex}"
         print(f"tempest workspace {workdir / 'tempest'}; server {base}; {len(aliases)} extensions", flush=True)

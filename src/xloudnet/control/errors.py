@@ -486,6 +486,48 @@ class SubnetPoolNotFound(NotFound):
     message = "Subnet pool %(subnetpool_id)s could not be found."
 
 
+# --- subnet pools (neutron-lib's messages) ------------------------------------------------------
+class SubnetAllocationError(Conflict):
+    # Neutron lets this one escape as a 500; the pool running out is a conflict with its state.
+    message = "Failed to allocate subnet: %(reason)s."
+
+
+class MaxPrefixSubnetAllocationError(BadRequest):
+    message = "Unable to allocate subnet with prefix length %(prefixlen)s, maximum allowed prefix is %(max_prefixlen)s."
+
+
+class MinPrefixSubnetAllocationError(BadRequest):
+    message = "Unable to allocate subnet with prefix length %(prefixlen)s, minimum allowed prefix is %(min_prefixlen)s."
+
+
+class IllegalSubnetPoolPrefixUpdate(BadRequest):
+    message = "Illegal update to prefixes: %(msg)s."
+
+
+class IllegalSubnetPoolPrefixBounds(BadRequest):
+    message = "Illegal prefix bounds: %(prefix_type)s=%(prefixlen)s, %(base_prefix_type)s=%(base_prefixlen)s."
+
+
+class PrefixVersionMismatch(BadRequest):
+    message = "Cannot mix IPv4 and IPv6 prefixes in a subnet pool."
+
+
+class EmptySubnetPoolPrefixList(BadRequest):
+    message = "Empty subnet pool prefix list."
+
+
+class SubnetPoolDeleteError(BadRequest):
+    message = "Unable to delete subnet pool: %(reason)s."
+
+
+class NetworkSubnetPoolAffinityError(BadRequest):
+    message = "Subnets hosted on the same network must be allocated from the same subnet pool."
+
+
+class SubnetPoolQuotaExceeded(OverQuota):
+    message = "Per-project subnet pool prefix quota exceeded."
+
+
 class AllowedAddressPairsMissingIP(InvalidInput):
     message = "AllowedAddressPair must contain ip_address"
 

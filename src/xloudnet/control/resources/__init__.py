@@ -12,11 +12,13 @@ from .qos import QosPolicyService, QOS_EXTRA_SERVICES
 from .quotas import QuotaService
 from .routers import RouterService
 from .security_groups import SecurityGroupRuleService, SecurityGroupService
+from .subnetpools import SubnetPoolService
 from .subnets import SubnetService
 
 SERVICES = (
     NetworkService,
     SubnetService,
+    SubnetPoolService,
     PortService,
     SecurityGroupService,
     SecurityGroupRuleService,

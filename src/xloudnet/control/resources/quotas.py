@@ -35,6 +35,7 @@ DEFAULTS: dict[str, int] = {
 TABLE_RESOURCES: dict[str, str] = {
     "networks": "network",
     "subnets": "subnet",
+    "subnetpools": "subnetpool",
     "ports": "port",
     "routers": "router",
     "floatingips": "floatingip",

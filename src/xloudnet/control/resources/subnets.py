@@ -176,7 +176,7 @@ class SubnetService(ResourceService):
     definition = SUBNET
     table = "subnets"
     attribute = "subnets"
-    indexes = ("project_id", "network_id")
+    indexes = ("project_id", "network_id", "subnetpool_id")
     indexed_filters = ("network_id", "project_id")
     special_filters = frozenset({"shared", "router:external"})
     extensions = ("subnet-service-types", "subnet-external-network")
@@ -242,7 +242,17 @@ class SubnetService(ResourceService):
     # --- create --------------------------------------------------------------------------------
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
         network = self.store.get("networks", attrs["network_id"])
+        pool = self._pool_for(ctx, attrs)
+        if pool is not None:
+            self._check_pool_affinity(network, attrs["ip_version"], pool["id"])
+            given = attrs.get("cidr")
+            attrs["cidr"] = self.plane.subnetpools.allocate(
+                pool, attrs["project_id"], None if given is NOT_SET else given,
+                None if attrs.get("prefixlen") is NOT_SET else attrs.get("prefixlen"))
+        else:
+            self._check_pool_affinity(network, attrs["ip_version"], None)
         computed = self._new_subnet_fields(network, attrs)
+        computed["subnetpool_id"] = pool["id"] if pool else None
         for name in ("prefixlen", "use_default_subnetpool"):
             attrs.pop(name, None)
         record = self.new_record(attrs, **computed)
@@ -255,7 +265,6 @@ class SubnetService(ResourceService):
 
     def _new_subnet_fields(self, network: dict, attrs: dict) -> dict:
         """Validate a new subnet against Neutron's rules; return the server-computed fields."""
-        self._check_pool_options(attrs)
         version = attrs["ip_version"]
         _check_version(version, attrs["cidr"], "cidr")
         net = ipaddress.ip_network(attrs["cidr"], strict=False)
@@ -278,28 +287,38 @@ class SubnetService(ResourceService):
             "cidr": cidr,
             "gateway_ip": gateway,
             "allocation_pools": pools,
-            "subnetpool_id": None,
             "router:external": network["router:external"],
         }
 
-    @staticmethod
-    def _check_pool_options(attrs: dict) -> None:
-        """Subnet pools are not implemented: the requests that need one fail as Neutron's would
-        with no pools defined."""
+    def _pool_for(self, ctx: Context, attrs: dict) -> dict | None:
+        """The subnet pool a new subnet is carved from, if any (checked as Neutron orders it)."""
         has_cidr = attrs.get("cidr", NOT_SET) is not NOT_SET
         has_prefixlen = attrs.get("prefixlen", NOT_SET) is not NOT_SET
         if has_cidr and has_prefixlen:
             raise _bad("cidr and prefixlen must not be supplied together")
         if attrs.get("subnetpool_id") and attrs.get("use_default_subnetpool"):
             raise _bad("subnetpool_id and use_default_subnetpool cannot both be specified")
+        pool = None
         if attrs.get("subnetpool_id"):
-            raise errors.SubnetPoolNotFound(subnetpool_id=attrs["subnetpool_id"])
-        if attrs.get("use_default_subnetpool"):
-            raise _bad(f"No default subnetpool found for IPv{attrs['ip_version']}")
-        if not has_cidr:
+            pool = self.plane.subnetpools.get(ctx, attrs["subnetpool_id"])  # 404 when invisible
+        elif attrs.get("use_default_subnetpool"):
+            pool = self.plane.subnetpools.default_pool(attrs["ip_version"])
+            if pool is None:
+                raise _bad(f"No default subnetpool found for IPv{attrs['ip_version']}")
+        if pool is None and not has_cidr:
             if has_prefixlen:
                 raise _bad("a subnetpool must be specified in the absence of a cidr")
             raise _bad("A cidr must be specified in the absence of a subnet pool")
+        if pool is not None and pool["ip_version"] != attrs["ip_version"]:
+            raise _invalid(f"Cannot allocate IPv{attrs['ip_version']} subnet from IPv{pool['ip_version']} subnet pool")
+        return pool
+
+    def _check_pool_affinity(self, network: dict, version: int, pool_id: str | None) -> None:
+        """Subnets of one IP version on one network come from one pool (or none)."""
+        for subnet_id in network["subnets"]:
+            other = self.store.get(self.table, subnet_id)
+            if other is not None and other["ip_version"] == version and other.get("subnetpool_id") != pool_id:
+                raise errors.NetworkSubnetPoolAffinityError()
 
     @staticmethod
     def _check_dhcp(net: ipam.IPNetwork) -> None:
