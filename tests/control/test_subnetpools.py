@@ -192,3 +192,18 @@ def test_allocations_from_a_pool_never_overlap_and_stay_inside_it(lengths):
     space = ipaddress.ip_network("10.0.0.0/20")
     assert all(n.subnet_of(space) for n in got)
     assert not any(a.overlaps(b) for i, a in enumerate(got) for b in got[i + 1:])
+
+
+def test_add_and_remove_prefixes(call, demo, net):
+    pool = _pool(call, demo, prefixes=["10.1.0.0/24"], default_prefixlen=26)
+    url = f"{POOLS}/{pool['id']}"
+    status, body = call(demo, "PUT", f"{url}/add_prefixes", {"prefixes": ["10.1.1.0/24", "10.9.0.0/24"]})
+    assert (status, body) == (200, {"prefixes": ["10.1.0.0/23", "10.9.0.0/24"]})
+    subnet = _subnet(call, demo, net()["id"], subnetpool_id=pool["id"], cidr="10.1.1.0/26")[1]["subnet"]
+    status, body = call(demo, "PUT", f"{url}/remove_prefixes", {"prefixes": ["10.1.1.0/24"]})
+    assert (status, _error(body)) == (400, "IllegalSubnetPoolPrefixUpdate"), "in use by a subnet"
+    status, body = call(demo, "PUT", f"{url}/remove_prefixes", {"prefixes": ["10.9.0.0/24", "10.1.0.0/25"]})
+    assert (status, body) == (200, {"prefixes": ["10.1.0.128/25", "10.1.1.0/24"]})
+    assert call(demo, "GET", url)[1]["subnetpool"]["prefixes"] == ["10.1.0.128/25", "10.1.1.0/24"]
+    assert call(demo, "PUT", f"{url}/add_prefixes", {"prefixes": "10.0.0.0/8"})[0] == 400
+    assert subnet["cidr"] == "10.1.1.0/26"

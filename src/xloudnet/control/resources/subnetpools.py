@@ -93,7 +93,8 @@ class SubnetPoolService(ResourceService):
     table = "subnetpools"
     attribute = "subnetpools"
     indexes = ("project_id",)
-    extensions = ("subnet_allocation", "default-subnetpools")
+    extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
+    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
 
     def visible(self, ctx: Context, record: dict) -> bool:
         return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
@@ -175,6 +176,33 @@ class SubnetPoolService(ResourceService):
             raise errors.SubnetPoolDeleteError(reason="Subnet pool has existing allocations")
         self.store.delete(self.table, record["id"])
 
+    # --- prefix operations (subnetpool-prefix-ops) -------------------------------------------
+    def add_prefixes(self, ctx: Context, rid: str, body: dict) -> dict:
+        """``PUT /subnetpools/{id}/add_prefixes {"prefixes": [...]}`` → the pool's new prefixes."""
+        prefixes = _prefix_body(body)
+        pool = self.get_for_update(ctx, rid)
+        if prefixes:
+            with self.store.transaction():
+                pool = self._update(ctx, pool, {"prefixes": pool["prefixes"] + prefixes})
+        return {"prefixes": pool["prefixes"]}
+
+    def remove_prefixes(self, ctx: Context, rid: str, body: dict) -> dict:
+        """Remove address space no subnet of the pool uses (else 400, nothing removed)."""
+        removed = compact(_prefix_body(body))
+        pool = self.get_for_update(ctx, rid)
+        if not any(r.overlaps(p) for r in removed for p in compact(pool["prefixes"]) if r.version == p.version):
+            return {"prefixes": pool["prefixes"]}
+        for subnet in self.store.find("subnets", "subnetpool_id", pool["id"]):
+            if any(r.overlaps(ipaddress.ip_network(subnet["cidr"])) for r in removed if r.version == subnet["ip_version"]):
+                raise errors.IllegalSubnetPoolPrefixUpdate(msg="One or more the prefixes to be removed is in use by a subnet.")
+        left = free_space(pool["prefixes"], [str(r) for r in removed])
+        if not left:
+            raise errors.EmptySubnetPoolPrefixList()
+        new = self.changed(pool, {"prefixes": [str(p) for p in compact(str(n) for n in left)]})
+        with self.store.transaction():
+            self.store.put(self.table, new)
+        return {"prefixes": new["prefixes"]}
+
     # --- helpers the subnets service uses ---------------------------------------------------
     def default_pool(self, ip_version: int) -> dict | None:
         for pool in self.store.table(self.table).values():
@@ -211,6 +239,17 @@ class SubnetPoolService(ResourceService):
                    for s in self.store.find("subnets", "subnetpool_id", pool["id"]) if s["project_id"] == project_id)
         if used + 2 ** (unit - length) > quota:
             raise errors.SubnetPoolQuotaExceeded()
+
+
+def _prefix_body(body: dict) -> list[str]:
+    prefixes = body.get("prefixes") if isinstance(body, dict) else None
+    if not isinstance(prefixes, list):
+        raise errors.HTTPBadRequest("Invalid input for prefixes. Reason: a 'prefixes' list is required.")
+    try:
+        _prefix_list(prefixes)
+    except ValueError as exc:
+        raise errors.HTTPBadRequest(f"Invalid input for prefixes. Reason: {exc}.") from None
+    return prefixes
 
 
 def _given(value, default: int) -> int:
