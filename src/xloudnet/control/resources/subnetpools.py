@@ -59,8 +59,11 @@ SUBNETPOOL = ResourceDef(
         Attr("max_prefixlen", post=True, put=True, convert=to_int, validate=int_range(0, 128), filter=True, sort=True),
         Attr("is_default", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True, sort=True),
         Attr("shared", post=True, default=False, convert=to_bool, admin_set=True, filter=True, sort=True),
+        Attr("address_scope_id"),
     ),
 )
+# Neutron shows the prefix lengths as strings (_make_subnetpool_dict); they are stored as ints.
+PREFIXLENS = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
 
 
 def compact(prefixes: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -99,6 +102,10 @@ class SubnetPoolService(ResourceService):
     def visible(self, ctx: Context, record: dict) -> bool:
         return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
 
+    def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
+        shown = {**record, **{k: str(record[k]) for k in PREFIXLENS}}
+        return super().present(ctx, shown, fields)
+
     # --- create / update ----------------------------------------------------------------------
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
         attrs = {k: v for k, v in attrs.items() if v is not NOT_SET}
@@ -107,7 +114,8 @@ class SubnetPoolService(ResourceService):
         fields = self._read(attrs)
         if attrs.get("is_default"):
             self._check_no_other_default(fields["ip_version"], None)
-        record = self.new_record(attrs, **fields)
+        # No address scopes: every pool is in the one unnamed scope.
+        record = self.new_record(attrs, **fields, address_scope_id=None)
         self.store.put(self.table, record)
         return record
 
