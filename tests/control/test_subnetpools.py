@@ -209,3 +209,10 @@ def test_add_and_remove_prefixes(call, demo, net):
     assert call(demo, "GET", url)[1]["subnetpool"]["prefixes"] == ["10.1.0.128/25", "10.1.1.0/24"]
     assert call(demo, "PUT", f"{url}/add_prefixes", {"prefixes": "10.0.0.0/8"})[0] == 400
     assert subnet["cidr"] == "10.1.1.0/26"
+
+
+def test_numeric_filters_match_stored_numbers(call, demo):
+    wide = _pool(call, demo, prefixes=["10.0.0.0/8"], min_prefixlen=16)
+    _pool(call, demo, prefixes=["2001:db8::/32"])
+    listed = call(demo, "GET", POOLS, query=[("min_prefixlen", "16"), ("ip_version", "4")])[1]["subnetpools"]
+    assert [p["id"] for p in listed] == [wide["id"]]
