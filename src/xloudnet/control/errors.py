@@ -216,6 +216,14 @@ class InvalidSharedSetting(Conflict):
     message = "Unable to reconfigure sharing settings for network %(network)s. Multiple tenants are using it."
 
 
+class RbacPolicyNotFound(NotFound):
+    message = "RBAC policy of type %(object_type)s with ID %(id)s not found"
+
+
+class DuplicateRbacPolicy(Conflict):
+    message = "An RBAC policy already exists with those values."
+
+
 class RbacPolicyInUse(Conflict):
     message = "RBAC policy on object %(object_id)s cannot be removed because other objects depend on it.\nDetails: %(details)s"
 

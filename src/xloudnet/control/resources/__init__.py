@@ -9,6 +9,7 @@ from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
 from .ports import PortService
 from .qos import QosPolicyService, QOS_EXTRA_SERVICES
+from .rbac import RbacPolicyService
 from .quotas import QuotaService
 from .routers import RouterService
 from .security_groups import SecurityGroupRuleService, SecurityGroupService
@@ -29,6 +30,7 @@ SERVICES = (
     QuotaService,
     NetworkIPAvailabilityService,
     AgentService,
+    RbacPolicyService,
 )
 
 __all__ = ["SERVICES"]

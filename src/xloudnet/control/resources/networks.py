@@ -73,8 +73,19 @@ class NetworkService(ResourceService):
             ctx.is_admin
             or record["project_id"] == ctx.project_id
             or record["shared"]
-            or record["router:external"]
+            or (record["router:external"] and self.plane.rbac_policies.grants(record["id"], None, "access_as_external"))
+            or self.plane.rbac_policies.granted_to(record["id"], ctx.project_id)
         )
+
+    def shared_with(self, ctx: Context, record: dict) -> bool:
+        """Shared with everybody, or with the caller's project by an RBAC entry."""
+        return record["shared"] or self.plane.rbac_policies.grants(record["id"], ctx.project_id)
+
+    def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
+        # ``shared`` reads true for a project the network is shared with (Neutron's per-caller view).
+        if not record["shared"] and ctx.project_id and self.shared_with(ctx, record):
+            record = {**record, "shared": True}
+        return super().present(ctx, record, fields)
 
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
         attrs = {k: v for k, v in attrs.items() if v is not NOT_SET}
@@ -106,6 +117,9 @@ class NetworkService(ResourceService):
             },
         )
         self.store.put(self.table, record)
+        for action, flag in (("access_as_shared", "shared"), ("access_as_external", "router:external")):
+            if record[flag]:
+                self.plane.rbac_policies.set_wildcard("network", record, action, True)
         self.plane.security_groups.ensure_default(record["project_id"])
         return record
 
@@ -128,6 +142,9 @@ class NetworkService(ResourceService):
             changes["status"] = "ACTIVE" if changes["admin_state_up"] else "DOWN"
         new = self.changed(record, changes)
         self.store.put(self.table, new)
+        for action, flag in (("access_as_shared", "shared"), ("access_as_external", "router:external")):
+            if flag in changes and changes[flag] != record[flag]:
+                self.plane.rbac_policies.set_wildcard("network", new, action, changes[flag])
         if "admin_state_up" in changes:
             self.plane.ports.refresh_status_on_network(new["id"])
         return new
@@ -182,6 +199,7 @@ class NetworkService(ResourceService):
             self.store.delete("ports", port["id"])
         for subnet_id in record["subnets"]:
             self.store.delete("subnets", subnet_id)
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
 
     # --- helpers other services use -------------------------------------------------------------

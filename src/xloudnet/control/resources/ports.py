@@ -89,7 +89,7 @@ class PortService(ResourceService):
         if not ctx.is_member:
             raise self.policy_error("create")
         network = self.plane.networks.get(ctx, attrs["network_id"])  # 404 when invisible
-        if not self.plane.networks.owned_by(ctx, network) and not network["shared"]:
+        if not self.plane.networks.owned_by(ctx, network) and not self.plane.networks.shared_with(ctx, network):
             raise self.policy_error("create")
         self._check_network_owner_attrs(ctx, network, attrs, "create")
         self.check_admin_set(ctx, attrs, "create")

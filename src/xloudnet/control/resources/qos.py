@@ -133,7 +133,14 @@ class QosPolicyService(ResourceService):
 
     # --- policy -------------------------------------------------------------------------------
     def visible(self, ctx: Context, record: dict) -> bool:
-        return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+        return (ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+                or self.plane.rbac_policies.grants(record["id"], ctx.project_id))
+
+    def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
+        # ``shared`` reads true for a project an RBAC entry shares the policy with.
+        if not record["shared"] and ctx.project_id and self.plane.rbac_policies.grants(record["id"], ctx.project_id):
+            record = {**record, "shared": True}
+        return super().present(ctx, record, fields)
 
     def writable(self, ctx: Context, record: dict) -> bool:
         return ctx.is_admin
@@ -168,15 +175,18 @@ class QosPolicyService(ResourceService):
         # Real Neutron reports a fresh policy at revision 0 (sample 056); the first rule makes it 1.
         record["revision_number"] = 0
         self.store.put(self.table, record)
+        if record["shared"]:
+            self.plane.rbac_policies.set_wildcard("qos_policy", record, "access_as_shared", True)
         return record
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
         if changes.get("is_default"):
             self._check_single_default(record["project_id"], record["id"])
-        if record["shared"] and changes.get("shared") is False:
-            self._check_unshare(record)
         new = self.changed(record, changes)
         self.store.put(self.table, new)
+        if "shared" in changes and changes["shared"] != record["shared"]:
+            # Unsharing deletes the wildcard entry: 409 while a project it admits uses the policy.
+            self.plane.rbac_policies.set_wildcard("qos_policy", new, "access_as_shared", changes["shared"])
         return new
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
@@ -186,14 +196,8 @@ class QosPolicyService(ResourceService):
                 raise errors.QosPolicyInUse(policy_id=record["id"], object_type=object_type, object_id=user["id"])
         for rule in record["rules"]:
             self.store.delete(RULES_TABLE, rule["id"])
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
-
-    def _check_unshare(self, record: dict) -> None:
-        """Unsharing deletes the wildcard RBAC entry, which Neutron refuses (409) while any
-        network, port or floating IP is bound to the policy — its owner's included, as
-        ``_validate_rbac_policy_delete`` only exempts projects with an RBAC entry of their own."""
-        if any(self._first_user(table, record["id"]) is not None for table, _ in BINDINGS):
-            raise errors.RbacPolicyInUse(object_id=record["id"], details="project_id=*")
 
     def _check_single_default(self, project_id: str, own_id: str | None) -> None:
         for other in self.store.find(self.table, "project_id", project_id):

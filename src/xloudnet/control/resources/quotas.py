@@ -41,6 +41,7 @@ TABLE_RESOURCES: dict[str, str] = {
     "floatingips": "floatingip",
     "security_groups": "security_group",
     "security_group_rules": "security_group_rule",
+    "rbac_policies": "rbac_policy",
 }
 RESOURCE_TABLES = {resource: table for table, resource in TABLE_RESOURCES.items()}
 

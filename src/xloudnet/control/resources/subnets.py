@@ -189,9 +189,7 @@ class SubnetService(ResourceService):
         if ctx.is_admin or record["project_id"] == ctx.project_id:
             return True
         network = self._network(record)
-        return network is not None and (
-            network["project_id"] == ctx.project_id or network["shared"] or network["router:external"]
-        )
+        return network is not None and self.plane.networks.visible(ctx, network)
 
     def writable(self, ctx: Context, record: dict) -> bool:
         if ctx.is_admin:
