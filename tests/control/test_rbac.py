@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import _ctx
+
+from xloudnet.control.context import Context
 
 RBAC = "/v2.0/rbac-policies"
 OWNER, ONE, TWO = ("0" * 31 + str(i) for i in (1, 2, 3))
@@ -22,6 +23,11 @@ def one():
 @pytest.fixture
 def two():
     return _ctx(TWO, "member")
+
+
+def _ctx(project: str, role: str) -> Context:
+    # RBAC targets must look like project UUIDs, unlike the other tests' readable project names.
+    return Context(project_id=project, user_id=f"{project}-user", roles=frozenset({role, "reader"}))
 
 
 def _error(body):
