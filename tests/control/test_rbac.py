@@ -187,3 +187,34 @@ def test_rbac_quota_is_ten_per_project(call, admin, owner):
         assert _share(call, owner, net["id"], f"{i:032x}")[0] == 201
     status, body = _share(call, owner, net["id"], "f" * 32)
     assert (status, _error(body)) == (409, "OverQuota")
+
+
+def _router_on(call, ctx, network_id):
+    status, body = call(ctx, "POST", "/v2.0/routers",
+                        {"router": {"external_gateway_info": {"network_id": network_id}}})
+    assert status == 201, body
+    return body["router"]
+
+
+def _external(call, admin, **attrs):
+    net = _network(call, admin, **{"router:external": True}, **attrs)
+    call(admin, "POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"], "ip_version": 4,
+                                                     "cidr": "198.51.100.0/24"}})
+    return net
+
+
+def test_wildcard_external_may_narrow_to_the_only_project_using_it(call, admin, one, two):
+    net = _external(call, admin)
+    wildcard = call(admin, "GET", RBAC, query=[("object_id", net["id"]), ("action", "access_as_external")])[1]
+    wildcard = wildcard["rbac_policies"][0]
+    _router_on(call, two, net["id"])
+    assert call(admin, "PUT", f"{RBAC}/{wildcard['id']}", {"rbac_policy": {"target_tenant": ONE}})[0] == 409
+    assert call(admin, "PUT", f"{RBAC}/{wildcard['id']}", {"rbac_policy": {"target_tenant": TWO}})[0] == 200
+
+
+def test_the_default_external_network_stays_external_for_everybody(call, admin):
+    net = _external(call, admin, is_default=True)
+    wildcard = call(admin, "GET", RBAC, query=[("object_id", net["id"])])[1]["rbac_policies"][0]
+    status, body = call(admin, "DELETE", f"{RBAC}/{wildcard['id']}")
+    assert (status, _error(body)) == (409, "RbacPolicyInUse")
+    assert "Default external networks must be shared to everyone." in body["NeutronError"]["message"]

@@ -92,7 +92,8 @@ class RbacPolicyService(ResourceService):
             # Unsetting router:external drops every external grant, as Neutron's _process_l3_update.
             for entry in entries:
                 if entry["target_tenant"] == WILDCARD or action == EXTERNAL:
-                    self._check_not_in_use(entry, entry["target_tenant"])
+                    if action == SHARED:  # (the network checks its own gateway ports for external)
+                        self._check_not_in_use(entry, entry["target_tenant"])
                     self.store.delete(self.table, entry["id"])
 
     def forget(self, object_id: str) -> None:
@@ -159,7 +160,7 @@ class RbacPolicyService(ResourceService):
         new_target = changes.get("target_tenant", record["target_tenant"])
         if new_target != record["target_tenant"]:
             if new_target != WILDCARD:
-                self._check_not_in_use(record, record["target_tenant"])
+                self._check_not_in_use(record, record["target_tenant"], also=new_target)
             same = (record["object_id"], record["action"], new_target)
             if any((e["object_id"], e["action"], e["target_tenant"]) == same
                    for e in self.store.find(self.table, "object_id", record["object_id"])):
@@ -175,23 +176,29 @@ class RbacPolicyService(ResourceService):
         self._sync(record)
 
     # --- who still needs an entry -------------------------------------------------------------
-    def _check_not_in_use(self, entry: dict, target: str) -> None:
-        """Refuse to drop ``entry`` while a project it admits (and nothing else does) uses the object."""
+    def _check_not_in_use(self, entry: dict, target: str, also: str | None = None) -> None:
+        """Refuse to drop ``entry`` (or retarget it to ``also``) while a project it admits, and
+        nothing else does, uses the object."""
         table = OBJECT_TYPES[entry["object_type"]][0]
-        owner = (self.store.get(table, entry["object_id"]) or {}).get("project_id")
-        if target == owner:
+        obj = self.store.get(table, entry["object_id"]) or {}
+        owner = obj.get("project_id")
+        if entry["action"] == EXTERNAL and target == WILDCARD and obj.get("is_default"):
+            raise errors.RbacPolicyInUse(object_id=entry["object_id"],
+                                         details="Default external networks must be shared to everyone.")
+        if target == owner and entry["action"] == SHARED:
             return
         others = [e for e in self.store.find(self.table, "object_id", entry["object_id"])
                   if e["action"] == entry["action"] and e["id"] != entry["id"]]
         if target != WILDCARD and any(e["target_tenant"] == WILDCARD for e in others):
             return
         users = self._users(entry)
-        if entry["object_type"] == "network":
+        if entry["object_type"] == "network" and entry["action"] == SHARED:
             users.discard(owner)  # a network's owner needs no grant (Neutron exempts its ports)
+        admitted = {also} if also else set()
         if target == WILDCARD:
-            stranded = users - {e["target_tenant"] for e in others}
+            stranded = users - {e["target_tenant"] for e in others} - admitted
         else:
-            stranded = users & {target}
+            stranded = (users & {target}) - admitted
         if stranded:
             raise errors.RbacPolicyInUse(object_id=entry["object_id"], details=f"project_id={target}")
 
