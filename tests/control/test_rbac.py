@@ -218,3 +218,13 @@ def test_the_default_external_network_stays_external_for_everybody(call, admin):
     status, body = call(admin, "DELETE", f"{RBAC}/{wildcard['id']}")
     assert (status, _error(body)) == (409, "RbacPolicyInUse")
     assert "Default external networks must be shared to everyone." in body["NeutronError"]["message"]
+
+
+def test_narrowing_a_qos_wildcard_to_its_only_user_is_still_409(call, admin, one):
+    """Neutron checks the wildcard's removal without counting the new target (its generic
+    RBAC validator), unlike external-network grants."""
+    policy = call(admin, "POST", "/v2.0/qos/policies", {"policy": {"name": "gold"}})[1]["policy"]
+    wildcard = _share(call, admin, policy["id"], "*", object_type="qos_policy")[1]["rbac_policy"]
+    _network(call, one, qos_policy_id=policy["id"])
+    status, body = call(admin, "PUT", f"{RBAC}/{wildcard['id']}", {"rbac_policy": {"target_tenant": ONE}})
+    assert (status, _error(body)) == (409, "RbacPolicyInUse")

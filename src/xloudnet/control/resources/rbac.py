@@ -159,8 +159,13 @@ class RbacPolicyService(ResourceService):
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
         new_target = changes.get("target_tenant", record["target_tenant"])
         if new_target != record["target_tenant"]:
-            if new_target != WILDCARD:
+            # Neutron's three validators differ: external grants count the new target as
+            # admitted; network shares check the old target even when widening to '*'; other
+            # objects check only when narrowing.
+            if record["action"] == EXTERNAL:
                 self._check_not_in_use(record, record["target_tenant"], also=new_target)
+            elif record["object_type"] == "network" or new_target != WILDCARD:
+                self._check_not_in_use(record, record["target_tenant"])
             same = (record["object_id"], record["action"], new_target)
             if any((e["object_id"], e["action"], e["target_tenant"]) == same
                    for e in self.store.find(self.table, "object_id", record["object_id"])):
