@@ -561,3 +561,14 @@ def test_policy_tags_are_served_under_policies_as_neutrons_tag_extension_does(ca
     assert [p["id"] for p in listed] == [policy["id"]]
     assert call(admin, "DELETE", f"/v2.0/policies/{policy['id']}/tags")[0] == 204
     assert call(admin, "GET", f"/v2.0/policies/{policy['id']}/tags")[1] == {"tags": []}
+
+
+def test_a_member_may_not_detach_a_policy_it_cannot_see_but_may_once_shared(call, admin, demo, make_policy, net):
+    network = net()
+    policy = make_policy()  # the admin's, not shared
+    assert call(admin, "PUT", f"/v2.0/networks/{network['id']}", {"network": {"qos_policy_id": policy["id"]}})[0] == 200
+    status, body = call(demo, "PUT", f"/v2.0/networks/{network['id']}", {"network": {"qos_policy_id": None}})
+    assert (status, error(body)[0]) == (403, "PolicyRemoveAuthorizationError")
+    call(admin, "PUT", f"{POLICIES}/{policy['id']}", {"policy": {"shared": True}})
+    status, body = call(demo, "PUT", f"/v2.0/networks/{network['id']}", {"network": {"qos_policy_id": None}})
+    assert status == 200 and body["network"]["qos_policy_id"] is None

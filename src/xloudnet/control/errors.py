@@ -80,6 +80,10 @@ class PolicyNotAuthorized(NotAuthorized):
     message = "%(action)s is disallowed by policy"
 
 
+class PolicyRemoveAuthorizationError(NotAuthorized):
+    message = "Failed to remove provided policy %(policy_id)s because you are not authorized."
+
+
 class RevisionNumberConstraintFailed(NeutronException):
     status = 412
     message = "Constrained to %(expected)s, but current revision is %(current)s"

@@ -138,8 +138,7 @@ class FloatingIPService(ResourceService):
         # An empty body is the historical way to clear the association (Neutron bug 1610045);
         # any other body leaves an association alone unless it names port_id.
         changes = dict(changes) or {"port_id": None}
-        if changes.get("qos_policy_id"):
-            self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
+        self.plane.qos_policies.check_change(ctx, record, changes)
         if "port_id" in changes or "fixed_ip_address" in changes:
             port_id, fixed_ip, router_id = self._association(
                 ctx, record, changes.get("port_id"), changes.get("fixed_ip_address")

@@ -128,8 +128,7 @@ class NetworkService(ResourceService):
         return 1 + len(self.store.table(self.table)) % 65000
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
-        if changes.get("qos_policy_id"):
-            self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
+        self.plane.qos_policies.check_change(ctx, record, changes)
         if record["router:external"] and changes.get("router:external") is False:
             if any(p["device_owner"] == "network:router_gateway" for p in self._ports(record["id"])):
                 raise errors.ExternalNetworkInUse(net_id=record["id"])

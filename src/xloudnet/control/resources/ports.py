@@ -298,8 +298,7 @@ class PortService(ResourceService):
         new.update(self._security_changes(ctx, record, changes))
         if "fixed_ips" in changes:
             new["fixed_ips"] = self._addresses_for_update(record, changes["fixed_ips"], owner, network)
-        if changes.get("qos_policy_id"):
-            self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
+        self.plane.qos_policies.check_change(ctx, record, changes)
         if "binding:host_id" in changes:
             new.update(binding_fields(changes["binding:host_id"]))
         if "extra_dhcp_opts" in changes:

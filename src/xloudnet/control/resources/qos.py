@@ -154,6 +154,17 @@ class QosPolicyService(ResourceService):
         """The policy if ``ctx`` may attach it to a port/network/FIP, else 404 QosPolicyNotFound."""
         return self.get(ctx, policy_id)
 
+    def check_change(self, ctx: Context, record: dict, changes: dict) -> None:
+        """Changing a resource's ``qos_policy_id``: the new one must be usable, and the old one
+        may be taken off only by a caller who can see it (Neutron's _check_policy_change_permission)."""
+        if "qos_policy_id" not in changes or changes["qos_policy_id"] == record.get("qos_policy_id"):
+            return
+        old = self.store.get(self.table, record["qos_policy_id"]) if record.get("qos_policy_id") else None
+        if old is not None and not self.visible(ctx, old):
+            raise errors.PolicyRemoveAuthorizationError(policy_id=old["id"])
+        if changes["qos_policy_id"]:
+            self.get_usable(ctx, changes["qos_policy_id"])
+
     def default_policy_id(self, project_id: str) -> str | None:
         """The project's ``is_default`` policy (qos-default: new networks without one get it)."""
         for record in self.store.find(self.table, "project_id", project_id):
