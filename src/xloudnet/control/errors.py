@@ -126,6 +126,14 @@ class SecurityGroupNotFound(NotFound):
     message = "Security group %(id)s does not exist"
 
 
+class DefaultSecurityGroupRuleNotFound(NotFound):
+    message = "Default Security Group rule %(id)s does not exist"
+
+
+class DefaultSecurityGroupRuleExists(InUse):
+    message = "Default Security group rule already exists. Rule id is %(rule_id)s."
+
+
 class SecurityGroupRuleNotFound(NotFound):
     message = "Security group rule %(id)s does not exist"
 

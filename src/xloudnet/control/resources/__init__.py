@@ -4,6 +4,7 @@
 """
 
 from .agents import AgentService
+from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
 from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
@@ -31,6 +32,7 @@ SERVICES = (
     NetworkIPAvailabilityService,
     AgentService,
     RbacPolicyService,
+    DefaultSecurityGroupRuleService,
 )
 
 __all__ = ["SERVICES"]
