@@ -67,6 +67,19 @@ def _build(api) -> dict:
           {"bandwidth_limit_rule": {"max_kbps": 1000}})
     _call(api, ADMIN, "PUT", "/v2.0/quotas/demo-p", {"quota": {"port": 77}})
     api.handle(DEMO, Request("PUT", f"/v2.0/networks/{net['id']}/tags/blue"))
+    # resources added after the journal was written persist with no code of their own
+    _call(api, DEMO, "POST", "/v2.0/rbac-policies", {"rbac_policy": {
+        "object_type": "network", "object_id": net["id"], "action": "access_as_shared",
+        "target_tenant": "0c7b2a8e-5f1d-4b9a-9e3c-2d6f8a1b4c7e"}})
+    pool = _call(api, ADMIN, "POST", "/v2.0/subnetpools", {"subnetpool": {
+        "name": "pool", "prefixes": ["10.128.0.0/16"], "default_prefixlen": 24, "shared": True}})["subnetpool"]
+    pooled = _call(api, DEMO, "POST", "/v2.0/networks", {"network": {"name": "pooled"}})["network"]
+    _call(api, DEMO, "POST", "/v2.0/subnets", {"subnet": {"network_id": pooled["id"], "ip_version": 4,
+                                                          "subnetpool_id": pool["id"]}})
+    template = _call(api, ADMIN, "GET", "/v2.0/default-security-group-rules")["default_security_group_rules"]
+    api.handle(ADMIN, Request("DELETE", f"/v2.0/default-security-group-rules/{template[0]['id']}"))
+    agent = _call(api, ADMIN, "GET", "/v2.0/agents")["agents"][0]
+    _call(api, ADMIN, "PUT", f"/v2.0/agents/{agent['id']}", {"agent": {"description": "rack 7"}})
     return {"net": net, "sub": sub, "port": port, "sg": sg}
 
 
