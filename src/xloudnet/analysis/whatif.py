@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dataplane import FlowTables, QueryError
+from ..model.dispositions import REACHABLE
 from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS, protocol_number
 from .matrix import matrix
 from .whatif_scope import ALL, Box
@@ -236,7 +237,7 @@ def fold(found: dict, ends: dict) -> dict:
                 "ethertype": "IPv6" if v6 else "IPv4"}
         item.update(entry(proto, _normalise(found[key])))
         item["before"], item["after"] = was, now
-        (newly_allowed if now in ("ACCEPTED", "EXITS_NETWORK") else newly_blocked).append(item)
+        (newly_allowed if now in REACHABLE else newly_blocked).append(item)
     return {"newly_allowed": newly_allowed, "newly_blocked": newly_blocked}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.dispositions import EXTERNAL, Action, Stage
 from . import groups as sg
 from . import topology as topo
 from . import trie
@@ -22,16 +23,10 @@ from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, DELIVER, DENIED_
                     DENIED_INGRESS, EXITS, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
                     SPOOFED, UNREACHABLE, Batch)
 from .qos import port_qos
+from .topology import owner_lookup
+from .routing import enter_router, route_out
 
 MAX_ROUNDS = 4 * 64 + 16
-
-
-def owner_lookup(tb, net, v6, hi, lo):
-    """``(owner, on_link)`` of addresses on networks (see ``topology``)."""
-    safe = np.maximum(net, 0)
-    value = trie.lookup_addr(tb.nodes, tb.net_own4[safe], tb.net_own6[safe], v6, hi, lo)
-    value = np.where(net >= 0, value, topo.pack_owner(topo.NOBODY, 0))
-    return (value >> 1) - 2, (value & 1).astype(bool)
 
 
 def port_stateful(tb, port) -> np.ndarray:
@@ -77,19 +72,19 @@ class Walk:
         tb, b = self.tb, self.b
         port = b.arg[idx]
         net = tb.port_net[port]
-        self.note(idx, lambda i: self.hop("port", b.arg[i], "enter", "FORWARD"))
+        self.note(idx, lambda i: self.hop("port", b.arg[i], Stage.ENTER, Action.FORWARD))
         up = tb.port_admin[port] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
-        self.stop(idx[~up], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
+        self.stop(idx[~up], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                            reason="source port or network is down"))
         idx = idx[up]
         filtered = tb.port_filtered[b.arg[idx]]
         owned = self.owns(b.arg[idx], idx)
         bad = filtered & ~owned
-        self.stop(idx[bad], SPOOFED, lambda i: self.hop("port", b.arg[i], "anti-spoofing", "DROP",
+        self.stop(idx[bad], SPOOFED, lambda i: self.hop("port", b.arg[i], Stage.ANTI_SPOOFING, Action.DROP,
                                                         reason="source address not owned"))
         idx = idx[~bad]
         self.note(idx[tb.port_filtered[b.arg[idx]]],
-                  lambda i: self.hop("port", b.arg[i], "anti-spoofing", "PERMIT"))
+                  lambda i: self.hop("port", b.arg[i], Stage.ANTI_SPOOFING, Action.PERMIT))
         idx = self.security(idx, sg.EGRESS)
         self.qos(idx, "egress")
         self.forward(idx)
@@ -125,12 +120,12 @@ class Walk:
         tb, b = self.tb, self.b
         port = b.arg[idx]
         check = tb.port_filtered[port]
-        stage = "egress-security-group" if direction == sg.EGRESS else "ingress-security-group"
+        stage = Stage.EGRESS_SECURITY_GROUP if direction == sg.EGRESS else Stage.INGRESS_SECURITY_GROUP
         if direction == sg.EGRESS:
             est = check & b.est_send[idx]
         else:
             est = check & self.established_here(idx, port)
-        self.note(idx[est], lambda i: self.hop("port", b.arg[i], stage, "PERMIT", conntrack="established"))
+        self.note(idx[est], lambda i: self.hop("port", b.arg[i], stage, Action.PERMIT, conntrack="established"))
         ask = np.flatnonzero(check & ~est)
         if not len(ask):
             return idx
@@ -139,11 +134,11 @@ class Walk:
         allowed, gd, rule = sg.port_verdict(tb, b.arg[sel], direction, b.v6[sel], b.service(sel),
                                             hi[sel], lo[sel])
         code = DENIED_EGRESS if direction == sg.EGRESS else DENIED_INGRESS
-        self.stop(sel[~allowed], code, lambda i: self.hop("port", b.arg[i], stage, "DENY",
+        self.stop(sel[~allowed], code, lambda i: self.hop("port", b.arg[i], stage, Action.DENY,
                                                           reason="no rule matched (default deny)"))
         if self.tr is not None:
             for i, g, r in zip(sel[allowed], gd[allowed], rule[allowed]):
-                self.tr.add(int(i), self.hop("port", b.arg[i], stage, "PERMIT", rule_id=self.rule_id(g, r)))
+                self.tr.add(int(i), self.hop("port", b.arg[i], stage, Action.PERMIT, rule_id=self.rule_id(g, r)))
         keep = np.ones(len(idx), dtype=bool)
         keep[ask[~allowed]] = False
         return idx[keep]
@@ -154,10 +149,11 @@ class Walk:
         if self.tr is None:
             return
         ids = self.tb.ids("port")
+        stage = Stage.QOS_EGRESS if direction == "egress" else Stage.QOS_INGRESS
         for i in idx:
             applied = port_qos(self.tb, ids[self.b.arg[i]], direction)
             if applied is not None:
-                self.tr.add(int(i), self.hop("port", self.b.arg[i], f"qos-{direction}", "PERMIT", qos=applied))
+                self.tr.add(int(i), self.hop("port", self.b.arg[i], stage, Action.PERMIT, qos=applied))
 
     def established_here(self, idx, port) -> np.ndarray:
         """A reply reaching its request's source port with the connection's addresses."""
@@ -174,7 +170,7 @@ class Walk:
         net = tb.port_net[b.arg[idx]]
         b.leaving[idx] = -1
         _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
-        self.note(idx[link], lambda i: self.hop("port", b.arg[i], "forward", "FORWARD"))
+        self.note(idx[link], lambda i: self.hop("port", b.arg[i], Stage.FORWARD, Action.FORWARD))
         b.move(idx[link], DELIVER, net[link])
         idx, net = idx[~link], net[~link]
         sub = self.source_subnet(idx)
@@ -183,14 +179,14 @@ class Walk:
                                  b.dst_hi[idx], b.dst_lo[idx])
         entry = np.where(sub >= 0, entry, -1)
         none = entry < 0
-        self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], "forward", "DROP", reason="no route"))
+        self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], Stage.FORWARD, Action.DROP, reason="no route"))
         idx, net, sub, entry = idx[~none], net[~none], sub[~none], entry[~none]
         at = tb.sub_base[sub] + entry
         b.hop_hi[idx], b.hop_lo[idx] = tb.entry_nh_hi[at], tb.entry_nh_lo[at]
         if self.tr is not None:
             for i, s, e in zip(idx, sub, entry):
                 route = self.tb.subnet_tables[self.tb.ids("sub")[s]].texts[e]
-                self.tr.add(int(i), self.hop("port", b.arg[i], "forward", "FORWARD", route=route))
+                self.tr.add(int(i), self.hop("port", b.arg[i], Stage.FORWARD, Action.FORWARD, route=route))
         b.move(idx, NEXTHOP, net)
 
     def source_subnet(self, idx) -> np.ndarray:
@@ -213,13 +209,13 @@ class Walk:
         tb, b = self.tb, self.b
         net = b.arg[idx]
         down = ~tb.net_admin[net]
-        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("network", b.arg[i], "admin-state", "DROP",
+        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("network", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                             reason="external network is down"))
         idx, net = idx[~down], net[~down]
         b.leaving[idx] = -1
         _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
-        self.note(idx, lambda i: {"node": "external", "stage": "enter", "action": "FORWARD"})
-        self.stop(idx[~link], NO_ROUTE, lambda i: {"node": "external", "stage": "forward", "action": "DROP",
+        self.note(idx, lambda i: {"node": EXTERNAL, "stage": Stage.ENTER, "action": Action.FORWARD})
+        self.stop(idx[~link], NO_ROUTE, lambda i: {"node": EXTERNAL, "stage": Stage.FORWARD, "action": Action.DROP,
                                                    "reason": "the upstream does not route tenant space"})
         b.move(idx[link], DELIVER)
 
@@ -229,7 +225,7 @@ class Walk:
         net = b.arg[idx]
         owner, _link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
         self.stop(idx[owner == topo.NOBODY], UNREACHABLE, lambda i: self.hop(
-            "network", b.arg[i], "deliver", "DROP", reason="no port holds the address"))
+            "network", b.arg[i], Stage.DELIVER, Action.DROP, reason="no port holds the address"))
         self.exit(idx[owner == topo.UPSTREAM], net[owner == topo.UPSTREAM])
         fip = (owner >= 0) & (owner % 2 == 1)
         router = owner[fip] // 2
@@ -247,19 +243,19 @@ class Walk:
         tb, b = self.tb, self.b
         b.arg[idx] = port
         b.end_kind[idx], b.end_slot[idx] = AT_PORT, port  # also for refusals: who refused
-        self.note(idx, lambda i: self.hop("port", b.arg[i], "enter", "FORWARD"))
+        self.note(idx, lambda i: self.hop("port", b.arg[i], Stage.ENTER, Action.FORWARD))
         down = ~tb.port_admin[port]
-        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
+        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                             reason="destination port is down"))
         idx = self.security(idx[~down], sg.INGRESS)
         self.qos(idx, "ingress")
-        self.stop(idx, ACCEPTED, lambda i: self.hop("port", b.arg[i], "deliver", "DELIVER"))
+        self.stop(idx, ACCEPTED, lambda i: self.hop("port", b.arg[i], Stage.DELIVER, Action.DELIVER))
 
     def exit(self, idx, net) -> None:
         b = self.b
         b.exit_net[idx] = net
         b.end_kind[idx] = AT_EXTERNAL
-        self.stop(idx, EXITS, lambda i: {"node": "external", "stage": "exit", "action": "FORWARD"})
+        self.stop(idx, EXITS, lambda i: {"node": EXTERNAL, "stage": Stage.EXIT, "action": Action.FORWARD})
 
     def nexthop(self, idx) -> None:
         """Hand the packet to the next hop: a router port, or the upstream; else NO_ROUTE."""
@@ -273,19 +269,17 @@ class Walk:
         up = owner == topo.UPSTREAM
         self.exit(idx[up], net[up])
         self.stop(idx[~router & ~up], NO_ROUTE, lambda i: self.hop(
-            "network", b.arg[i], "forward", "DROP", reason="next hop is not a router"))
+            "network", b.arg[i], Stage.FORWARD, Action.DROP, reason="next hop is not a router"))
 
-    # -- step 6: routers ----------------------------------------------------------------------
+    # -- step 6: routers (``routing.py``) -------------------------------------------------------
     def router(self, idx) -> None:
-        from .routing import enter_router
         enter_router(self, idx)
 
     def route(self, idx) -> None:
-        from .routing import route_out
         route_out(self, idx)
 
     # -- naming --------------------------------------------------------------------------------
-    def hop(self, kind: str, slot, stage: str, action: str, **extra) -> dict:
+    def hop(self, kind: str, slot, stage: Stage, action: Action, **extra) -> dict:
         family = {"port": "port", "network": "net", "router": "rt"}[kind]
         ids = self.tb.ids(family)
         name = ids[int(slot)] if 0 <= int(slot) < len(ids) else None
@@ -296,9 +290,3 @@ class Walk:
         gdir = self.tb.gdirs.get((gid, int(gd) % 2))
         return gdir.rule_ids[int(rule)] if gdir is not None and rule >= 0 else None
 
-
-def is_echo_request(b: Batch, idx) -> np.ndarray:
-    """ICMP echo request of the packet's family (any code): what a router answers. ICMP of the
-    other family (protocol 58 in IPv4, 1 in IPv6) is not an echo request."""
-    v6 = b.v6[idx]
-    return (b.proto[idx] == np.where(v6, 58, 1)) & (b.itype[idx] == np.where(v6, 128, 8))

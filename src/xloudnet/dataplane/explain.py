@@ -15,8 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..model.dispositions import REACHABLE
 from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS
-from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS
+from .addresses import join
+from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, reachable_codes
 from .flows import Flow, packet_dict
 from .run import run_flows
 
@@ -48,7 +50,6 @@ def _end_name(tables, b, i: int) -> str | None:
 
 
 def _final(b, i: int) -> dict:
-    from .addresses import join
     return packet_dict(bool(b.v6[i]), join(b.src_hi[i], b.src_lo[i]), join(b.dst_hi[i], b.dst_lo[i]),
                        int(b.proto[i]), int(b.sport[i]), int(b.dport[i]), int(b.itype[i]), int(b.icode[i]))
 
@@ -58,7 +59,7 @@ def trace(tables, flow: Flow) -> dict:
     tracers = (Tracer(), Tracer())
     req, rep = run_flows(tables, [flow], tracers)
     disposition = DISPOSITIONS[req.disp[0]]
-    answer = {"disposition": disposition, "reachable": disposition in ("ACCEPTED", "EXITS_NETWORK"),
+    answer = {"disposition": disposition, "reachable": disposition in REACHABLE,
               "flow": flow.as_dict(), "hops": tracers[0].hops.get(0, []),
               "delivered_to": _end_name(tables, req, 0), "delivered_flow": _final(req, 0), "return": None}
     if rep is not None and rep.n:
@@ -126,7 +127,7 @@ def allowed_set(tables, flow: Flow) -> tuple[list[dict], Flow]:
         seen_ports |= fresh
         for port in fresh:
             cuts |= _group_cuts(tables, port, 1)
-    ok = np.isin(req.disp, (0, 1))
+    ok = reachable_codes(req.disp)
     ends = starts[1:] + [hi + 1]
     classes = [(s, e - 1) for s, e, good in zip(starts, ends, ok) if good]
     order = sorted(range(len(reps)), key=lambda k: _preference(reps[k].proto))

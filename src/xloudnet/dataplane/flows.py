@@ -13,9 +13,9 @@ import numpy as np
 
 from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 from .addresses import MASK64, format_ip, parse_ip, parse_range
+from .topology import UPSTREAM, owner_lookup
 
 DEFAULT_SOURCE_PORT = 49152
-REACHABLE = ("ACCEPTED", "EXITS_NETWORK")
 
 
 class QueryError(ValueError):
@@ -194,8 +194,6 @@ def in_cloud(tables, v6: bool, value: int) -> bool:
 
 def _upstream(tables, net: int, v6: bool, value: int) -> bool:
     """The address is an external subnet's unowned gateway: the upstream, outside the cloud."""
-    from .engine import owner_lookup
-    from .topology import UPSTREAM
     owner, _ = owner_lookup(tables, np.array([net]), np.array([v6]), np.array([value >> 64], dtype=np.uint64),
                             np.array([value & MASK64], dtype=np.uint64))
     return bool(owner[0] == UPSTREAM)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import trie
-from .addresses import parse_ip, parse_range, prefix_len
+from .addresses import format_ip, parse_ip, parse_range, prefix_len
 
 NOBODY, UPSTREAM = -1, -2
 LOCAL, CONNECTED, VIA = 1, 2, 3
@@ -36,6 +36,14 @@ ENTRY_DTYPE = np.dtype([("kind", np.int8), ("port", np.int32), ("v6", np.bool_),
 def owner_code(kind: str, slot: int) -> int:
     """Owner value of a port or of a router holding a floating IP."""
     return 2 * slot + (1 if kind == "router" else 0)
+
+
+def owner_lookup(tb, net, v6, hi, lo):
+    """``(owner, on_link)`` of addresses on networks (see the module docstring)."""
+    safe = np.maximum(net, 0)
+    value = trie.lookup_addr(tb.nodes, tb.net_own4[safe], tb.net_own6[safe], v6, hi, lo)
+    value = np.where(net >= 0, value, pack_owner(NOBODY, 0))
+    return (value >> 1) - 2, (value & 1).astype(bool)
 
 
 def pack_owner(owner: int, on_link: int) -> int:
@@ -213,7 +221,6 @@ def _router_routes(router: dict, ports: list[dict], subnets) -> list[tuple]:
 
 
 def _text(value: int, v6: bool) -> str:
-    from .addresses import format_ip
     return format_ip(v6, value)
 
 
