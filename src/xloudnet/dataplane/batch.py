@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model import services
 from ..model.dispositions import REACHABLE, Disposition
 from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_OF_VERSION, ICMP_PROTOCOLS, PORT_PROTOCOLS
 
@@ -69,7 +70,7 @@ class Batch:
         self._svc = None  # service keys, once asked for (``service``)
 
     def service(self, idx: np.ndarray) -> np.ndarray:
-        """The 25-bit service key of packets ``idx`` (see ``groups.py``). Headers other than
+        """The service key of packets ``idx`` (``model.services``). Headers other than
         addresses never change on the walk, so the keys of the whole batch are computed once."""
         if self._svc is None:
             self._svc = self.service_keys(slice(None))
@@ -84,8 +85,9 @@ class Batch:
         proto = np.clip(self.proto[idx], 0, 255)
         value = np.where(_PORT_PROTOS[proto], np.maximum(self.dport[idx], 0), 0)
         icmp = _ICMP_PROTOS[proto]
-        value = np.where(icmp, (np.maximum(self.itype[idx], 0) << 8) | np.maximum(self.icode[idx], 0), value)
-        key = (self.v6[idx].astype(np.int64) << 24) | (proto << 16) | (value & 0xFFFF)
+        value = np.where(icmp, services.icmp_value(np.maximum(self.itype[idx], 0), np.maximum(self.icode[idx], 0)),
+                         value)
+        key = services.pack(self.v6[idx].astype(np.int64), proto, value & services.VALUE_MASK)
         return key.astype(np.uint64)
 
     def headers(self, i: int) -> dict:

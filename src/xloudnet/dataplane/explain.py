@@ -16,16 +16,13 @@ from dataclasses import replace
 import numpy as np
 
 from ..model.dispositions import REACHABLE
-from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS
+from ..model import services
+from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_name
 from .addresses import join
 from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, reachable_codes
 from .flows import Flow, packet_dict
 from .run import run_flows
 
-NAMES = {1: "icmp", 58: "ipv6-icmp"}
-for _name, _number in PROTOCOL_NUMBERS.items():
-    NAMES.setdefault(_number, _name)
-NAMES.update({0: "any", 6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udplite"})
 PREFERRED = (6, 17, 1, 58)
 
 
@@ -73,15 +70,12 @@ def trace(tables, flow: Flow) -> dict:
 
 
 def _family_cuts(v6: bool, protocol: int | None) -> tuple[int, int, set]:
-    top = int(v6) << 24
-    if protocol is not None:
-        lo, hi = top | protocol << 16, top | protocol << 16 | 0xFFFF
-    else:
-        lo, hi = top | 1 << 16, top | 0xFFFFFF
-    cuts = {lo} | {top | p << 16 for p in range(256)}
+    lo, hi = services.packet_span(v6) if protocol is None else services.protocol_span(v6, protocol)
+    cuts = {lo} | {services.pack(int(v6), p) for p in range(256)}
     for proto in ICMP_PROTOCOLS:
-        echo = 128 if v6 else 8
-        cuts |= {top | proto << 16 | echo << 8, top | proto << 16 | (echo + 1) << 8}
+        echo = ICMP_ECHO_REQUEST[6 if v6 else 4]
+        cuts |= {services.pack(int(v6), proto, services.icmp_value(echo, 0)),
+                 services.pack(int(v6), proto, services.icmp_value(echo + 1, 0))}
     return lo, hi, cuts
 
 
@@ -100,12 +94,13 @@ def _group_cuts(tables, port: int, direction: int) -> set:
 def _representatives(flow: Flow, starts: list[int]) -> list[Flow]:
     reps = []
     for key in starts:
-        proto, value = (key >> 16) & 0xFF, key & 0xFFFF
+        _v6, proto, value = services.unpack(key)
         rep = replace(flow, proto=proto, dport=-1, itype=-1, icode=-1)
         if proto in PORT_PROTOCOLS:
             rep = replace(rep, dport=value)
         elif proto in ICMP_PROTOCOLS:
-            rep = replace(rep, itype=value >> 8, icode=value & 0xFF)
+            kind, code = services.icmp_type_code(value)
+            rep = replace(rep, itype=kind, icode=code)
         reps.append(rep)
     return reps
 
@@ -141,22 +136,23 @@ def fold(classes: list[tuple[int, int]], every_protocol: bool) -> list[dict]:
     {"<type>": [[lo, hi] code ranges]}}, {"protocol": "gre"}, ...]``, or ``[{"protocol": "any"}]`` when every protocol is."""
     per: dict[int, list] = {}
     for first, last in classes:
-        for proto in range((first >> 16) & 0xFF, ((last >> 16) & 0xFF) + 1):
-            a = first & 0xFFFF if proto == (first >> 16) & 0xFF else 0
-            b = last & 0xFFFF if proto == (last >> 16) & 0xFF else 0xFFFF
+        top, bottom = services.protocol_of(first), services.protocol_of(last)
+        for proto in range(top, bottom + 1):
+            a = services.value_of(first) if proto == top else 0
+            b = services.value_of(last) if proto == bottom else services.VALUE_MASK
             spans = per.setdefault(proto, [])
             if spans and spans[-1][1] + 1 >= a:
                 spans[-1][1] = max(spans[-1][1], b)
             else:
                 spans.append([a, b])
-    full = [p for p in range(1, 256) if per.get(p) == [[0, 0xFFFF]]]
+    full = [p for p in range(1, 256) if per.get(p) == [[0, services.VALUE_MASK]]]
     if every_protocol and len(full) == 255:
         return [{"protocol": "any"}]
     out = []
     for proto in sorted(per, key=_preference):
         if proto == 0:
             continue
-        out.append(_entry(proto, per[proto]))
+        out.append(service_entry(proto, per[proto]))
     return out
 
 
@@ -164,16 +160,19 @@ def _preference(proto: int) -> tuple:
     return (proto not in PREFERRED, PREFERRED.index(proto) if proto in PREFERRED else proto)
 
 
-def _entry(proto: int, spans: list) -> dict:
-    entry = {"protocol": NAMES.get(proto, str(proto))}
+def service_entry(proto: int, spans: list) -> dict:
+    """One protocol's value spans in the allowed-set shape: ``port_ranges``, or ``icmp_types``
+    (types with every code) and ``icmp_codes`` (``{"type": [[lo, hi]]}`` for the others)."""
+    entry = {"protocol": protocol_name(proto)}
     if proto in PORT_PROTOCOLS:
         entry["port_ranges"] = [list(s) for s in spans]
     elif proto in ICMP_PROTOCOLS:
         types, codes = [], {}
         for a, b in spans:
-            for kind in range(a >> 8, (b >> 8) + 1):
-                lo = a & 0xFF if kind == a >> 8 else 0
-                hi = b & 0xFF if kind == b >> 8 else 0xFF
+            (first_type, first_code), (last_type, last_code) = services.icmp_type_code(a), services.icmp_type_code(b)
+            for kind in range(first_type, last_type + 1):
+                lo = first_code if kind == first_type else 0
+                hi = last_code if kind == last_type else 0xFF
                 if (lo, hi) != (0, 0xFF):
                     codes.setdefault(str(kind), []).append([lo, hi])
                 elif types and types[-1][1] == kind - 1:

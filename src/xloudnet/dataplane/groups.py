@@ -2,7 +2,7 @@
 
 A rule is an allow on three dimensions:
 
-- the *service* key ``v6 << 24 | protocol << 16 | value`` where value is the destination port
+- the *service* key of ``model.services``: ``v6 << 24 | protocol << 16 | value`` where value is the destination port
   (tcp, udp, sctp, dccp, udplite), ``type << 8 | code`` (ICMP, ICMPv6) or 0 (other protocols).
   A rule is one or a few ranges of that 25-bit space: protocol "any" of an ethertype is one
   range, a port range is one range, an ICMP type with any code is 256 codes in a row;
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model import services
 from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 from . import classifier, trie
 from .addresses import parse_range
@@ -48,36 +49,35 @@ def rule_v6(rule: dict) -> bool:
 def service_ranges(rule: dict) -> list[tuple[int, int]]:
     """The rule's ranges in the 25-bit service space (empty when it can match nothing)."""
     v6 = rule_v6(rule)
-    top = int(v6) << 24
     try:
         proto = protocol_number(rule.get("protocol"), 6 if v6 else 4)
     except ValueError:
         return []
     if proto is None:
-        return [(top, top | 0xFFFFFF)]
-    base = top | proto << 16
+        return [services.family_span(v6)]
+    base = services.pack(int(v6), proto)
     lo, hi = rule.get("port_range_min"), rule.get("port_range_max")
     if proto in PORT_PROTOCOLS:
         if lo is None and hi is None:
-            return [(base, base | 0xFFFF)]
+            return [services.protocol_span(v6, proto)]
         lo, hi = (0 if lo is None else int(lo)), (0xFFFF if hi is None else int(hi))
         return [(base | lo, base | hi)] if 0 <= lo <= hi <= 0xFFFF else []
     if proto in ICMP_PROTOCOLS:
         return _icmp_ranges(base, lo, hi)
-    return [(base, base | 0xFFFF)]
+    return [services.protocol_span(v6, proto)]
 
 
 def _icmp_ranges(base: int, kind, code) -> list[tuple[int, int]]:
     """ICMP type = port_range_min, code = port_range_max; ``None`` is "any", 0 a real code."""
     if kind is None and code is None:
-        return [(base, base | 0xFFFF)]
+        return [(base, base | services.VALUE_MASK)]
     if kind is None:
-        return [(base | t << 8 | int(code),) * 2 for t in range(256)] if 0 <= int(code) <= 255 else []
+        return [(base | services.icmp_value(t, int(code)),) * 2 for t in range(256)] if 0 <= int(code) <= 255 else []
     if not 0 <= int(kind) <= 255:
         return []
     if code is None:
-        return [(base | int(kind) << 8, base | int(kind) << 8 | 0xFF)]
-    return [(base | int(kind) << 8 | int(code),) * 2] if 0 <= int(code) <= 255 else []
+        return [(base | services.icmp_value(int(kind), 0), base | services.icmp_value(int(kind), 0xFF))]
+    return [(base | services.icmp_value(int(kind), int(code)),) * 2] if 0 <= int(code) <= 255 else []
 
 
 def remote_range(rule: dict) -> tuple[int, int] | None:

@@ -29,6 +29,11 @@ def icmp_value(kind, code):
     return (kind << 8) | code
 
 
+def icmp_type_code(value):
+    """``(type, code)`` of an ICMP value."""
+    return value >> 8, value & 0xFF
+
+
 def unpack(key):
     """``(v6, protocol, value)`` of a key."""
     return key >> FAMILY_SHIFT, (key >> PROTOCOL_SHIFT) & PROTOCOL_MASK, key & VALUE_MASK
@@ -74,6 +79,6 @@ def protocol_span(v6, protocol: int) -> tuple[int, int]:
     return base, base | VALUE_MASK
 
 
-__all__ = ["pack", "unpack", "icmp_value", "family_of", "protocol_of", "value_of", "family_protocol",
+__all__ = ["pack", "unpack", "icmp_value", "icmp_type_code", "family_of", "protocol_of", "value_of", "family_protocol",
            "family_base", "family_span", "packet_span", "protocol_span", "FAMILY_SHIFT",
            "PROTOCOL_SHIFT", "PROTOCOL_MASK", "VALUE_MASK", "FAMILY_MASK", "ANY_PROTOCOL"]
