@@ -10,6 +10,7 @@ See ``tables.py`` for the layout, ``engine.py``/``routing.py`` for the walk (DES
 
 from .flows import Flow, QueryError, resolve
 from .run import evaluate_flows, run_flows
-from .tables import FlowTables, compile_tables
+from .compiler import compile_tables
+from .tables import FlowTables
 
 __all__ = ["compile_tables", "evaluate_flows", "FlowTables", "QueryError", "Flow", "resolve", "run_flows"]

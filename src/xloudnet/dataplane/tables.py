@@ -1,4 +1,4 @@
-"""``FlowTables``: a Snapshot compiled to numpy struct-of-arrays, and its incremental compiler.
+"""``FlowTables``: a Snapshot compiled to numpy struct-of-arrays (the compiler is ``compiler.py``).
 
 Layout (all columns are indexed by stable *slots*, see ``rows.py``):
 
@@ -15,7 +15,7 @@ Layout (all columns are indexed by stable *slots*, see ``rows.py``):
 
 Addresses are two uint64 columns (``hi``, ``lo``; IPv4 in ``lo``) with a separate family flag.
 Tries, decision cells, references and route entries live in append-only arenas shared along a
-lineage of compiles. ``compile_tables(snapshot, previous)`` diffs the snapshot against
+lineage of compiles. ``compiler.compile_tables(snapshot, previous)`` diffs the snapshot against
 ``previous.snapshot`` by record identity (records are immutable), rebuilds only the pieces that
 depend on changed records (one group-direction for a rule change, one router for a route
 change), and patches the rows of changed records.
@@ -23,7 +23,6 @@ change), and patches the rows of changed records.
 
 from __future__ import annotations
 
-import gc
 from itertools import compress
 from operator import is_not
 
@@ -34,7 +33,6 @@ from . import classifier
 from . import groups as sg
 from . import topology as topo
 from . import trie
-from .addresses import parse_ip, parse_range
 from .rows import Rows, Slots
 
 I32, I64, U64, B = np.int32, np.int64, np.uint64, np.bool_
@@ -133,31 +131,6 @@ class FlowTables:
 INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips")
 
 
-def compile_tables(snapshot: Snapshot, previous: FlowTables | None = None,
-                   changed=None) -> FlowTables:
-    """Compile ``snapshot``; with ``previous``, reuse every piece whose records are unchanged.
-
-    Finding the changed records costs a pass over every changed collection. ``changed`` — an
-    optional iterable of ``(collection, id)`` pairs, such as a control-plane fork's ``touched``
-    set — names every record that may differ from ``previous.snapshot``, and only those are
-    compared. It is a promise by the caller: pass it only when ``snapshot`` was derived from
-    ``previous.snapshot`` by exactly those writes (a count check falls back to the full pass
-    when records were added or removed unannounced).
-
-    The cyclic garbage collector is paused meanwhile: a big compile allocates millions of
-    small acyclic objects, and each collection they trigger would walk the whole snapshot
-    again (a fifth of a 100k-port compile). Reference counting still frees everything."""
-    from .compiler import Compiler
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        return Compiler(snapshot, previous, changed).run()
-    finally:
-        if paused:
-            gc.enable()
-
-
 def diff(old, new, candidates=None) -> set:
     """Ids whose record was added, removed or replaced (records compare by identity).
     ``candidates``: the only ids that may have changed (see ``compile_tables``), if known."""
@@ -179,19 +152,4 @@ def diff(old, new, candidates=None) -> set:
     return changed
 
 
-def address_family(text) -> bool | None:
-    """True for IPv6, False for IPv4, None when unparsable."""
-    try:
-        return parse_ip(text)[0]
-    except (ValueError, TypeError):
-        return None
-
-
-def cidr_family(text) -> bool | None:
-    try:
-        return parse_range(text)[0]
-    except (ValueError, TypeError):
-        return None
-
-
-__all__ = ["FlowTables", "compile_tables", "diff", "Arenas", "SPECS", "sg", "topo"]
+__all__ = ["FlowTables", "diff", "Arenas", "SPECS", "sg", "topo"]
