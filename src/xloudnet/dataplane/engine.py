@@ -31,8 +31,8 @@ MAX_ROUNDS = 4 * 64 + 16
 
 def port_stateful(tb, port) -> np.ndarray:
     """Connection tracking applies unless one of the port's groups is stateless."""
-    groups = tb.port_groups[port]
-    return np.all((groups < 0) | tb.grp_stateful[np.maximum(groups, 0)], axis=1)
+    groups = tb.port.groups[port]
+    return np.all((groups < 0) | tb.grp.stateful[np.maximum(groups, 0)], axis=1)
 
 
 class Walk:
@@ -71,19 +71,19 @@ class Walk:
     def send(self, idx) -> None:
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        net = tb.port_net[port]
+        net = tb.port.net[port]
         self.note(idx, lambda i: self.hop("port", b.arg[i], Stage.ENTER, Action.FORWARD))
-        up = tb.port_admin[port] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
+        up = tb.port.admin[port] & np.where(net >= 0, tb.net.admin[np.maximum(net, 0)], False)
         self.stop(idx[~up], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                            reason="source port or network is down"))
         idx = idx[up]
-        filtered = tb.port_filtered[b.arg[idx]]
+        filtered = tb.port.filtered[b.arg[idx]]
         owned = self.owns(b.arg[idx], idx)
         bad = filtered & ~owned
         self.stop(idx[bad], SPOOFED, lambda i: self.hop("port", b.arg[i], Stage.ANTI_SPOOFING, Action.DROP,
                                                         reason="source address not owned"))
         idx = idx[~bad]
-        self.note(idx[tb.port_filtered[b.arg[idx]]],
+        self.note(idx[tb.port.filtered[b.arg[idx]]],
                   lambda i: self.hop("port", b.arg[i], Stage.ANTI_SPOOFING, Action.PERMIT))
         idx = self.security(idx, sg.EGRESS)
         self.qos(idx, "egress")
@@ -102,24 +102,24 @@ class Walk:
         tb, b = self.tb, self.b
         v6 = b.v6[idx]
         if not v6.any():
-            return tb.port_first4[port] == b.src_lo[idx]
-        return (tb.port_fx_valid[port, 0] & (tb.port_fx_lo[port, 0] == b.src_lo[idx])
-                & (tb.port_fx_hi[port, 0] == b.src_hi[idx]) & (tb.port_fx_v6[port, 0] == v6))
+            return tb.port.first4[port] == b.src_lo[idx]
+        return (tb.port.fx_valid[port, 0] & (tb.port.fx_lo[port, 0] == b.src_lo[idx])
+                & (tb.port.fx_hi[port, 0] == b.src_hi[idx]) & (tb.port.fx_v6[port, 0] == v6))
 
     def _owns(self, port, idx) -> np.ndarray:
         tb, b = self.tb, self.b
         v6, hi, lo = b.v6[idx, None], b.src_hi[idx, None], b.src_lo[idx, None]
-        fixed = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == v6) & (
-            tb.port_fx_hi[port] == hi) & (tb.port_fx_lo[port] == lo)
-        pairs = tb.port_pr_valid[port] & (tb.port_pr_v6[port] == v6) & in_range(
-            hi, lo, tb.port_pr_fhi[port], tb.port_pr_flo[port], tb.port_pr_lhi[port], tb.port_pr_llo[port])
+        fixed = tb.port.fx_valid[port] & (tb.port.fx_v6[port] == v6) & (
+            tb.port.fx_hi[port] == hi) & (tb.port.fx_lo[port] == lo)
+        pairs = tb.port.pr_valid[port] & (tb.port.pr_v6[port] == v6) & in_range(
+            hi, lo, tb.port.pr_fhi[port], tb.port.pr_flo[port], tb.port.pr_lhi[port], tb.port.pr_llo[port])
         return fixed.any(axis=1) | pairs.any(axis=1)
 
     def security(self, idx, direction: int) -> np.ndarray:
         """Groups of the port in ``arg``; returns the packets let through."""
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        check = tb.port_filtered[port]
+        check = tb.port.filtered[port]
         stage = Stage.EGRESS_SECURITY_GROUP if direction == sg.EGRESS else Stage.INGRESS_SECURITY_GROUP
         if direction == sg.EGRESS:
             est = check & b.est_send[idx]
@@ -167,7 +167,7 @@ class Walk:
     def forward(self, idx) -> None:
         """Step 5: on-link → deliver at L2; else the source subnet's routes to a next hop."""
         tb, b = self.tb, self.b
-        net = tb.port_net[b.arg[idx]]
+        net = tb.port.net[b.arg[idx]]
         b.leaving[idx] = -1
         _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
         self.note(idx[link], lambda i: self.hop("port", b.arg[i], Stage.FORWARD, Action.FORWARD))
@@ -175,14 +175,14 @@ class Walk:
         idx, net = idx[~link], net[~link]
         sub = self.source_subnet(idx)
         safe = np.maximum(sub, 0)
-        entry = trie.lookup_addr(tb.nodes, tb.sub_rt4[safe], tb.sub_rt6[safe], b.v6[idx],
+        entry = trie.lookup_addr(tb.nodes, tb.sub.rt4[safe], tb.sub.rt6[safe], b.v6[idx],
                                  b.dst_hi[idx], b.dst_lo[idx])
         entry = np.where(sub >= 0, entry, -1)
         none = entry < 0
         self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], Stage.FORWARD, Action.DROP, reason="no route"))
         idx, net, sub, entry = idx[~none], net[~none], sub[~none], entry[~none]
-        at = tb.sub_base[sub] + entry
-        b.hop_hi[idx], b.hop_lo[idx] = tb.entry_nh_hi[at], tb.entry_nh_lo[at]
+        at = tb.sub.base[sub] + entry
+        b.hop_hi[idx], b.hop_lo[idx] = tb.entry.nh_hi[at], tb.entry.nh_lo[at]
         if self.tr is not None:
             for i, s, e in zip(idx, sub, entry):
                 route = self.tb.subnet_tables[self.tb.ids("sub")[s]].texts[e]
@@ -193,14 +193,14 @@ class Walk:
         """The subnet of the fixed IP sent from, else the port's fallback of the family."""
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        out = np.where(self.first_fixed(port, idx), tb.port_fx_sub[port, 0], -2)
+        out = np.where(self.first_fixed(port, idx), tb.port.fx_sub[port, 0], -2)
         rest = np.flatnonzero(out == -2)
         if len(rest):
             port, idx = port[rest], idx[rest]
-            match = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == b.v6[idx, None]) & (
-                tb.port_fx_hi[port] == b.src_hi[idx, None]) & (tb.port_fx_lo[port] == b.src_lo[idx, None])
-            fixed_sub = tb.port_fx_sub[port, match.argmax(axis=1)]
-            fallback = np.where(b.v6[idx], tb.port_fallback6[port], tb.port_fallback4[port])
+            match = tb.port.fx_valid[port] & (tb.port.fx_v6[port] == b.v6[idx, None]) & (
+                tb.port.fx_hi[port] == b.src_hi[idx, None]) & (tb.port.fx_lo[port] == b.src_lo[idx, None])
+            fixed_sub = tb.port.fx_sub[port, match.argmax(axis=1)]
+            fallback = np.where(b.v6[idx], tb.port.fallback6[port], tb.port.fallback4[port])
             out[rest] = np.where(match.any(axis=1), fixed_sub, fallback)
         return out
 
@@ -208,7 +208,7 @@ class Walk:
     def outside(self, idx) -> None:
         tb, b = self.tb, self.b
         net = b.arg[idx]
-        down = ~tb.net_admin[net]
+        down = ~tb.net.admin[net]
         self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("network", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                             reason="external network is down"))
         idx, net = idx[~down], net[~down]
@@ -229,12 +229,12 @@ class Walk:
         self.exit(idx[owner == topo.UPSTREAM], net[owner == topo.UPSTREAM])
         fip = (owner >= 0) & (owner % 2 == 1)
         router = owner[fip] // 2
-        b.in_port[idx[fip]] = self.tb.rt_gw_port[router]
+        b.in_port[idx[fip]] = self.tb.rt.gw_port[router]
         b.move(idx[fip], ROUTER, router)
         port = np.where(owner >= 0, owner // 2, -1)
-        to_router = (owner >= 0) & (owner % 2 == 0) & tb.port_rport[np.maximum(port, 0)]
+        to_router = (owner >= 0) & (owner % 2 == 0) & tb.port.rport[np.maximum(port, 0)]
         b.in_port[idx[to_router]] = port[to_router]
-        b.move(idx[to_router], ROUTER, tb.port_router[port[to_router]])
+        b.move(idx[to_router], ROUTER, tb.port.router[port[to_router]])
         arrive = (owner >= 0) & (owner % 2 == 0) & ~to_router
         self.arrive(idx[arrive], port[arrive])
 
@@ -244,7 +244,7 @@ class Walk:
         b.arg[idx] = port
         b.end_kind[idx], b.end_slot[idx] = AT_PORT, port  # also for refusals: who refused
         self.note(idx, lambda i: self.hop("port", b.arg[i], Stage.ENTER, Action.FORWARD))
-        down = ~tb.port_admin[port]
+        down = ~tb.port.admin[port]
         self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                             reason="destination port is down"))
         idx = self.security(idx[~down], sg.INGRESS)
@@ -263,9 +263,9 @@ class Walk:
         net = b.arg[idx]
         owner, _link = owner_lookup(tb, net, b.v6[idx], b.hop_hi[idx], b.hop_lo[idx])
         port = np.where((owner >= 0) & (owner % 2 == 0), owner // 2, -1)
-        router = (port >= 0) & tb.port_rport[np.maximum(port, 0)]
+        router = (port >= 0) & tb.port.rport[np.maximum(port, 0)]
         b.in_port[idx[router]] = port[router]
-        b.move(idx[router], ROUTER, tb.port_router[port[router]])
+        b.move(idx[router], ROUTER, tb.port.router[port[router]])
         up = owner == topo.UPSTREAM
         self.exit(idx[up], net[up])
         self.stop(idx[~router & ~up], NO_ROUTE, lambda i: self.hop(

@@ -83,7 +83,7 @@ def _group_cuts(tables, port: int, direction: int) -> set:
     cuts = set()
     if port < 0:
         return cuts
-    for slot in tables.port_groups[port]:
+    for slot in tables.port.groups[port]:
         if slot >= 0:
             gdir = tables.gdirs.get((tables.ids("grp")[slot], direction))
             if gdir is not None:

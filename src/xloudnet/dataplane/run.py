@@ -98,7 +98,7 @@ def _reply_start(tb, req: Batch, idx: np.ndarray, r: Batch) -> None:
     back = outside[~link]
     router = req.leaving[idx[back]]
     via = router >= 0
-    r.in_port[back[via]] = tb.rt_gw_port[router[via]]
+    r.in_port[back[via]] = tb.rt.gw_port[router[via]]
     r.move(back[via], ROUTER, router[via])
     r.stop(back[~via], NO_ROUTE)
 

@@ -41,7 +41,7 @@ def owner_code(kind: str, slot: int) -> int:
 def owner_lookup(tb, net, v6, hi, lo):
     """``(owner, on_link)`` of addresses on networks (see the module docstring)."""
     safe = np.maximum(net, 0)
-    value = trie.lookup_addr(tb.nodes, tb.net_own4[safe], tb.net_own6[safe], v6, hi, lo)
+    value = trie.lookup_addr(tb.nodes, tb.net.own4[safe], tb.net.own6[safe], v6, hi, lo)
     value = np.where(net >= 0, value, pack_owner(NOBODY, 0))
     return (value >> 1) - 2, (value & 1).astype(bool)
 
