@@ -1,4 +1,4 @@
-"""Hand-written topologies: every disposition and every rule of DESIGN.md's data-plane semantics,
+"""Hand-written topologies: every disposition and every rule of docs/semantics.md,
 checked on the vectorised engine (``evaluate_flows``) and on the explained trace."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 sources × a set of destinations × a region of the service space, outside of which no verdict can
 have changed. Only the boxes are evaluated, before and after.
 
-The reasoning follows DESIGN.md's walk, in which security groups are the only step that looks at
+The reasoning follows the packet path of docs/semantics.md §4, in which security groups are the only step that looks at
 the service, and a group is consulted only for the port that sends (egress) or the port that
 receives (ingress):
 

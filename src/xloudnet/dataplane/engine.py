@@ -1,4 +1,4 @@
-"""The vectorised walk: DESIGN.md "Data-plane semantics" steps 1-9 over a whole batch.
+"""The vectorised walk: the packet path of docs/semantics.md §4 over a whole batch.
 
 Every packet waits for one operation (``SEND`` from a port, ``OUTSIDE`` entry from beyond an
 external network, ``DELIVER`` on a network, ``NEXTHOP`` to a next hop on a network, ``ROUTER``
@@ -67,7 +67,7 @@ class Walk:
             if make is not None:
                 self.note(idx, make)
 
-    # -- step 1-3 and 5: a port sends ---------------------------------------------------------
+    # -- docs/semantics.md §4.1: a port sends -------------------------------------------------
     def send(self, idx) -> None:
         tb, b = self.tb, self.b
         port = b.arg[idx]
@@ -144,7 +144,7 @@ class Walk:
         return idx[keep]
 
     def qos(self, idx, direction: str) -> None:
-        """Steps 4 and 8, in traces only: the port's QoS policy in this direction (the DSCP
+        """§4.3, in traces only: the port's QoS policy in this direction (the DSCP
         mark it sets, the limits that apply). The analyser does not police, so: PERMIT."""
         if self.tr is None:
             return
@@ -165,7 +165,7 @@ class Walk:
                 & (b.dst_hi[idx] == b.ct_src[0][idx]) & (b.dst_lo[idx] == b.ct_src[1][idx]))
 
     def forward(self, idx) -> None:
-        """Step 5: on-link → deliver at L2; else the source subnet's routes to a next hop."""
+        """§4.4: on-link → deliver at L2; else the source subnet's routes to a next hop."""
         tb, b = self.tb, self.b
         net = tb.port.net[b.arg[idx]]
         b.leaving[idx] = -1
@@ -219,7 +219,7 @@ class Walk:
                                                    "reason": "the upstream does not route tenant space"})
         b.move(idx[link], DELIVER)
 
-    # -- steps 7-9: on a network ----------------------------------------------------------------
+    # -- §4.6-4.7: on a network -----------------------------------------------------------------
     def deliver(self, idx) -> None:
         tb, b = self.tb, self.b
         net = b.arg[idx]
@@ -239,7 +239,7 @@ class Walk:
         self.arrive(idx[arrive], port[arrive])
 
     def arrive(self, idx, port) -> None:
-        """Step 8: the destination port's admin state and ingress groups, then ACCEPTED."""
+        """§4.7: the destination port's admin state and ingress groups, then ACCEPTED."""
         tb, b = self.tb, self.b
         b.arg[idx] = port
         b.end_kind[idx], b.end_slot[idx] = AT_PORT, port  # also for refusals: who refused
@@ -271,7 +271,7 @@ class Walk:
         self.stop(idx[~router & ~up], NO_ROUTE, lambda i: self.hop(
             "network", b.arg[i], Stage.FORWARD, Action.DROP, reason="next hop is not a router"))
 
-    # -- step 6: routers (``routing.py``) -------------------------------------------------------
+    # -- §4.5: routers (``routing.py``) ---------------------------------------------------------
     def router(self, idx) -> None:
         enter_router(self, idx)
 

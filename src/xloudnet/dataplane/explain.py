@@ -52,7 +52,7 @@ def _final(b, i: int) -> dict:
 
 
 def trace(tables, flow: Flow) -> dict:
-    """The DESIGN.md answer for one concrete flow: verdict, hops, the reply's verdict and hops."""
+    """The reachability answer for one concrete flow (docs/semantics.md §8): verdict, hops, the reply's verdict and hops."""
     tracers = (Tracer(), Tracer())
     req, rep = run_flows(tables, [flow], tracers)
     disposition = DISPOSITIONS[req.disp[0]]

@@ -1,4 +1,4 @@
-"""Step 6 over a batch: entering a router (TTL, admin state, conntrack or DNAT, router-local
+"""docs/semantics.md §4.5 over a batch: entering a router (TTL, admin state, conntrack or DNAT, router-local
 addresses) and routing out of it (longest prefix, gateway SNAT, the out port's admin state).
 
 NAT is IPv4 only. A router that translated a request reverses it for the reply (matched on

@@ -8,7 +8,7 @@ Owner maps (one per network and family) answer two questions at once, packed in 
 ``((owner + 2) << 1) | on_link``. ``on_link`` says the address lies in a subnet of the network;
 ``owner`` is ``NOBODY`` (-1), ``UPSTREAM`` (-2: an external subnet's unowned gateway), a port
 (``2 * slot``) or a router holding a floating IP there (``2 * slot + 1``). Precedence follows
-DESIGN.md: a floating IP held by a router, then the fixed-IP holder with the lowest port id,
+docs/semantics.md §4.6: a floating IP held by a router, then the fixed-IP holder with the lowest port id,
 then an allowed-address-pair holder with the lowest port id, then the upstream.
 
 Route tables are partitions painted in priority order: longest prefix, then an extra route over
