@@ -15,11 +15,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..model.dispositions import REACHABLE
+from ..model.dispositions import EXTERNAL, REACHABLE
 from ..model import services
 from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_name
 from .addresses import join
-from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, reachable_codes
+from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, REACHABLE_CODES, reachable_codes
 from .flows import Flow, packet_dict
 from .run import run_flows
 
@@ -38,10 +38,10 @@ class Tracer:
 
 def _end_name(tables, b, i: int) -> str | None:
     kind, slot = int(b.end_kind[i]), int(b.end_slot[i])
-    if b.disp[i] not in (0, 1):
+    if b.disp[i] not in REACHABLE_CODES:
         return None
     if kind == AT_EXTERNAL:
-        return "external"
+        return EXTERNAL
     family, label = {AT_PORT: ("port", "port"), AT_ROUTER: ("rt", "router")}[kind]
     return f"{label}:{tables.ids(family)[slot]}"
 
