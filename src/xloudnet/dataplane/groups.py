@@ -2,8 +2,8 @@
 
 A rule is an allow on three dimensions:
 
-- the *service* key of ``model.services``: ``v6 << 24 | protocol << 16 | value`` where value is the destination port
-  (tcp, udp, sctp, dccp, udplite), ``type << 8 | code`` (ICMP, ICMPv6) or 0 (other protocols).
+- the *service* key (``model.services``) ``v6 << 24 | protocol << 16 | value`` where value is
+  the destination port (tcp, udp, sctp, dccp, udplite), ``type << 8 | code`` (ICMP, ICMPv6) or 0.
   A rule is one or a few ranges of that 25-bit space: protocol "any" of an ethertype is one
   range, a port range is one range, an ICMP type with any code is 256 codes in a row;
 - the remote address: a ``remote_ip_prefix`` range (or everything), matched through the
