@@ -22,15 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dataplane import FlowTables, QueryError
-from ..model.dispositions import REACHABLE
 from ..dataplane.explain import service_entry as entry
 from ..model import services
-from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
+from ..model.dispositions import REACHABLE
+from ..model.protocols import (ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PREFERRED_PROTOCOLS,
+                               protocol_number)
 from .matrix import matrix
 from .whatif_scope import ALL, Box
 
 MAX_EVALUATIONS = 20_000_000  # pair × service evaluations (before and after) one what-if may run
-PREFERRED = (6, 17, 1, 58)
+PREFERRED = PREFERRED_PROTOCOLS
 
 
 def _fixed_cuts() -> np.ndarray:

@@ -23,8 +23,8 @@ from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, DELIVER, DENIED_
                     DENIED_INGRESS, EXITS, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
                     SPOOFED, UNREACHABLE, Batch)
 from .qos import port_qos
-from .topology import owner_lookup
 from .routing import enter_router, route_out
+from .topology import owner_lookup
 
 MAX_ROUNDS = 4 * 64 + 16
 

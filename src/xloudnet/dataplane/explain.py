@@ -15,15 +15,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..model.dispositions import EXTERNAL, REACHABLE
 from ..model import services
-from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_name
+from ..model.dispositions import EXTERNAL, REACHABLE
+from ..model.protocols import (ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PREFERRED_PROTOCOLS,
+                               protocol_name)
 from .addresses import join
 from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, REACHABLE_CODES, reachable_codes
 from .flows import Flow, packet_dict
 from .run import run_flows
 
-PREFERRED = (6, 17, 1, 58)
+PREFERRED = PREFERRED_PROTOCOLS
 
 
 class Tracer:

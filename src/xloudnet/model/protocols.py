@@ -66,6 +66,8 @@ IPV6_ONLY_PROTOCOLS: frozenset[int] = frozenset({41, 43, 44, 58, 59, 60})
 # The ICMP protocol of each IP version, and the echo request type a router answers.
 ICMP_OF_VERSION = {4: int(Protocol.ICMP), 6: int(Protocol.ICMPV6)}
 ICMP_ECHO_REQUEST = {4: 8, 6: 128}
+# The order answers list protocols in (and pick a representative flow by): these first.
+PREFERRED_PROTOCOLS = tuple(int(p) for p in (Protocol.TCP, Protocol.UDP, Protocol.ICMP, Protocol.ICMPV6))
 # Request type -> reply type for ICMP messages that get an answer (the rest are one-way).
 ICMP_REPLIES = {4: {8: 0, 13: 14, 15: 16, 17: 18}, 6: {128: 129}}
 
