@@ -4,6 +4,7 @@ dispositions and trace stages/actions — and that answers speak it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
@@ -78,3 +79,21 @@ def test_vocabulary_serialises_as_its_plain_strings():
     hop = {"stage": Stage.EGRESS_SECURITY_GROUP, "action": Action.PERMIT, "disposition": Disposition.ACCEPTED}
     assert json.dumps(hop) == '{"stage": "egress-security-group", "action": "PERMIT", "disposition": "ACCEPTED"}'
     assert f"{Stage.QOS_INGRESS}" == "qos-ingress"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_semantics_document_names_every_disposition_stage_and_action():
+    text = (ROOT / "docs" / "semantics.md").read_text()
+    for name in [*Disposition, *Stage, *Action]:
+        assert f"`{name}`" in text, name
+
+
+def test_code_docs_and_tests_cite_nothing_outside_the_repository():
+    outside = ("DESIGN" + ".md", "../" + "shared", "/work/" + "shared", "spec/" + "neutron-api", "anchors" + ".md")
+    files = [ROOT / "README.md", ROOT / "pyproject.toml"]
+    for folder in ("src", "docs", "tests", "benchmarks"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md", ".toml", ".yaml", ".yml")]
+    cited = [f"{p.relative_to(ROOT)}: {needle}" for p in files for needle in outside if needle in p.read_text()]
+    assert cited == []
