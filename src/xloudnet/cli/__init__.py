@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .. import __version__
 from .questions import add_commands
+from .run import add_run_command
+from .scenario import add_scenario_command
 from .simulate import add_simulate_command
 
 
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     add_commands(commands)
     add_simulate_command(commands)
+    add_run_command(commands); add_scenario_command(commands)
     return parser
 
 
