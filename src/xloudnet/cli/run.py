@@ -109,7 +109,7 @@ def _flow_text(flow: dict) -> str:
     port = flow.get("destination_port")
     if flow.get("icmp_type") is not None:
         port = f"type {flow['icmp_type']} code {flow.get('icmp_code')}"
-    return f"{flow.get('source_ip', '?')} → {flow.get('destination_ip', '?')} {name}" + (f"/{port}" if port else "")
+    return f"{flow.get('source_ip', '?')} → {flow.get('destination_ip', '?')} {name}" + (f"/{port}" if port is not None else "")
 
 
 def trace_table(title: str, hops: list[dict], labels: dict) -> Table:

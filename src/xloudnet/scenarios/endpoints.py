@@ -113,8 +113,8 @@ class Endpoints:
     def toward(self, source: End, destination: End) -> dict:
         """The destination as the source addresses it: an outside host reaches a port by its
         floating IP (when it has one)."""
-        if source.outside and destination.port is not None:
-            fip = self.fips.get(destination.port["id"])
+        if source.outside and destination.port is not None and ":" not in source.end["ip_address"]:
+            fip = self.fips.get(destination.port["id"])  # floating IPs are IPv4 only
             if fip is not None:
                 return {"ip_address": fip["floating_ip_address"]}
         return destination.end

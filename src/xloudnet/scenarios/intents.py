@@ -97,17 +97,23 @@ class Checker:
             for s, d in pairs:  # no protocol: "some service" needs each pair's allowed set
                 query = self._query(s, d, extra)
                 answer = self.a.explain(query)
-                ok = bool(answer.get("allowed")) if wanted is None else answer["disposition"] == wanted
+                ok = bool(self._reached(d, answer)) if wanted is None else answer["disposition"] == wanted
                 if not ok:
                     return False, f"{s.label} → {d.label}: {answer['disposition']}, expected {expectation}", \
                         len(pairs), {"from": s.label, "to": d.label, "query": query, "answer": answer}, {}
             return True, f"{len(pairs)} pair(s) {expectation}", len(pairs), None, {}
         queries = [self._query(s, d, extra) for s, d in pairs]
         verdicts = self.a.verdicts(queries)
+
+        def holds(pair, verdict) -> bool:
+            if wanted is not None:
+                return verdict["disposition"] == wanted
+            # A port is reached when the packet is delivered (a packet leaving the cloud is not).
+            return verdict["disposition"] == "ACCEPTED" if pair[1].port is not None else verdict["reachable"]
+
         for (s, d), query, verdict in zip(pairs, queries, verdicts):
-            ok = verdict["reachable"] if wanted is None else verdict["disposition"] == wanted
-            if not ok:
-                bad = sum(1 for v in verdicts if not (v["reachable"] if wanted is None else v["disposition"] == wanted))
+            if not holds((s, d), verdict):
+                bad = sum(1 for pair, v in zip(pairs, verdicts) if not holds(pair, v))
                 return False, (f"{s.label} → {d.label}: {verdict['disposition']}, expected {expectation}"
                                + (f" ({bad} of {len(pairs)} pairs)" if len(pairs) > 1 else "")), \
                     len(pairs), self._counter(s, d, query), {"failing_pairs": bad}
@@ -116,7 +122,16 @@ class Checker:
     def _allowed(self, s: End, d: End, family: int | None) -> tuple[dict, dict, svc.ServiceSet]:
         query = self._query(s, d, {"ethertype": {4: "IPv4", 6: "IPv6"}.get(family or 0)})
         answer = self.a.explain(query)
-        return query, answer, svc.from_allowed(answer.get("allowed") or [])
+        return query, answer, self._reached(d, answer)
+
+    @staticmethod
+    def _reached(destination: End, answer: dict) -> svc.ServiceSet:
+        """The services that get to ``destination``: for a port, only if delivered to it (routing
+        does not depend on the service, so one delivery speaks for all)."""
+        allowed = svc.from_allowed(answer.get("allowed") or [])
+        if destination.port is not None and answer.get("delivered_to") != f"port:{destination.port['id']}":
+            return {}
+        return allowed
 
     def _isolated(self, spec):
         family = self._family(spec)
@@ -179,13 +194,15 @@ class Checker:
                 _, have = listed.get(end.end["port_id"] if end.port else end.label, (end, {}))
                 v6 = 4 not in self.ep.family(end)
                 listed[end.end.get("port_id", end.label)] = (end, svc.union(have, svc.parse(item.services, v6=v6)))
-        for key, (end, services) in exposed.items():
-            extra = svc.minus(services, listed.get(key, (end, {}))[1])
-            if extra:
-                source, query = witness[key]
-                example = svc.example_query(extra)
-                return False, f"the internet reaches {end.label} on {svc.text(extra)} (not listed)", checked, \
-                    self._counter(source, end, {**query, **example}), self._exposure_details(exposed)
+        extras = {key: svc.minus(services, listed.get(key, (end, {}))[1]) for key, (end, services) in exposed.items()}
+        extras = {key: extra for key, extra in extras.items() if extra}
+        if extras:
+            key, extra = next(iter(extras.items()))
+            source, query = witness[key]
+            found = "; ".join(f"{exposed[k][0].label} on {svc.text(e)}" for k, e in extras.items())
+            return False, f"the internet reaches {found} (not listed)", checked, \
+                self._counter(source, exposed[key][0], {**query, **svc.example_query(extra)}), \
+                self._exposure_details(exposed)
         if spec.equal is not None:
             for key, (end, services) in listed.items():
                 missing = svc.minus(services, exposed.get(key, (end, {}))[1])

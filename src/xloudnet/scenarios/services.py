@@ -150,8 +150,9 @@ def text(services: ServiceSet, limit: int = 12) -> str:
 def example_query(services: ServiceSet) -> dict:
     """The query fields of one concrete flow inside ``services`` (tcp, udp, icmp first)."""
     proto = sorted(services, key=lambda p: (p not in (6, 17, 1, 58), p))[0]
-    lo = services[proto][0][0]
+    lo, hi = services[proto][0]
     if proto in PORT_PROTOCOLS:
+        lo = 1 if lo == 0 and hi >= 1 else lo  # port 0 is reserved: show a port people use
         return {"protocol": proto, "destination_port": lo}
     if proto in ICMP_PROTOCOLS:
         return {"protocol": proto, "icmp_type": lo // 256, "icmp_code": lo % 256}
