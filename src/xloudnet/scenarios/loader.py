@@ -54,7 +54,11 @@ class LineList(list):
     lines: list
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when present (five times faster on big files); it keeps node marks too.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):
     """Safe YAML, building ``LineDict`` / ``LineList`` (node marks kept)."""
 
 

@@ -354,9 +354,12 @@ def provision(scenario: Scenario, source: Source, plane: ControlPlane, projects:
 
 
 def embedded_plane(rng_seed: int | None = 0) -> tuple[ControlPlane, PresetIds]:
-    """A fresh in-process plane whose ids the scenario may choose."""
+    """A fresh in-process plane whose ids the scenario may choose. No quotas: a scenario
+    describes a whole cloud, not one tenant's allowance."""
+    from ..control.resources.quotas import DEFAULTS
+
     ids = PresetIds()
-    return ControlPlane(ids=ids, rng_seed=rng_seed), ids
+    return ControlPlane(ids=ids, rng_seed=rng_seed, quotas={name: -1 for name in DEFAULTS}), ids
 
 
 __all__ = ["provision", "embedded_plane", "project_ids", "PresetIds", "Provisioned", "Problem"]
