@@ -58,8 +58,8 @@ def run_command(args) -> int:
             bar.update(task, completed=number + 1)
     document = as_json(runs, bad)
     for file, exc in bad.items():
-        for problem in exc.problems:
-            errors.print(str(problem), markup=False, highlight=False)
+        sys.stderr.write("".join(f"{problem}\n" for problem in exc.problems))  # one line each, unwrapped
+    sys.stderr.flush()
     if args.json:
         print(json.dumps(document, indent=2, default=str))
     else:
