@@ -175,14 +175,16 @@ def plot_intents(runs, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     colors = {"pass": "#2e7d32", "fail": "#c62828", "xfail": "#f9a825", "xpass": "#8e24aa", "error": "#6d4c41"}
-    rows = [(f"{run.name}: {r.name}", r.status) for run in runs for r in run.results]
+    rows = [(f"{run.name}: {r.name}", r.status, 1000 * r.details.get("elapsed_s", 0.0), r.checked)
+            for run in runs for r in run.results]
     height = max(2.0, 0.32 * len(rows) + 1.0)
     fig, ax = plt.subplots(figsize=(11, height))
-    ax.barh(range(len(rows)), [1] * len(rows), color=[colors[s] for _, s in rows])
-    ax.set_yticks(range(len(rows)), [f"{label}  [{status}]" for label, status in rows], fontsize=8)
+    ax.barh(range(len(rows)), [max(ms, 0.01) for _, _, ms, _ in rows], color=[colors[s] for _, s, _, _ in rows])
+    ax.set_yticks(range(len(rows)), [f"{label}  [{status}, {n} checked]" for label, status, _, n in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xticks([])
-    ax.set_title("intents by outcome")
+    ax.set_xscale("log")
+    ax.set_xlabel("time to check (ms)")
+    ax.set_title("intents: outcome (colour) and checking time")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

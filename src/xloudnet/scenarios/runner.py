@@ -16,6 +16,8 @@ from .references import LINK_NAME
 from .schema import Scenario
 
 Progress = Callable[[str, float], None]
+COUNTED = ("networks", "subnets", "ports", "routers", "floatingips", "security_groups", "security_group_rules",
+           "qos_policies")
 
 
 @dataclass
@@ -65,8 +67,7 @@ def run_file(path: Path | str, progress: Progress | None = None, traffic: bool =
     timings["compile"] = time.perf_counter() - t
     endpoints = Endpoints(provisioned)
     run = ScenarioRun(str(path), scenario.name or Path(path).stem, timings=timings,
-                      counts={k: len(v) for k, v in plane.snapshot().__dict__.items() if isinstance(v, dict) or
-                              hasattr(v, "__len__") and k != "revision"},
+                      counts={t: len(plane.store.table(t)) for t in COUNTED},
                       labels=_labels(provisioned))
     if traffic and scenario.traffic and scenario.traffic.flows:
         t = time.perf_counter()
