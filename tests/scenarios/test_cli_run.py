@@ -80,3 +80,13 @@ def test_scenario_check_reports_problems_with_exit_2(scenario_file, capsys):
     document = json.loads(capsys.readouterr().out)
     assert document["problems"][0]["message"] == "network 'nowhere' is not defined"
     assert document["problems"][0]["line"] == 1
+
+
+def test_written_scenarios_read_back_equal():
+    from xloudnet.scenarios.loader import load
+    from xloudnet.scenarios.writer import dump
+
+    for path in SHIPPED:
+        scenario, _ = load(path)
+        again, _ = load(path.name, dump(scenario))
+        assert again == scenario
