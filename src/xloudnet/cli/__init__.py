@@ -35,7 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
     # thresholds the cyclic collector keeps re-walking it and a create at 100k ports costs
     # 2-3x one at 1k. Collecting the young generation less often keeps the cost flat.
     gc.set_threshold(50_000, 20, 10)
-    from .scenario import PresetIds, IdentityService, load_for_serve
+    from ..identity import IdentityService
+    from ..scenarios.provision import PresetIds
+    from .scenario import load_for_serve
 
     plane, identity = ControlPlane(quotas=settings.quotas, ids=PresetIds()), IdentityService(settings)
     if args.scenario and not load_for_serve(args.scenario, plane, identity):

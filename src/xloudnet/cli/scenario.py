@@ -6,10 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..identity import IdentityService
-from ..scenarios.provision import PresetIds
-
-__all__ = ["add_scenario_command", "load_for_serve", "PresetIds", "IdentityService"]
+__all__ = ["add_scenario_command", "load_for_serve"]
 
 
 def add_scenario_command(commands) -> None:

@@ -7,12 +7,22 @@ Neutron interpreter, its intents checked exactly and its traffic simulated.
 - ``provision`` — the API calls that build the scenario in a ``ControlPlane``;
 - ``endpoints``, ``services``, ``intents`` — selectors, service sets, intent checks;
 - ``analysis_adapter`` — the one place the analyser and simulator are called;
-- ``runner``, ``report`` — ``run_file`` and its JSON / JUnit reports.
+- ``runner``, ``report``, ``writer`` — ``run_file``, its JSON / JUnit reports, models → YAML.
+
+Names load on first use: ``xloudnet serve`` imports this package and must not pay for numpy and
+the data plane at start-up.
 """
 
-from .loader import Problem, ScenarioError, load
-from .runner import ScenarioRun, build, run_file
-from .schema import Intent, Scenario, json_schema
+from importlib import import_module
 
-__all__ = ["Scenario", "Intent", "json_schema", "load", "Problem", "ScenarioError", "run_file", "build",
-           "ScenarioRun"]
+_WHERE = {"Scenario": "schema", "Intent": "schema", "json_schema": "schema", "load": "loader",
+          "Problem": "loader", "ScenarioError": "loader", "run_file": "runner", "build": "runner",
+          "ScenarioRun": "runner", "dump": "writer"}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(name)
