@@ -100,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "generated.yaml"
         path.write_text(text)
-        runs, failed = [], False
+        runs, cpu, failed = [], [], False
         for _ in range(args.repeat):
+            started = time.process_time()
             run = run_file(path, traffic=False)
+            cpu.append(time.process_time() - started)  # robust to other processes on the machine
             failed |= run.failed
             runs.append(run.timings)
     base = statistics.median(baseline(args.ports) for _ in range(args.repeat))
@@ -111,11 +113,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{'FAIL' if failed else 'hold'}")
     for key in ("load", "provision", "compile", "intents", "total"):
         print(f"  {key:<10} {med[key]:7.3f} s")
+    print(f"  CPU time of the whole run: {statistics.median(cpu):.3f} s (wall time above includes waiting for a core)")
     print(f"baseline (direct service calls, same resources minus router/FIPs): {base:.3f} s")
     print(f"ratio run total / baseline: {med['total'] / base:.2f}x; provision / baseline: {med['provision'] / base:.2f}x")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} while measuring")
-    print(f"target: total < 5 s → {'met' if med['total'] < 5 else 'NOT met'}")
+    cpu_s = statistics.median(cpu)
+    print(f"target total < 5 s: wall {med['total']:.2f} s {'met' if med['total'] < 5 else 'NOT met'}; "
+          f"CPU {cpu_s:.2f} s {'met' if cpu_s < 5 else 'NOT met'} (wall on an idle core ≈ CPU)")
     return 0
 
 
