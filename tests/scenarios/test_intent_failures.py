@@ -155,3 +155,22 @@ expect:
 """))
     assert [r.status for r in run.results] == ["xfail", "xpass"]
     assert not run.failed
+
+
+def test_reach_fails_when_the_reply_of_a_stateless_group_is_dropped(scenario_file):
+    # A stateless group admits the request but has no rule for the reply: no connection.
+    base = BASE.replace("security_groups:\n", """security_groups:
+  - name: quiet
+    stateful: false
+    keep_default_egress: false
+    rules:
+      - {direction: ingress, protocol: tcp, port_range_min: 8080, port_range_max: 8080, remote_ip_prefix: 10.0.0.0/8}
+""")
+    result = only_result(scenario_file("""
+  - {name: svc, network: db-net, security_groups: [quiet]}
+expect:
+  - name: web reaches the stateless service
+    reach: {from: web-1, to: svc, protocol: tcp, port: 8080}
+""", base=base))
+    assert result.status == "fail" and "ACCEPTED, reply DENIED_EGRESS" in result.summary
+    assert result.counterexample["answer"]["return"]["disposition"] == "DENIED_EGRESS"

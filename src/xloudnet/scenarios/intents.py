@@ -100,7 +100,9 @@ class Checker:
             for s, d in pairs:  # no protocol: "some service" needs each pair's allowed set
                 query = self._query(s, d, extra)
                 answer = self.a.explain(query)
-                ok = bool(self._reached(d, answer)) if wanted is None else answer["disposition"] == wanted
+                back = (answer.get("return") or {}).get("disposition")
+                ok = (bool(self._reached(d, answer)) and back in (None, *REACHABLE)) if wanted is None \
+                    else answer["disposition"] == wanted
                 if not ok:
                     return False, f"{s.label} → {d.label}: {answer['disposition']}, expected {expectation}", \
                         len(pairs), {"from": s.label, "to": d.label, "query": query, "answer": answer}, {}
@@ -111,13 +113,18 @@ class Checker:
         def holds(pair, verdict) -> bool:
             if wanted is not None:
                 return verdict["disposition"] == wanted
-            # A port is reached when the packet is delivered (a packet leaving the cloud is not).
-            return verdict["disposition"] == "ACCEPTED" if pair[1].port is not None else verdict["reachable"]
+            # A port is reached when the packet is delivered (a packet leaving the cloud is not),
+            # and a connection works only when its reply gets back too (stateless groups).
+            there = verdict["disposition"] == "ACCEPTED" if pair[1].port is not None else verdict["reachable"]
+            return there and verdict["return_disposition"] in (None, *REACHABLE)
 
         for (s, d), query, verdict in zip(pairs, queries, verdicts):
             if not holds((s, d), verdict):
                 bad = sum(1 for pair, v in zip(pairs, verdicts) if not holds(pair, v))
-                return False, (f"{s.label} → {d.label}: {verdict['disposition']}, expected {expectation}"
+                seen = verdict["disposition"]
+                if verdict["disposition"] in REACHABLE and wanted is None and verdict["return_disposition"]:
+                    seen += f", reply {verdict['return_disposition']}"
+                return False, (f"{s.label} → {d.label}: {seen}, expected {expectation}"
                                + (f" ({bad} of {len(pairs)} pairs)" if len(pairs) > 1 else "")), \
                     len(pairs), self._counter(s, d, query), {"failing_pairs": bad}
         return True, f"{len(pairs)} pair(s) {expectation}", len(pairs), None, {}
