@@ -174,3 +174,23 @@ expect:
 """, base=base))
     assert result.status == "fail" and "ACCEPTED, reply DENIED_EGRESS" in result.summary
     assert result.counterexample["answer"]["return"]["disposition"] == "DENIED_EGRESS"
+
+
+def test_the_internet_enters_on_the_external_network_of_its_destination(scenario_file):
+    # Two external networks: the internet reaches each server through the network it sits on.
+    # public has the lowest id: the "first external network", where a fixed entry would be.
+    base = BASE.replace("{name: public, project: admin,", "{name: public, id: 00000000-0000-4000-8000-000000000001, "
+                                                           "project: admin,")
+    base = base.replace("  - {name: web-net}\n", "  - {name: web-net}\n  - {name: dmz, project: admin, external: true, "
+                                                   "id: ffffffff-0000-4000-8000-000000000001}\n")
+    base = base.replace("  - {name: web-sub,", "  - {name: dmz-sub, project: admin, network: dmz, cidr: 198.18.0.0/24}\n"
+                                              "  - {name: web-sub,")
+    run = run_file(scenario_file("""
+  - {name: exposed, network: dmz, security_groups: [web]}
+expect:
+  - name: the internet reaches a server plugged into the second external network
+    reach: {from: internet, to: exposed, protocol: tcp, port: 80}
+  - name: and web-1 through its floating IP on the first
+    reach: {from: internet, to: web-1, protocol: tcp, port: 80}
+""", base=base))
+    assert [r.status for r in run.results] == ["pass", "pass"]

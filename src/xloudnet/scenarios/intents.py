@@ -78,7 +78,7 @@ class Checker:
         return [(s, d) for s in sources for d in destinations if s.end != d.end]
 
     def _query(self, source: End, destination: End, extra: dict) -> dict:
-        query = {"source": source.end, "destination": self.ep.toward(source, destination)}
+        query = {"source": self.ep.entering(source, destination), "destination": self.ep.toward(source, destination)}
         query.update({k: v for k, v in extra.items() if v is not None})
         return query
 

@@ -101,7 +101,7 @@ def simulate(scenario: Scenario, source: Source, analyser: Analyser, endpoints: 
             ends.append(found[0] if found else None)
         if None in ends:
             continue
-        query = {"source": ends[0].end, "destination": endpoints.toward(ends[0], ends[1])}
+        query = {"source": endpoints.entering(*ends), "destination": endpoints.toward(*ends)}
         request = {"name": flow.name, **query, "protocol": flow.protocol, "rate_kbps": flow.rate_kbps,
                    "packet_size": flow.packet_size, "pattern": flow.pattern, "dscp": flow.dscp, "start_s": flow.start_s}
         if flow.destination_port is not None:
