@@ -39,6 +39,7 @@ def test_json_output_lists_each_intent_with_its_counter_example(scenario_file, c
     intents = document["runs"][0]["intents"]
     assert [i["status"] for i in intents] == ["pass", "fail"]
     assert intents[1]["counterexample"]["answer"]["disposition"] == "DENIED_INGRESS"
+    assert "server web-1" in intents[1]["counterexample"]["names"].values()
     assert document["summary"]["exit_status"] == 1
 
 

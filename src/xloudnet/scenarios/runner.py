@@ -37,9 +37,20 @@ class ScenarioRun:
         return any(r.status in (FAIL, ERROR) for r in self.results)
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "name": self.name, "passed": not self.failed,
-                "intents": [r.as_dict() for r in self.results], "simulation": self.simulation,
-                "timings_s": self.timings, "resources": self.counts}
+        intents = []
+        for result in self.results:
+            item = result.as_dict()
+            if result.counterexample and result.counterexample.get("answer"):
+                item["counterexample"] = {**result.counterexample, "names": self._names(result.counterexample["answer"])}
+            intents.append(item)
+        return {"file": self.file, "name": self.name, "passed": not self.failed, "intents": intents,
+                "simulation": self.simulation, "timings_s": self.timings, "resources": self.counts}
+
+    def _names(self, answer: dict) -> dict:
+        """The readable name of every id the trace shows (nodes and rules)."""
+        hops = list(answer.get("hops", [])) + list((answer.get("return") or {}).get("hops", []))
+        ids = {str(h.get("node", "")).partition(":")[2] for h in hops} | {h.get("rule_id") for h in hops}
+        return {i: self.labels[i] for i in ids if i in self.labels}
 
 
 def build(path: Path | str, text: str | None = None) -> tuple[Scenario, Source, Provisioned]:
