@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import services as svc
 from .analysis_adapter import Analyser, QueryError
@@ -48,9 +48,19 @@ class Result:
 class Checker:
     """Checks intents against one provisioned, compiled plane."""
 
-    def __init__(self, analyser: Analyser, endpoints: Endpoints, sim_result: dict | None = None):
+    def __init__(self, analyser: Analyser, endpoints: Endpoints, sim_result: dict | None = None,
+                 progress: Callable[[float], None] | None = None):
         self.a, self.ep = analyser, endpoints
         self.sim_result = sim_result
+        self.progress = progress or (lambda fraction: None)  # within the intent being checked
+
+    def _each(self, items: list) -> Iterator:
+        """``items``, reporting progress every few percent (pair loops can be long)."""
+        step = max(1, len(items) // 50)
+        for k, item in enumerate(items):
+            if k % step == 0:
+                self.progress(k / len(items))
+            yield item
 
     def check(self, intent: Intent) -> Result:
         method: Callable[[Any], tuple[bool, str, int, dict | None, dict]] = getattr(self, f"_{intent.kind}")
@@ -97,7 +107,7 @@ class Checker:
         wanted = spec.disposition
         expectation = wanted or "reachable"
         if spec.protocol is None:
-            for s, d in pairs:  # no protocol: "some service" needs each pair's allowed set
+            for s, d in self._each(pairs):  # no protocol: "some service" needs each pair's allowed set
                 query = self._query(s, d, extra)
                 answer = self.a.explain(query)
                 back = (answer.get("return") or {}).get("disposition")
@@ -146,7 +156,7 @@ class Checker:
     def _isolated(self, spec):
         family = self._family(spec)
         pairs = self._pairs(spec, family)
-        for s, d in pairs:
+        for s, d in self._each(pairs):
             if family is None and not (self.ep.family(s) & self.ep.family(d)):
                 continue
             query, answer, allowed = self._allowed(s, d, family)
@@ -158,7 +168,7 @@ class Checker:
     def _only(self, spec):
         family = self._family(spec)
         pairs = self._pairs(spec, family)
-        for s, d in pairs:
+        for s, d in self._each(pairs):
             query, answer, allowed = self._allowed(s, d, family)
             v6 = answer.get("flow", {}).get("ethertype") == "IPv6"
             expected = svc.parse(spec.services, v6=v6)
@@ -235,7 +245,7 @@ class Checker:
         exposed: dict[str, tuple[End, svc.ServiceSet]] = {}
         witness: dict[str, tuple[End, dict]] = {}
         checked, seen = 0, {}
-        for target in targets:
+        for target in self._each(targets):
             # Ports alike in everything an outside packet meets — groups, port security, admin
             # state, network, the router holding the floating IP — get the same answer (an
             # outside address is never a group member), so each such class is walked once.

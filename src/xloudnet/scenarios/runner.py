@@ -87,9 +87,13 @@ def run_file(path: Path | str, progress: Progress | None = None, traffic: bool =
                                   lambda f: note("simulating", f))
         timings["simulate"] = time.perf_counter() - t
     t = time.perf_counter()
-    checker = Checker(analyser, endpoints, run.simulation)
+    total = max(1, len(scenario.expect))
+    position = [0]
+    checker = Checker(analyser, endpoints, run.simulation,
+                      lambda fraction: note("checking intents", (position[0] + fraction) / total))
     for i, intent in enumerate(scenario.expect):
-        note("checking intents", i / max(1, len(scenario.expect)))
+        position[0] = i
+        note("checking intents", i / total)
         run.results.append(checker.check(intent))
     note("checking intents", 1.0)
     timings["intents"] = time.perf_counter() - t
