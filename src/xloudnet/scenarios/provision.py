@@ -74,9 +74,12 @@ class Provisioned:
 
 class _Provisioner:
     def __init__(self, scenario: Scenario, source: Source, plane: ControlPlane, api: NeutronAPI,
-                 projects: dict[str, str], ids: PresetIds | None):
+                 projects: dict[str, str], ids: PresetIds | None, progress: Callable[[float], None] | None = None):
         self.s, self.source, self.plane, self.api = scenario, source, plane, api
         self.preset = ids
+        self.progress = progress or (lambda fraction: None)
+        self.total_ports = max(1, len(scenario.ports) + len(scenario.servers))
+        self.ports_done = 0
         self.out = Provisioned(plane, Index(scenario), projects)
 
     # --- calls --------------------------------------------------------------------------------
@@ -271,6 +274,8 @@ class _Provisioner:
             raise
         for (i, _), record in zip(batch, made):
             self.created(section, i, record["id"], f"{kind} {items[i].name}")
+        self.ports_done += len(batch)
+        self.progress(0.9 * self.ports_done / self.total_ports)  # ports are most of the work
 
     def _port_body(self, section: str, port, project: str) -> dict:
         body: dict[str, Any] = {"name": port.name, "description": port.description,
@@ -379,7 +384,8 @@ def project_ids(scenario: Scenario, new_id: Callable[[], str] | None = None) -> 
 
 
 def provision(scenario: Scenario, source: Source, plane: ControlPlane, projects: dict[str, str] | None = None,
-              api: NeutronAPI | None = None, ids: PresetIds | None = None) -> Provisioned:
+              api: NeutronAPI | None = None, ids: PresetIds | None = None,
+              progress: Callable[[float], None] | None = None) -> Provisioned:
     """Create every resource of ``scenario`` in ``plane`` (see the module doc).
 
     ``projects`` maps project names to ids (``project_ids`` by default); ``ids`` is the plane's
@@ -387,7 +393,7 @@ def provision(scenario: Scenario, source: Source, plane: ControlPlane, projects:
     API's refusal at the resource's line; the plane is then half-written and must be dropped.
     """
     projects = projects or project_ids(scenario)
-    return _Provisioner(scenario, source, plane, api or NeutronAPI(plane), projects, ids).run()
+    return _Provisioner(scenario, source, plane, api or NeutronAPI(plane), projects, ids, progress).run()
 
 
 def embedded_plane(rng_seed: int | None = 0) -> tuple[ControlPlane, PresetIds]:

@@ -71,7 +71,7 @@ def run_file(path: Path | str, progress: Progress | None = None, traffic: bool =
     note("provisioning", 0.0)
     t = time.perf_counter()
     plane, ids = embedded_plane()
-    provisioned = provision(scenario, source, plane, ids=ids)
+    provisioned = provision(scenario, source, plane, ids=ids, progress=lambda f: note("provisioning", f))
     timings["provision"] = time.perf_counter() - t
     t = time.perf_counter()
     analyser = Analyser(plane)
