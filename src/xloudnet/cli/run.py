@@ -73,6 +73,9 @@ def run_command(args) -> int:
 
 
 def render_run(console: Console, run, quiet: bool = False) -> None:
+    if quiet and all(r.status == "pass" for r in run.results):
+        console.print(f"{run.name}: {len(run.results)} intent(s) hold", highlight=False)
+        return
     table = Table(title=f"{run.name}  ({run.file})", title_justify="left", header_style="bold")
     for column in ("status", "intent", "kind", "result"):
         table.add_column(column, overflow="fold")
@@ -149,7 +152,8 @@ def render_summary(console: Console, summary: dict) -> None:
     status = summary["exit_status"]
     verdict = {0: "[bold green]all intents hold[/]", 1: "[bold red]intents fail[/]",
                2: "[bold red]bad scenario(s)[/]"}[status]
-    console.print(f"\n{verdict}: {', '.join(parts) or 'no intents'} in {summary['scenarios']} scenario(s)")
+    console.print(f"\n{verdict}: {', '.join(parts) or 'no intents'} in {summary['scenarios']} scenario(s)",
+                  highlight=False)
 
 
 def write_report(directory: Path, runs, bad, document: dict) -> None:
