@@ -139,3 +139,36 @@ def test_load_accepts_every_shipped_scenario():
 
     for path in SHIPPED:
         load(path)
+
+
+def test_every_kind_of_resource_keeps_its_given_id(scenario_file):
+    ids = {kind: f"0b9f7c43-4a5e-4a6e-9d55-7f1f5a0c01{n:02d}" for n, kind in enumerate(
+        ["ext", "net", "sub", "extsub", "router", "group", "rule", "port", "fip", "policy", "qrule"])}
+    _, _, provisioned = build(scenario_file(base=f"""\
+qos_policies:
+  - {{name: q, id: {ids['policy']}, rules: [{{type: bandwidth_limit, id: {ids['qrule']}, max_kbps: 1000}}]}}
+networks:
+  - {{name: ext, id: {ids['ext']}, external: true}}
+  - {{name: net, id: {ids['net']}}}
+subnets:
+  - {{name: extsub, id: {ids['extsub']}, network: ext, cidr: 203.0.113.0/24}}
+  - {{name: sub, id: {ids['sub']}, network: net, cidr: 10.0.0.0/24}}
+routers:
+  - {{name: r, id: {ids['router']}, external_gateway_info: {{network: ext}}, interfaces: [sub]}}
+security_groups:
+  - name: g
+    id: {ids['group']}
+    rules: [{{id: {ids['rule']}, direction: ingress, protocol: tcp}}]
+ports:
+  - {{name: p, id: {ids['port']}, network: net, security_groups: [g], qos_policy: q}}
+floating_ips:
+  - {{id: {ids['fip']}, floating_network: ext, port: p}}
+"""))
+    store = provisioned.plane.store
+    for table, kind in (("networks", "ext"), ("networks", "net"), ("subnets", "sub"), ("subnets", "extsub"),
+                        ("routers", "router"), ("security_groups", "group"), ("security_group_rules", "rule"),
+                        ("ports", "port"), ("floatingips", "fip"), ("qos_policies", "policy")):
+        assert store.get(table, ids[kind]) is not None, kind
+    assert store.get("ports", ids["port"])["qos_policy_id"] == ids["policy"]
+    assert store.get("floatingips", ids["fip"])["port_id"] == ids["port"]
+    assert ids["qrule"] in {r["id"] for r in store.table("qos_rules").values()}
