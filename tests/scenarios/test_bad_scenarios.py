@@ -172,3 +172,16 @@ floating_ips:
     assert store.get("ports", ids["port"])["qos_policy_id"] == ids["policy"]
     assert store.get("floatingips", ids["fip"])["port_id"] == ids["port"]
     assert ids["qrule"] in {r["id"] for r in store.table("qos_rules").values()}
+
+
+def test_traffic_flow_names_are_unique(scenario_file):
+    path = scenario_file(base="""\
+servers: []
+traffic:
+  flows:
+    - {name: f, from: a, to: b, rate_kbps: 1}
+    - {name: f, from: a, to: b, rate_kbps: 1}
+""")
+    problems = problems_of(path)
+    assert f"{path}:5: traffic.flows[1].name: flow 'f' is defined twice (first at traffic.flows[0])" in problems
+    assert f"{path}:4: traffic.flows[0].from: port 'a' is not defined" in problems

@@ -116,7 +116,12 @@ def _issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
     for key in s.links:
         yield from _link(index, key)
     if s.traffic:
+        first: dict[str, int] = {}
         for i, flow in enumerate(s.traffic.flows):
+            if flow.name in first:
+                yield ("traffic", "flows", i, "name"), (f"flow '{flow.name}' is defined twice "
+                                                        f"(first at traffic.flows[{first[flow.name]}])")
+            first.setdefault(flow.name, i)
             yield from _selector(index, ("traffic", "flows", i, "from"), flow.from_)
             yield from _selector(index, ("traffic", "flows", i, "to"), flow.to)
     yield from _intent_issues(s, index)
