@@ -34,7 +34,7 @@ def add_run_command(commands) -> None:
 
 
 def run_command(args) -> int:
-    from ..scenarios.loader import ScenarioError
+    from ..scenarios.loader import Problem, ScenarioError
     from ..scenarios.report import as_json, exit_status
     from ..scenarios.runner import run_file
 
@@ -55,6 +55,9 @@ def run_command(args) -> int:
                 runs.append(run_file(path, note, traffic=not args.no_traffic))
             except ScenarioError as exc:
                 bad[str(path)] = exc
+            except Exception as exc:  # noqa: BLE001 - a bug still gets one line, and the other files run
+                bad[str(path)] = ScenarioError([Problem(str(path), None, "", f"internal error: "
+                                                                             f"{type(exc).__name__}: {exc}")])
             bar.update(task, completed=number + 1)
     document = as_json(runs, bad)
     for file, exc in bad.items():
