@@ -91,3 +91,13 @@ def test_written_scenarios_read_back_equal():
         scenario, _ = load(path)
         again, _ = load(path.name, dump(scenario))
         assert again == scenario
+
+
+def test_run_takes_a_directory_of_scenarios(capsys):
+    from scenario_cases import ROOT
+
+    assert main(["run", "--json", "--no-traffic", str(ROOT / "scenarios")]) == 1  # QoS intents need traffic
+    document = json.loads(capsys.readouterr().out)
+    assert sorted(r["name"] for r in document["runs"]) == sorted(p.stem for p in SHIPPED)
+    qos = next(r for r in document["runs"] if r["name"] == "qos-capacity")
+    assert {i["status"] for i in qos["intents"] if i["kind"] == "qos"} == {"error"}

@@ -25,7 +25,8 @@ def add_run_command(commands) -> None:
                             description="Provision each scenario into an embedded control plane (no server), run "
                                         "its traffic, check its expect: intents and report. Exit 0: all hold; "
                                         "1: an intent fails; 2: a scenario is bad.")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="scenario YAML files")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="scenario YAML files (a directory: every *.yaml / *.yml in it)")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.json, junit.xml and PNG plots here")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
     p.add_argument("--no-traffic", action="store_true", help="skip the traffic simulation (QoS intents then error)")
@@ -44,11 +45,13 @@ def run_command(args) -> int:
     console = Console(stderr=args.json)
     errors = Console(stderr=True)
     runs, bad = [], {}
+    files = [f for path in args.files
+             for f in (sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path])]
     columns = (TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
-        task = bar.add_task("", total=len(args.files))
-        for number, path in enumerate(args.files):
+        task = bar.add_task("", total=len(files))
+        for number, path in enumerate(files):
             def note(stage: str, fraction: float, path=path, number=number) -> None:
                 bar.update(task, description=f"{path.name}: {stage}", completed=number + min(fraction, 1.0) * 0.9)
             try:
