@@ -36,10 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
     # 2-3x one at 1k. Collecting the young generation less often keeps the cost flat.
     gc.set_threshold(50_000, 20, 10)
     from ..identity import IdentityService
-    from ..scenarios.provision import PresetIds
     from .scenario import load_for_serve
 
-    plane, identity = ControlPlane(quotas=settings.quotas, ids=PresetIds()), IdentityService(settings)
+    plane, identity = ControlPlane(quotas=settings.quotas), IdentityService(settings)
     if args.scenario and not load_for_serve(args.scenario, plane, identity):
         return 2
     app = create_app(plane, settings, identity)
