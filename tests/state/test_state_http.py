@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -333,3 +334,20 @@ def _recreate_freed_address(base, demo, world, everything, writers) -> None:
         response = c.post("/ports", json={"port": body})
         assert response.status_code == 201, response.text
         assert c.delete(f"/ports/{response.json()['port']['id']}").status_code == 204
+
+
+def test_a_scenario_seeded_state_keeps_its_projects_through_kill_9(tmp_path):
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "two-tenants.yaml"
+    server = StateServer(tmp_path / "state", ("--scenario", str(scenario)))
+    try:
+        server.start()
+        server.kill()  # before any request: only what start-up itself made durable survives
+        base = server.start()  # the state is not empty: the scenario is not loaded again
+        admin = login(base, "admin")
+        ports = _everything(base, admin)["ports"]
+        assert ports, "the provisioned scenario was lost"
+        projects = httpx.get(f"{base}/identity/v3/projects", headers={"X-Auth-Token": admin}).json()["projects"]
+        owners = {p["project_id"] for p in ports.values() if p["project_id"]}
+        assert owners <= {p["id"] for p in projects}, "resources of a project identity forgot"
+    finally:
+        server.stop()

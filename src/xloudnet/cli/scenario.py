@@ -69,8 +69,7 @@ def load_for_serve(path: Path, plane, identity) -> bool:
         scenario, source = load(path)
         projects = {}
         for name in project_ids(scenario):
-            found = identity.directory.project_named(name, DEFAULT_DOMAIN_ID)
-            projects[name] = (found or identity.directory.add_project(name, DEFAULT_DOMAIN_ID)).id
+            projects[name] = identity.ensure_project(name, DEFAULT_DOMAIN_ID).id
         provision(scenario, source, plane, projects=projects, ids=plane.ids)
     except ScenarioError as exc:
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)

@@ -299,7 +299,14 @@ class IdentityService:
     def _domain_ref(self, domain_id: str) -> dict:
         return {"id": domain_id, "name": self.directory.domain(domain_id).name}
 
-    # -- start-up accounts --------------------------------------------------------------------
+    # -- start-up accounts and projects --------------------------------------------------------
+
+    def ensure_project(self, name: str, domain_id: str = DEFAULT_DOMAIN_ID) -> Project:
+        """The project of that name, created (with no user) when missing — under the lock, so a
+        state directory records it before anything is provisioned in it."""
+        with self._lock:
+            d = self.directory
+            return d.project_named(name, domain_id) or d.add_project(name, domain_id)
 
     def _create_account(self, account: Account) -> None:
         d = self.directory
