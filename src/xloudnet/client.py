@@ -1,12 +1,14 @@
 """A small client for a running xloudnet (or any Keystone + xloudnet endpoint).
 
-Logs in with a password through Keystone v3, finds the endpoints in the catalog, and calls them.
+It is handed a way to log in (``xloudnet.cloud.connection.login``: clouds.yaml, ``OS_*``, the
+catalog, as the ``openstack`` CLI), logs in on its first call, and sends JSON with the token.
 The CLI's question commands use it, so they work against any server a user can reach.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -20,38 +22,30 @@ class ClientError(Exception):
         self.body = body
 
 
-@dataclass
-class Credentials:
-    url: str = "http://127.0.0.1:9696"
-    username: str = "admin"
-    password: str = "secret"
-    project: str | None = None
-    domain: str = "Default"
+@dataclass(frozen=True)
+class Login:
+    """A token, the catalog's endpoints by service type, and how to verify TLS."""
+
+    token: str
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    verify: bool | str = True
+    who: str = ""  # "user 'demo' in project 'demo' at URL", for messages
 
 
 class Client:
     """Authenticated JSON calls to the identity, networking and simulation services."""
 
-    def __init__(self, credentials: Credentials, timeout: float = 120.0):
-        self.credentials = credentials
-        self.http = httpx.Client(timeout=timeout)
+    def __init__(self, login: Callable[[], Login], timeout: float = 120.0):
+        self._login = login
+        self.timeout = timeout
+        self.http: httpx.Client | None = None
         self.token: str | None = None
-        self.endpoints: dict[str, str] = {}
+        self.endpoints: Mapping[str, str] = {}
 
     def login(self) -> None:
-        c = self.credentials
-        auth = {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": c.username, "domain": {"name": c.domain}, "password": c.password}}},
-            "scope": {"project": {"name": c.project or c.username, "domain": {"name": c.domain}}},
-        }}
-        response = self._send("POST", c.url.rstrip("/") + "/identity/v3/auth/tokens", json=auth)
-        self._raise_for(response)
-        self.token = response.headers["X-Subject-Token"]
-        for entry in response.json()["token"].get("catalog", []):
-            for endpoint in entry["endpoints"]:
-                if endpoint["interface"] == "public":
-                    self.endpoints[entry["type"]] = endpoint["url"].rstrip("/")
+        session = self._login()
+        self.token, self.endpoints = session.token, session.endpoints
+        self.http = httpx.Client(timeout=self.timeout, verify=session.verify)
 
     def call(self, service: str, method: str, path: str, body=None):
         """``service`` is a catalog type: ``network`` or ``network-simulation``."""
@@ -66,7 +60,7 @@ class Client:
         try:
             return self.http.request(method, url, **kwargs)
         except httpx.TransportError as exc:  # refused, timed out, reset: an OSError for callers
-            raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
+            raise ConnectionError(f"{url}: {type(exc).__name__}: {exc}") from None
 
     def simulation(self, method: str, path: str, body=None):
         return self.call("network-simulation", method, "/v1" + path, body)

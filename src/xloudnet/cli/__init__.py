@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
+from ..cloud.connection import LoginError
 from .questions import add_commands
 from .simulate import add_simulate_command
 
@@ -66,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except LoginError as exc:  # a usage error for CI: exit 2, one line, no traceback
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
