@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..cloud.connection import LoginError
+from .cloud import add_cloud_commands
 from .questions import add_commands
 from .simulate import add_simulate_command
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     add_commands(commands)
     add_simulate_command(commands)
+    add_cloud_commands(commands)
     return parser
 
 
