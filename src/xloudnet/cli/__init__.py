@@ -15,6 +15,8 @@ from .. import __version__
 from ..cloud.connection import LoginError
 from .cloud import add_cloud_commands
 from .questions import add_commands
+from .run import add_run_command
+from .scenario import add_scenario_command
 from .simulate import add_simulate_command
 
 
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     add_commands(commands)
     add_simulate_command(commands)
+    add_run_command(commands); add_scenario_command(commands)
     add_cloud_commands(commands)
     return parser
 
