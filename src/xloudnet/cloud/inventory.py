@@ -35,6 +35,7 @@ class Inventory:
 
     project_id: str                                      # the credentials' project
     project_names: dict[str, str] = field(default_factory=dict)  # project id → name (those known)
+    all_projects: bool = False                           # the credentials could list every project
     networks: list[dict] = field(default_factory=list)
     subnets: list[dict] = field(default_factory=list)
     security_groups: list[dict] = field(default_factory=list)   # with their security_group_rules
@@ -71,7 +72,8 @@ def read_inventory(conn, progress: Callable[[str, int], None] | None = None,
     """Read every collection through ``conn`` (an ``openstack.connection.Connection``)."""
     from keystoneauth1 import exceptions as ks_exceptions
 
-    inventory = Inventory(project_id=conn.current_project_id, project_names=_project_names(conn))
+    names, listed = _project_names(conn)
+    inventory = Inventory(project_id=conn.current_project_id, project_names=names, all_projects=listed)
     for name, path, key in COLLECTIONS:
         try:
             setattr(inventory, name, list_all(conn.network, path, key, page_size))
@@ -83,7 +85,7 @@ def read_inventory(conn, progress: Callable[[str, int], None] | None = None,
     return inventory
 
 
-def _project_names(conn) -> dict[str, str]:
+def _project_names(conn) -> tuple[dict[str, str], bool]:
     """Project names: all of them where the credentials may list projects, else their own."""
     from keystoneauth1 import exceptions as ks_exceptions
 
@@ -92,9 +94,9 @@ def _project_names(conn) -> dict[str, str]:
     try:
         listed = conn.identity.get("/projects", raise_exc=True).json().get("projects", [])
     except (ks_exceptions.ClientException, ValueError):
-        return names  # a member may not list projects: the others keep generated names
+        return names, False  # a member may not list projects: the others keep generated names
     names.update({p["id"]: p["name"] for p in listed})
-    return names
+    return names, True
 
 
 def describe(inventory: Inventory) -> str:

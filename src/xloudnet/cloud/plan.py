@@ -22,6 +22,7 @@ __all__ = ["ApplyError", "Step", "plan"]
 def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
     """The steps that make the cloud hold ``scenario`` (``conn`` is used only when they run)."""
     p = Planner(scenario, inventory, conn)
+    p.project_steps()
     for section in (_qos_policies, _networks, _subnets, _security_groups, _ports, _routers, _floating_ips):
         section(p)
     return p.out
@@ -116,18 +117,29 @@ def _security_groups(p: Planner) -> None:
 def _default_group(p: Planner, i: int, group) -> dict | None:
     """The project's own ``default`` group: never created, only its rules and tags are applied."""
     name, pid = p.project_of(group)
+    where = f"security_groups[{i}]"
+    if pid is None:  # a project apply creates: its default group exists once it does
+
+        def find() -> None:
+            gid = p.default_group(p.project_of(group)[1])
+            if gid is None:
+                raise ApplyError(f"{where}: project '{name}' has no default security group")
+            p.ids[("security_groups", i)] = gid
+            if group.tags:
+                p.put_tags("security group", gid, list(group.tags))
+        p.out.append(Step("update" if group.tags else "unchanged", "security group", "default", name, "", where, find))
+        return None
     gid = p.default_group(pid)
     existing = next((g for g in p.inv.security_groups if g["id"] == gid), None)
     if gid is None:
-        raise ApplyError(f"security_groups[{i}]: project '{name}' has no default security group visible "
-                         "to these credentials")
+        raise ApplyError(f"{where}: project '{name}' has no default security group visible to these credentials")
     p.ids[("security_groups", i)] = gid
     tags = sorted(group.tags)
     if existing is not None and tags != sorted(existing.get("tags") or []):
-        p.out.append(Step("update", "security group", "default", name, "tags", f"security_groups[{i}]",
+        p.out.append(Step("update", "security group", "default", name, "tags", where,
                           lambda: p.put_tags("security group", gid, tags)))
     else:
-        p.out.append(Step("unchanged", "security group", "default", name, "", f"security_groups[{i}]"))
+        p.out.append(Step("unchanged", "security group", "default", name, "", where))
     return existing
 
 
@@ -289,7 +301,7 @@ def _floating_ips(p: Planner) -> None:
 
 
 def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | None, owner) -> None:
-    name, pid = p.project_of(owner)
+    name = p.project_of(owner)[0]
     port_id = p.ref("port", port, owner)
     existing = None
     if fip is not None and fip.id:
@@ -313,7 +325,7 @@ def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | Non
                     "port_id": p.need("port", port, owner)}
             if fip is not None and fip.floating_ip_address:
                 body["floating_ip_address"] = fip.floating_ip_address
-            made = p.create("floating IP", body, pid)
+            made = p.create("floating IP", body, p.project_of(owner)[1])
             if key is not None:
                 p.ids[key] = made["id"]
             if fip is not None and fip.tags:

@@ -116,18 +116,37 @@ class Planner:
 
     # --- projects, matching, references --------------------------------------------------------------
     def _projects(self) -> dict[str, str | None]:
-        """Scenario project name → cloud project id (None: these credentials cannot see it)."""
-        by_name = {name: pid for pid, name in self.inv.project_names.items()}
+        """Scenario project name → cloud project id; None: not in the cloud (apply creates it).
+
+        A project matches by the file's ``id:`` when the cloud has it, else by name. Credentials
+        that cannot list projects (a member) put the default project's resources in their own."""
+        known = self.inv.project_names
+        by_name = {name: pid for pid, name in known.items()}
         declared = {p.name: p.id for p in self.s.projects if p.id}
         names = [self.s.default_project] + [p.name for p in self.s.projects]
         for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
                         "floating_ips"):
             names += [item.project for item in getattr(self.s, section) if item.project]
-        out = {}
+        out: dict[str, str | None] = {}
         for name in dict.fromkeys(names):
-            pid = declared.get(name) or by_name.get(name)
-            out[name] = pid or (self.inv.project_id if name == self.s.default_project else None)
+            pid = declared.get(name) if declared.get(name) in known else by_name.get(name)
+            if pid is None and name == self.s.default_project and not self.inv.all_projects:
+                pid = self.inv.project_id  # a member applies into its own project
+            out[name] = pid
         return out
+
+    def project_steps(self) -> None:
+        """A ``create project`` step for each project the cloud lacks (Keystone; admin only)."""
+        for name, pid in self.projects.items():
+            if pid is not None:
+                continue
+
+            def run(name=name) -> None:
+                body = {"project": {"name": name, "domain_id": "default",
+                                    "description": "created by xloudnet apply"}}
+                made = self.conn.identity.post("/projects", json=body, raise_exc=True).json()["project"]
+                self.projects[name] = made["id"]
+            self.out.append(Step("create", "project", name, name, "", "projects", run))
 
     def project_of(self, item) -> tuple[str, str | None]:
         name = item.project or self.s.default_project
@@ -137,10 +156,7 @@ class Planner:
         if getattr(item, "id", None) and item.id in self.by_id[kind]:
             return self.by_id[kind][item.id]
         name, pid = self.project_of(item)
-        if pid is None:
-            found = [i for (_p, n), items in self.by_name[kind].items() if n == item.name for i in items]
-        else:
-            found = self.by_name[kind].get((pid, item.name), [])
+        found = [] if pid is None else self.by_name[kind].get((pid, item.name), [])  # None: a new project
         if len(found) > 1:
             raise ApplyError(f"{where}: {len(found)} {kind}s named '{item.name}' in project '{name}'; "
                              "give the file's one an id: to say which")
@@ -163,7 +179,7 @@ class Planner:
         return rid
 
     def default_group(self, pid: str | None) -> str | None:
-        if pid not in self.default_groups and self.conn is not None:
+        if pid is not None and pid not in self.default_groups and self.conn is not None:
             listed = self.get("/security-groups", {"project_id": pid, "name": "default", "fields": "id"})
             groups = listed.get("security_groups", [])
             if groups:
@@ -200,13 +216,9 @@ class Planner:
         existing = self.match(kind, item, where)
         tags = sorted(getattr(item, "tags", []) or [])
         if existing is None:
-            if pid is None:
-                raise ApplyError(f"{where}: {kind} '{item.name}': project '{name}' is not visible to these "
-                                 "credentials, and apply creates no projects")
-
             def run() -> None:
                 body = desired()
-                made = self.create(kind, create_body(body) if create_body else body, pid)
+                made = self.create(kind, create_body(body) if create_body else body, self.projects[name])
                 self.ids[(section, i)] = made["id"]
                 if tags:
                     self.put_tags(kind, made["id"], tags)
