@@ -8,6 +8,7 @@ Choices (docs/cloud.md):
 - ports Neutron makes by itself are left out and remade by what makes them: router gateway
   ports (by the gateway), floating-IP ports, DHCP ports. A router interface becomes a port of
   the file (its id, address and groups kept) attached with ``interfaces: [{port: NAME}]``;
+- addresses on SLAAC subnets are left to the MAC they derive from (Neutron refuses them by value);
 - a group's allow-all egress pair becomes ``keep_default_egress``; the ``default`` group's rules
   Neutron makes with it (egress pair, ingress from itself) are not repeated: the file's
   ``default`` group adds to the one the project already has.
@@ -77,6 +78,9 @@ class _Importer:
             "port": _Names(self.ports, "port", project_of),
             "qos": _Names(inv.qos_policies, "qos", project_of),
         }
+        # SLAAC addresses follow from the MAC (kept), and Neutron refuses them when asked for by value
+        self.auto_address = {sub["id"] for sub in inv.subnets
+                             if sub.get("ipv6_address_mode") in ("slaac", "dhcpv6-stateless")}
         self.router_of_port = {p["id"]: p.get("device_id") for p in self.ports
                                if p.get("device_owner") in INTERFACE_OWNERS}
 
@@ -171,17 +175,21 @@ class _Importer:
                       routes=[Route(**route) for route in r.get("routes") or []])
 
     def port(self, p: dict) -> Port:
-        interface = p.get("device_owner") in INTERFACE_OWNERS  # remade by add_router_interface
+        # An interface port is made unattached (device_id empty) and attached by the router's
+        # interfaces. Made by the router (no groups), its owner is kept so that Neutron gives it
+        # no SLAAC addresses of its own; made by a user (groups, then attached), it is a plain port.
+        interface = p.get("device_owner") in INTERFACE_OWNERS
+        owner = "" if interface and p.get("security_groups") else p.get("device_owner") or ""
         return Port(
             **self._common(p, "port"), network=self._ref("network", p["network_id"]),
-            fixed_ips=[FixedIP(subnet=self._ref("subnet", f.get("subnet_id")), ip_address=f.get("ip_address"))
+            fixed_ips=[FixedIP(subnet=self._ref("subnet", f.get("subnet_id")),
+                               ip_address=None if f.get("subnet_id") in self.auto_address else f.get("ip_address"))
                        for f in p.get("fixed_ips") or []],
             security_groups=[self._ref("group", g) for g in p.get("security_groups") or []],
             allowed_address_pairs=[AddressPair(**a) for a in p.get("allowed_address_pairs") or []],
             port_security_enabled=p.get("port_security_enabled"), admin_state_up=p.get("admin_state_up", True),
             qos_policy=self._ref("qos", p.get("qos_policy_id")), mac_address=p.get("mac_address"),
-            device_owner="" if interface else p.get("device_owner") or "",
-            device_id="" if interface else p.get("device_id") or "")
+            device_owner=owner, device_id="" if interface else p.get("device_id") or "")
 
     def floating_ip(self, f: dict) -> FloatingIP:
         pid = self._project_id(f) or self.inv.project_id

@@ -204,6 +204,8 @@ def _port_body(p: Planner, port, section: str) -> dict:
     if section == "servers":
         body["device_owner"] = SERVER_OWNER
         body["device_id"] = str(uuid.uuid5(SERVER_NAMESPACE, f"{p.project_of(port)[0]}/{port.name}"))
+    elif port.device_owner in INTERFACE_OWNERS:  # (a port: the servers branch is above)
+        pass  # made unattached, then attached by its router: owner and device are the router's business
     elif port.device_owner or port.device_id:
         body["device_owner"], body["device_id"] = port.device_owner, port.device_id
     if port.security_groups is not None:
@@ -225,6 +227,8 @@ def _port_create_body(p: Planner, port, desired: dict) -> dict:
                                                 ("ip_address", f.ip_address)) if v} for f in port.fixed_ips]
     if port.mac_address:
         body["mac_address"] = port.mac_address
+    if getattr(port, "device_owner", "") in INTERFACE_OWNERS:  # servers have none
+        body["device_owner"] = port.device_owner
     return body
 
 
