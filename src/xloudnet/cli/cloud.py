@@ -2,6 +2,8 @@
 
 Both log in as the ``openstack`` CLI does (``--os-cloud`` / clouds.yaml, ``OS_*``; see
 ``xloudnet.cloud.connection``) and talk to the cloud's Neutron endpoint through openstacksdk.
+The scenario models, the planner and openstacksdk are imported when a command runs, as the
+other commands do, so ``xloudnet serve`` and ``--help`` start without them.
 """
 
 from __future__ import annotations
@@ -17,11 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..cloud.apply import ApplyError, Step, execute, plan
 from ..cloud.connection import add_auth_options, connect
-from ..cloud.importer import scenario_yaml, to_scenario
-from ..cloud.inventory import describe, read_inventory
-from ..scenarios.loader import ScenarioError, load
 
 __all__ = ["add_cloud_commands"]
 
@@ -45,6 +43,9 @@ def add_cloud_commands(commands) -> None:
 
 
 def import_cloud(args: argparse.Namespace) -> int:
+    from ..cloud.importer import scenario_yaml, to_scenario
+    from ..cloud.inventory import describe, read_inventory
+
     console = Console(stderr=True)
     conn = connect(args, os.environ)
     started = time.perf_counter()
@@ -63,6 +64,10 @@ def import_cloud(args: argparse.Namespace) -> int:
 
 
 def apply_scenario(args: argparse.Namespace) -> int:
+    from ..cloud.apply import ApplyError, plan
+    from ..cloud.inventory import read_inventory
+    from ..scenarios.loader import ScenarioError, load
+
     try:
         scenario, _source = load(args.file)
     except ScenarioError as exc:
@@ -86,7 +91,9 @@ def apply_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
-def _execute(console: Console, steps: list[Step]) -> dict[str, int]:
+def _execute(console: Console, steps: list) -> dict[str, int]:
+    from ..cloud.apply import execute
+
     todo = sum(1 for s in steps if s.run is not None)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=todo < 20) as progress:
@@ -94,7 +101,7 @@ def _execute(console: Console, steps: list[Step]) -> dict[str, int]:
         return execute(steps, progress=lambda step: progress.advance(task))
 
 
-def _show_plan(console: Console, steps: list[Step], as_json: bool) -> None:
+def _show_plan(console: Console, steps: list, as_json: bool) -> None:
     counts = {verb: sum(1 for s in steps if s.verb == verb) for verb in VERB_STYLE}
     if as_json:
         print(json.dumps({"plan": [s.as_dict() for s in steps], "summary": counts}, indent=2))

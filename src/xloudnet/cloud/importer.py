@@ -25,6 +25,7 @@ from ..scenarios.schema import (
     Port, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
     SecurityGroupRule, Subnet,
 )
+from . import flowyaml
 from .inventory import Inventory
 
 __all__ = ["AUTOMATIC_OWNERS", "INTERFACE_OWNERS", "scenario_yaml", "to_scenario"]
@@ -214,16 +215,13 @@ FIRST_KEYS = ("name", "id", "project")
 
 
 def scenario_yaml(scenario: Scenario) -> str:
-    """The scenario as YAML: defaults left out, each resource's name, id and project first."""
-    import yaml
-
+    """The scenario as YAML: defaults left out, one resource per line, name, id and project first."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     for section, items in data.items():
         if isinstance(items, list):
             data[section] = [_first(item) if isinstance(item, dict) else item for item in items]
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: 10k ports in well under a second
     header = "# Written by `xloudnet import`; `xloudnet run FILE` checks it, `xloudnet apply FILE` provisions it.\n"
-    return header + yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120)
+    return header + flowyaml.dump(data)
 
 
 def _first(item: dict) -> dict:
