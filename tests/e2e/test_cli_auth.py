@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import _clean_env
+from cloud_helpers import clean_env
 from e2e_helpers import PASSWORD, port, tenant_network
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 def readme_env(server: str, password: str = PASSWORD) -> dict[str, str]:
     """Exactly the README's ``export OS_…`` line, for this server."""
-    return {**_clean_env(), "XLOUDNET_URL": "", "OS_AUTH_URL": f"{server}/identity/v3",
+    return {**clean_env(), "OS_AUTH_URL": f"{server}/identity/v3",
             "OS_IDENTITY_API_VERSION": "3", "OS_USERNAME": "demo", "OS_PASSWORD": password,
             "OS_PROJECT_NAME": "demo", "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default"}
 
@@ -47,7 +47,7 @@ def test_clouds_yaml_cloud_named_by_os_cloud(server, two_ports, tmp_path):
     clouds.write_text(yaml.safe_dump({"clouds": {"e2e": {"auth": {
         "auth_url": f"{server}/identity/v3", "username": "demo", "password": PASSWORD,
         "project_name": "demo", "user_domain_name": "Default", "project_domain_name": "Default"}}}}))
-    env = {**_clean_env(), "XLOUDNET_URL": "", "OS_CLIENT_CONFIG_FILE": str(clouds)}
+    env = {**clean_env(), "OS_CLIENT_CONFIG_FILE": str(clouds)}
     a, b = two_ports
     by_option = xloudnet("reach", a.id, b.id, "--json", "--os-cloud", "e2e", env=env)
     by_variable = xloudnet("reach", a.id, b.id, "--json", env={**env, "OS_CLOUD": "e2e"})

@@ -9,17 +9,12 @@ per test, so the cloud holds exactly what the test put there).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
-from conftest import _clean_env, _free_port
+from cloud_helpers import serving
 from e2e_helpers import PASSWORD, connect
 
 from xloudnet.cli import main
@@ -31,29 +26,6 @@ pytestmark = pytest.mark.e2e
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
 INTENT_SECTIONS = ("expect", "traffic", "links")  # what import cannot know: the file's questions
-
-
-@contextlib.contextmanager
-def serving():
-    """A fresh ``xloudnet serve`` on a free loopback port; its root URL."""
-    port = _free_port()
-    env = {**_clean_env(), "XLOUDNET_PASSWORD": PASSWORD}
-    proc = subprocess.Popen([sys.executable, "-m", "xloudnet.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/networking", timeout=1.0).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "xloudnet serve did not answer"
-            time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
