@@ -33,9 +33,21 @@ def _scalar(value) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return repr(value)
+    if isinstance(value, float):
+        return _float(value)
     return _string(str(value))
+
+
+def _float(value: float) -> str:
+    """YAML 1.1 (PyYAML) reads ``5e-324`` as a string: an exponent needs a dot before it."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    return text.replace("e", ".0e") if "e" in text and "." not in text else text
 
 
 @functools.lru_cache(maxsize=1 << 16)  # network, subnet and group names repeat on every port
