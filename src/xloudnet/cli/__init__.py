@@ -37,8 +37,14 @@ def _serve(args: argparse.Namespace) -> int:
     # thresholds the cyclic collector keeps re-walking it and a create at 100k ports costs
     # 2-3x one at 1k. Collecting the young generation less often keeps the cost flat.
     gc.set_threshold(50_000, 20, 10)
-    plane = ControlPlane(quotas=settings.quotas)
-    app = create_app(plane, settings)
+    from ..identity import IdentityService
+    from ..scenarios.provision import PresetIds
+    from .scenario import load_for_serve
+
+    plane, identity = ControlPlane(quotas=settings.quotas, ids=PresetIds()), IdentityService(settings)
+    if args.scenario and not load_for_serve(args.scenario, plane, identity):
+        return 2
+    app = create_app(plane, settings, identity)
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
           f"simulation {base}/simulation/v1", flush=True)
@@ -59,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port to bind (default 9696)")
     serve.add_argument("--config", type=Path, default=None, help="YAML settings file (password, accounts, quotas, ...)")
+    serve.add_argument("--scenario", type=Path, default=None, help="start with this scenario file provisioned")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)

@@ -7,6 +7,7 @@ scenario is bad (every problem printed as ``FILE:LINE: PATH: MESSAGE``).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ def add_run_command(commands) -> None:
                             description="Provision each scenario into an embedded control plane (no server), run "
                                         "its traffic, check its expect: intents and report. Exit 0: all hold; "
                                         "1: an intent fails; 2: a scenario is bad.")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="scenario YAML files")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="scenario YAML files (a directory: every *.yaml / *.yml in it)")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.json, junit.xml and PNG plots here")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
     p.add_argument("--no-traffic", action="store_true", help="skip the traffic simulation (QoS intents then error)")
@@ -33,29 +35,37 @@ def add_run_command(commands) -> None:
 
 
 def run_command(args) -> int:
-    from ..scenarios.loader import ScenarioError
+    from ..scenarios.loader import Problem, ScenarioError
     from ..scenarios.report import as_json, exit_status
     from ..scenarios.runner import run_file
 
+    # A 10k-port scenario keeps ~10^6 objects alive; with the default thresholds the cyclic
+    # collector re-walks them all over and more than doubles the run (as in `serve`).
+    gc.set_threshold(50_000, 20, 10)
     console = Console(stderr=args.json)
     errors = Console(stderr=True)
     runs, bad = [], {}
+    files = [f for path in args.files
+             for f in (sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path])]
     columns = (TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                TimeElapsedColumn())
     with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
-        task = bar.add_task("", total=len(args.files))
-        for number, path in enumerate(args.files):
+        task = bar.add_task("", total=len(files))
+        for number, path in enumerate(files):
             def note(stage: str, fraction: float, path=path, number=number) -> None:
                 bar.update(task, description=f"{path.name}: {stage}", completed=number + min(fraction, 1.0) * 0.9)
             try:
                 runs.append(run_file(path, note, traffic=not args.no_traffic))
             except ScenarioError as exc:
                 bad[str(path)] = exc
+            except Exception as exc:  # noqa: BLE001 - a bug still gets one line, and the other files run
+                bad[str(path)] = ScenarioError([Problem(str(path), None, "", f"internal error: "
+                                                                             f"{type(exc).__name__}: {exc}")])
             bar.update(task, completed=number + 1)
     document = as_json(runs, bad)
     for file, exc in bad.items():
-        for problem in exc.problems:
-            errors.print(str(problem), markup=False, highlight=False)
+        sys.stderr.write("".join(f"{problem}\n" for problem in exc.problems))  # one line each, unwrapped
+    sys.stderr.flush()
     if args.json:
         print(json.dumps(document, indent=2, default=str))
     else:
@@ -69,6 +79,9 @@ def run_command(args) -> int:
 
 
 def render_run(console: Console, run, quiet: bool = False) -> None:
+    if quiet and all(r.status == "pass" for r in run.results):
+        console.print(f"{run.name}: {len(run.results)} intent(s) hold", highlight=False)
+        return
     table = Table(title=f"{run.name}  ({run.file})", title_justify="left", header_style="bold")
     for column in ("status", "intent", "kind", "result"):
         table.add_column(column, overflow="fold")
@@ -145,7 +158,8 @@ def render_summary(console: Console, summary: dict) -> None:
     status = summary["exit_status"]
     verdict = {0: "[bold green]all intents hold[/]", 1: "[bold red]intents fail[/]",
                2: "[bold red]bad scenario(s)[/]"}[status]
-    console.print(f"\n{verdict}: {', '.join(parts) or 'no intents'} in {summary['scenarios']} scenario(s)")
+    console.print(f"\n{verdict}: {', '.join(parts) or 'no intents'} in {summary['scenarios']} scenario(s)",
+                  highlight=False)
 
 
 def write_report(directory: Path, runs, bad, document: dict) -> None:
@@ -171,14 +185,16 @@ def plot_intents(runs, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     colors = {"pass": "#2e7d32", "fail": "#c62828", "xfail": "#f9a825", "xpass": "#8e24aa", "error": "#6d4c41"}
-    rows = [(f"{run.name}: {r.name}", r.status) for run in runs for r in run.results]
+    rows = [(f"{run.name}: {r.name}", r.status, 1000 * r.details.get("elapsed_s", 0.0), r.checked)
+            for run in runs for r in run.results]
     height = max(2.0, 0.32 * len(rows) + 1.0)
     fig, ax = plt.subplots(figsize=(11, height))
-    ax.barh(range(len(rows)), [1] * len(rows), color=[colors[s] for _, s in rows])
-    ax.set_yticks(range(len(rows)), [f"{label}  [{status}]" for label, status in rows], fontsize=8)
+    ax.barh(range(len(rows)), [max(ms, 0.01) for _, _, ms, _ in rows], color=[colors[s] for _, s, _, _ in rows])
+    ax.set_yticks(range(len(rows)), [f"{label}  [{status}, {n} checked]" for label, status, _, n in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xticks([])
-    ax.set_title("intents by outcome")
+    ax.set_xscale("log")
+    ax.set_xlabel("time to check (ms)")
+    ax.set_title("intents: outcome (colour) and checking time")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+__all__ = ["add_scenario_command", "load_for_serve"]
+
 
 def add_scenario_command(commands) -> None:
     p = commands.add_parser("scenario", help="scenario files: JSON Schema for editors, validity check")
@@ -48,3 +50,25 @@ def check_command(args) -> int:
         if not problems:
             print(f"{len(args.files)} scenario(s) valid")
     return 2 if problems else 0
+
+
+def load_for_serve(path: Path, plane, identity) -> bool:
+    """Provision ``path`` into the server's ``plane`` before it serves (its ``PresetIds`` keep the
+    file's ids); its projects are the identity service's projects of the same names (created,
+    with no user, when missing). Prints the problems and returns False when the file is bad."""
+    from ..identity.records import DEFAULT_DOMAIN_ID
+    from ..scenarios.loader import ScenarioError, load
+    from ..scenarios.provision import project_ids, provision
+
+    try:
+        scenario, source = load(path)
+        projects = {}
+        for name in project_ids(scenario):
+            found = identity.directory.project_named(name, DEFAULT_DOMAIN_ID)
+            projects[name] = (found or identity.directory.add_project(name, DEFAULT_DOMAIN_ID)).id
+        provision(scenario, source, plane, projects=projects, ids=plane.ids)
+    except ScenarioError as exc:
+        print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
+        return False
+    print(f"scenario {path}: {len(plane.store.table('ports'))} ports provisioned", flush=True)
+    return True

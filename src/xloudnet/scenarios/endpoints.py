@@ -24,6 +24,7 @@ class End:
     end: dict
     label: str
     port: dict | None = None
+    roaming: bool = False  # an outside host that enters wherever its destination is reachable from
 
     @property
     def outside(self) -> bool:
@@ -103,7 +104,7 @@ class Endpoints:
         net = network_id or (self.externals[0] if self.externals else None)
         if net:
             end["network_id"] = net
-        return End(end, "internet" if family == 4 else "internet (IPv6)")
+        return End(end, "internet" if family == 4 else "internet (IPv6)", roaming=network_id is None)
 
     def in_cloud(self, address: str) -> bool:
         ip = ipaddress.ip_address(address)
@@ -118,6 +119,17 @@ class Endpoints:
             if fip is not None:
                 return {"ip_address": fip["floating_ip_address"]}
         return destination.end
+
+    def entering(self, source: End, destination: End) -> dict:
+        """The source end; ``internet`` enters on the external network its destination is
+        reached from (the floating IP's, or the port's own external network)."""
+        if not source.roaming or destination.port is None:
+            return source.end
+        port = destination.port
+        fip = self.fips.get(port["id"]) if ":" not in source.end["ip_address"] else None
+        network = fip["floating_network_id"] if fip else (
+            port["network_id"] if self.networks[port["network_id"]].get("router:external") else None)
+        return {**source.end, "network_id": network} if network else source.end
 
     def family(self, end: End) -> set[int]:
         if end.port is None:

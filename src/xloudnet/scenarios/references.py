@@ -34,11 +34,22 @@ class Unresolved(Exception):
     """A reference that names nothing (or several things); the message says which."""
 
 
+class Unchecked(Unresolved):
+    """A reference to an item that is itself invalid (already reported): nothing more to say."""
+
+
+SECTION_KIND = {section: kind for kind, sections in KINDS.items() for section in sections}
+
+
 class Index:
     """Every named resource of a scenario, by kind: ``(section, position)`` per name and id."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, known: dict[str, set] | None = None):
         self.scenario = scenario
+        self.known = {kind: set() for kind in KINDS}
+        for section, names in (known or {}).items():
+            if section in SECTION_KIND:
+                self.known[SECTION_KIND[section]] |= names
         self.by_key: dict[str, dict[str, list[tuple[str, int]]]] = {k: defaultdict(list) for k in KINDS}
         for kind, sections in KINDS.items():
             for section in sections:
@@ -67,14 +78,27 @@ class Index:
         if not found:
             if kind == "security group" and ref == "default":
                 return None
+            if ref in self.known[kind]:
+                raise Unchecked("")
             raise Unresolved(f"{kind} '{ref}' is not defined")
         raise Unresolved(f"{kind} '{ref}' is ambiguous ({len(found)} resources have that name; use its id)")
 
 
-def check_references(scenario: Scenario, source: Source) -> list[Problem]:
-    """Every reference, duplicate name and cross-resource rule the API would only find later."""
-    index = Index(scenario)
-    problems = [source.problem(loc, message) for loc, message in _issues(scenario, index)]
+def check_references(scenario: Scenario, source: Source, positions: dict[str, list[int]] | None = None,
+                     known: dict[str, set] | None = None) -> list[Problem]:
+    """Every reference, duplicate name and cross-resource rule the API would only find later.
+
+    ``positions``/``known``: when invalid items were left out, each kept item's position in the
+    file and the left-out names (see ``loader.load``)."""
+    index = Index(scenario, known)
+    positions = positions or {}
+
+    def where(loc: tuple) -> tuple:
+        if len(loc) >= 2 and loc[0] in positions:
+            return (loc[0], positions[loc[0]][loc[1]]) + tuple(loc[2:])
+        return loc
+
+    problems = [source.problem(where(loc), message) for loc, message in _issues(scenario, index) if message]
     problems.sort(key=lambda p: (p.line or 0, p.path))
     return problems
 
@@ -92,7 +116,12 @@ def _issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
     for key in s.links:
         yield from _link(index, key)
     if s.traffic:
+        first: dict[str, int] = {}
         for i, flow in enumerate(s.traffic.flows):
+            if flow.name in first:
+                yield ("traffic", "flows", i, "name"), (f"flow '{flow.name}' is defined twice "
+                                                        f"(first at traffic.flows[{first[flow.name]}])")
+            first.setdefault(flow.name, i)
             yield from _selector(index, ("traffic", "flows", i, "from"), flow.from_)
             yield from _selector(index, ("traffic", "flows", i, "to"), flow.to)
     yield from _intent_issues(s, index)
@@ -168,9 +197,11 @@ def _same_network(index: Index, loc: tuple, subnet_ref: str | None, port) -> Ite
     try:
         sub = index.resolve("subnet", subnet_ref, index.project_of(port)) if subnet_ref else None
         net = index.resolve("network", port.network, index.project_of(port))
+        subnet = index.item(*sub) if sub is not None else None
+        on = index.resolve("network", subnet.network, index.project_of(subnet)) if subnet is not None else net
     except Unresolved:
         return
-    if sub is not None and index.resolve("network", index.item(*sub).network, index.project_of(index.item(*sub))) != net:
+    if on != net:
         yield loc, f"subnet '{subnet_ref}' is not on network '{port.network}'"
 
 

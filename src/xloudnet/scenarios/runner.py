@@ -16,6 +16,8 @@ from .references import LINK_NAME
 from .schema import Scenario
 
 Progress = Callable[[str, float], None]
+COUNTED = ("networks", "subnets", "ports", "routers", "floatingips", "security_groups", "security_group_rules",
+           "qos_policies")
 
 
 @dataclass
@@ -35,9 +37,20 @@ class ScenarioRun:
         return any(r.status in (FAIL, ERROR) for r in self.results)
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "name": self.name, "passed": not self.failed,
-                "intents": [r.as_dict() for r in self.results], "simulation": self.simulation,
-                "timings_s": self.timings, "resources": self.counts}
+        intents = []
+        for result in self.results:
+            item = result.as_dict()
+            if result.counterexample and result.counterexample.get("answer"):
+                item["counterexample"] = {**result.counterexample, "names": self._names(result.counterexample["answer"])}
+            intents.append(item)
+        return {"file": self.file, "name": self.name, "passed": not self.failed, "intents": intents,
+                "simulation": self.simulation, "timings_s": self.timings, "resources": self.counts}
+
+    def _names(self, answer: dict) -> dict:
+        """The readable name of every id the trace shows (nodes and rules)."""
+        hops = list(answer.get("hops", [])) + list((answer.get("return") or {}).get("hops", []))
+        ids = {str(h.get("node", "")).partition(":")[2] for h in hops} | {h.get("rule_id") for h in hops}
+        return {i: self.labels[i] for i in ids if i in self.labels}
 
 
 def build(path: Path | str, text: str | None = None) -> tuple[Scenario, Source, Provisioned]:
@@ -58,15 +71,14 @@ def run_file(path: Path | str, progress: Progress | None = None, traffic: bool =
     note("provisioning", 0.0)
     t = time.perf_counter()
     plane, ids = embedded_plane()
-    provisioned = provision(scenario, source, plane, ids=ids)
+    provisioned = provision(scenario, source, plane, ids=ids, progress=lambda f: note("provisioning", f))
     timings["provision"] = time.perf_counter() - t
     t = time.perf_counter()
     analyser = Analyser(plane)
     timings["compile"] = time.perf_counter() - t
     endpoints = Endpoints(provisioned)
     run = ScenarioRun(str(path), scenario.name or Path(path).stem, timings=timings,
-                      counts={k: len(v) for k, v in plane.snapshot().__dict__.items() if isinstance(v, dict) or
-                              hasattr(v, "__len__") and k != "revision"},
+                      counts={t: len(plane.store.table(t)) for t in COUNTED},
                       labels=_labels(provisioned))
     if traffic and scenario.traffic and scenario.traffic.flows:
         t = time.perf_counter()
@@ -75,9 +87,13 @@ def run_file(path: Path | str, progress: Progress | None = None, traffic: bool =
                                   lambda f: note("simulating", f))
         timings["simulate"] = time.perf_counter() - t
     t = time.perf_counter()
-    checker = Checker(analyser, endpoints, run.simulation)
+    total = max(1, len(scenario.expect))
+    position = [0]
+    checker = Checker(analyser, endpoints, run.simulation,
+                      lambda fraction: note("checking intents", (position[0] + fraction) / total))
     for i, intent in enumerate(scenario.expect):
-        note("checking intents", i / max(1, len(scenario.expect)))
+        position[0] = i
+        note("checking intents", i / total)
         run.results.append(checker.check(intent))
     note("checking intents", 1.0)
     timings["intents"] = time.perf_counter() - t
@@ -100,7 +116,7 @@ def simulate(scenario: Scenario, source: Source, analyser: Analyser, endpoints: 
             ends.append(found[0] if found else None)
         if None in ends:
             continue
-        query = {"source": ends[0].end, "destination": endpoints.toward(ends[0], ends[1])}
+        query = {"source": endpoints.entering(*ends), "destination": endpoints.toward(*ends)}
         request = {"name": flow.name, **query, "protocol": flow.protocol, "rate_kbps": flow.rate_kbps,
                    "packet_size": flow.packet_size, "pattern": flow.pattern, "dscp": flow.dscp, "start_s": flow.start_s}
         if flow.destination_port is not None:

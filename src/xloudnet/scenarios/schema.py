@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Ref = Annotated[str, Field(min_length=1, max_length=255, description="the name (or id) of a resource in this file")]
 Service = Annotated[str, Field(
-    pattern=r"^\s*(any|[a-z0-9-]+)(/\d+(-\d+)?(:\d+(-\d+)?)?)?\s*$",
     description="'tcp/5432', 'tcp/8000-8080', 'udp/53', 'icmp' (all types), 'icmp/8' (echo, all codes), "
                 "'icmp/3:4' (type 3 code 4), 'gre', or 'any' (every protocol)",
 )]
@@ -302,6 +301,14 @@ class Isolated(Strict):
     ethertype: Literal["IPv4", "IPv6"] | None = None
 
 
+def _services(value: list[str]) -> list[str]:
+    from .services import parse
+
+    for item in value:
+        parse([item])  # ValueError says what is wrong with which entry
+    return value
+
+
 class Only(Strict):
     """The exact set of services allowed from each of ``from`` to each of ``to`` equals ``services``."""
 
@@ -310,10 +317,14 @@ class Only(Strict):
     services: list[Service]
     ethertype: Literal["IPv4", "IPv6"] | None = None
 
+    _check = field_validator("services")(classmethod(lambda cls, v: _services(v)))
+
 
 class Exposed(Strict):
     to: SelectorLike
     services: list[Service]
+
+    _check = field_validator("services")(classmethod(lambda cls, v: _services(v)))
 
 
 class Exposure(Strict):

@@ -18,6 +18,11 @@ FULL = 65535
 _TEXT = re.compile(r"^(?P<proto>[a-z0-9-]+)(/(?P<lo>\d+)(-(?P<hi>\d+))?(:(?P<clo>\d+)(-(?P<chi>\d+))?)?)?$")
 NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
 NAMES.update({1: "icmp", 58: "ipv6-icmp", 0: "any"})
+PREFERRED = (6, 17, 1, 58)  # the order people read services in: tcp, udp, icmp, icmpv6, the rest
+
+
+def _order(proto: int) -> tuple:
+    return (PREFERRED.index(proto) if proto in PREFERRED else len(PREFERRED), proto)
 
 
 def space(proto: int) -> tuple[int, int]:
@@ -129,7 +134,7 @@ def text(services: ServiceSet, limit: int = 12) -> str:
     if len(services) >= 255:
         return "any"
     items = []
-    for proto in sorted(services, key=lambda p: (p not in (6, 17, 1, 58), p)):
+    for proto in sorted(services, key=_order):
         name = NAMES.get(proto, str(proto))
         for lo, hi in services[proto]:
             if (lo, hi) == space(proto):
@@ -149,7 +154,7 @@ def text(services: ServiceSet, limit: int = 12) -> str:
 
 def example_query(services: ServiceSet) -> dict:
     """The query fields of one concrete flow inside ``services`` (tcp, udp, icmp first)."""
-    proto = sorted(services, key=lambda p: (p not in (6, 17, 1, 58), p))[0]
+    proto = min(services, key=_order)
     lo, hi = services[proto][0]
     if proto in PORT_PROTOCOLS:
         lo = 1 if lo == 0 and hi >= 1 else lo  # port 0 is reserved: show a port people use
