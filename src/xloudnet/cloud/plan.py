@@ -10,13 +10,17 @@ from __future__ import annotations
 import ipaddress
 import uuid
 
-from ..scenarios.provision import SERVER_NAMESPACE, SERVER_OWNER
+from ..scenarios.provision import SERVER_OWNER
 from ..scenarios.schema import Scenario
 from .importer import INTERFACE_OWNERS
 from .inventory import Inventory
 from .planner import ApplyError, Planner, Step, differing, rule_signature
 
 __all__ = ["ApplyError", "Step", "plan"]
+
+# A server's port gets a device id stable per (project, server name), so a second apply finds it
+# unchanged; uuid-shaped, as Nova's are.
+SERVER_NAMESPACE = uuid.UUID("0f6b1f0e-8a5e-4c7a-9b57-3c1d2e4f5a60")
 
 
 def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
