@@ -31,6 +31,7 @@ def add_cloud_commands(commands) -> None:
     p = commands.add_parser("import", help="read a cloud's networking (any Neutron) into a scenario file")
     p.add_argument("-o", "--output", type=Path, help="write the scenario here (default: standard output)")
     p.add_argument("--name", help="the scenario's name (default: the cloud's)")
+    p.add_argument("--json", action="store_true", help="write the scenario as JSON (which is YAML too)")
     add_auth_options(p, environ=os.environ)
     p.set_defaults(func=import_cloud)
 
@@ -52,7 +53,10 @@ def import_cloud(args: argparse.Namespace) -> int:
     with console.status("reading the cloud…") as status:
         inventory = read_inventory(conn, progress=lambda name, n: status.update(f"read {n} {name.replace('_', ' ')}"))
     scenario = to_scenario(inventory, args.name or getattr(args, "os_cloud", None) or "imported")
-    text = scenario_yaml(scenario)
+    if args.json:
+        text = scenario.model_dump_json(by_alias=True, exclude_defaults=True, indent=1) + "\n"
+    else:
+        text = scenario_yaml(scenario)
     elapsed = time.perf_counter() - started
     if args.output is None:
         sys.stdout.write(text)
