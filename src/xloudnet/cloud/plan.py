@@ -41,7 +41,10 @@ def _qos_policies(p: Planner) -> None:
         current = list((existing or {}).get("rules") or [])
         for j, rule in enumerate(policy.rules):
             fields = rule.model_dump(exclude_none=True, exclude={"id", "type"})
-            same = [r for r in current if r.get("type") == rule.type and r.get("direction") == fields.get("direction")]
+            # Neutron's rules default to egress; a file that names no direction means that one
+            direction = fields.get("direction")
+            wanted = (direction,) if direction else (None, "egress")
+            same = [r for r in current if r.get("type") == rule.type and r.get("direction") in wanted]
             where, label = f"qos_policies[{i}].rules[{j}]", f"{rule.type} of {policy.name}"
             project = p.project_of(policy)[0]
             if same and not differing(fields, same[0]):
