@@ -1,16 +1,20 @@
 """A small client for a running xloudnet (or any Keystone + xloudnet endpoint).
 
 It is handed a way to log in (``xloudnet.cloud.connection.login``: clouds.yaml, ``OS_*``, the
-catalog, as the ``openstack`` CLI), logs in on its first call, and sends JSON with the token.
+catalog, as the ``openstack`` CLI; or ``Credentials``: a root URL and a password), logs in on its
+first call, and sends JSON with the token.
 The CLI's question commands use it, so they work against any server a user can reach.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
+
+from .cloud.connection import Login, login
 
 
 class ClientError(Exception):
@@ -22,29 +26,37 @@ class ClientError(Exception):
         self.body = body
 
 
-@dataclass(frozen=True)
-class Login:
-    """A token, the catalog's endpoints by service type, and how to verify TLS."""
+@dataclass
+class Credentials:
+    """A server root URL and a password login: the direct way for scripts and tests (the CLI
+    resolves its options, ``OS_*`` and clouds.yaml instead)."""
 
-    token: str
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-    verify: bool | str = True
-    who: str = ""  # "user 'demo' in project 'demo' at URL", for messages
+    url: str = "http://127.0.0.1:9696"
+    username: str = "admin"
+    password: str = "secret"
+    project: str | None = None
+    domain: str = "Default"
+
+    def login(self) -> Login:
+        options = argparse.Namespace(url=self.url, os_username=self.username, os_password=self.password,
+                                     os_project_name=self.project or self.username,
+                                     os_user_domain_name=self.domain, os_project_domain_name=self.domain)
+        return login(options, {})
 
 
 class Client:
     """Authenticated JSON calls to the identity, networking and simulation services."""
 
-    def __init__(self, login: Callable[[], Login], timeout: float = 120.0):
-        self._login = login
+    def __init__(self, login: Callable[[], Login] | Credentials, timeout: float = 120.0):
+        self._login = login.login if isinstance(login, Credentials) else login
         self.timeout = timeout
         self.http: httpx.Client | None = None
         self.token: str | None = None
-        self.endpoints: Mapping[str, str] = {}
+        self.endpoints: dict[str, str] = {}
 
     def login(self) -> None:
         session = self._login()
-        self.token, self.endpoints = session.token, session.endpoints
+        self.token, self.endpoints = session.token, dict(session.endpoints)
         self.http = httpx.Client(timeout=self.timeout, verify=session.verify)
 
     def call(self, service: str, method: str, path: str, body=None):

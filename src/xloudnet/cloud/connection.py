@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..client import Login
 
 __all__ = [
     "LOCAL_ROOT",
+    "Login",
     "LoginError",
     "add_auth_options",
     "cloud_region",
@@ -42,6 +43,16 @@ _LOADER_KEYS = (
     "os_cloud", "os_auth_url", "os_username", "os_password", "os_project_name", "os_project_id",
     "os_user_domain_name", "os_project_domain_name", "os_region_name", "os_interface", "os_cacert",
 )
+
+
+@dataclass(frozen=True)
+class Login:
+    """A token, the catalog's endpoints by service type, and how to verify TLS."""
+
+    token: str
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    verify: bool | str = True
+    who: str = ""  # "user 'demo' in project 'demo' at URL", for messages
 
 
 class LoginError(Exception):
