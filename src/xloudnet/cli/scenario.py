@@ -53,12 +53,17 @@ def check_command(args) -> int:
 
 
 def load_for_serve(path: Path, plane, identity) -> bool:
-    """Provision ``path`` into the server's ``plane`` before it serves (its ``PresetIds`` keep the
-    file's ids); its projects are the identity service's projects of the same names (created,
-    with no user, when missing). Prints the problems and returns False when the file is bad."""
+    """Provision ``path`` into the server's fresh ``plane`` before it serves; its projects are the
+    identity service's projects of the same names (created, with no user, when missing). Prints
+    the problems and returns False when the file is bad.
+
+    The plane's id factory is wrapped in a ``PresetIds`` so the file's ``id:`` fields are kept
+    (only here: a server without a scenario never loads the scenario package)."""
     from ..identity.records import DEFAULT_DOMAIN_ID
     from ..scenarios.loader import ScenarioError, load
-    from ..scenarios.provision import project_ids, provision
+    from ..scenarios.provision import PresetIds, project_ids, provision
+
+    plane.ids = PresetIds(plane.ids)
 
     try:
         scenario, source = load(path)

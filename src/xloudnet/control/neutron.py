@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors, query
 from .context import Context
 from .extensions import extension_list
+from .messages import Request, Response
 from .plane import ControlPlane
 from .service import ResourceService, envelope
-
-
-@dataclass
-class Request:
-    """One Neutron API call. ``path`` is relative to the networking root (``/v2.0/...``)."""
-
-    method: str
-    path: str
-    query: list[tuple[str, str]] = field(default_factory=list)
-    body: Any = None
-    if_match: int | None = None
-    base_url: str = ""  # networking root URL, for links
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None
 
 
 _Handler = Callable[..., Response]
@@ -244,10 +226,12 @@ def _service_routes(service: ResourceService) -> list:
         "DELETE": lambda api, s: api._delete_handler(s),
     }, collection))
     if service.definition.tags:
-        tags = base + r"/(?P<rid>[^/]+)/tags"
-        routes.append((re.compile(tags), {m: _tag_factory(m) for m in ("GET", "PUT", "POST", "DELETE")}, collection))
-        one = {m: _tag_factory(f"{m} one") for m in ("GET", "PUT", "DELETE")}
-        routes.append((re.compile(tags + r"/(?P<tag>[^/]+)"), one, collection))
+        # The tag extension may name a parent by another path (QoS policies: /v2.0/policies).
+        for parent in (base, *(_pattern(c) for c in getattr(service, "tag_collections", ()))):
+            tags = parent + r"/(?P<rid>[^/]+)/tags"
+            routes.append((re.compile(tags), {m: _tag_factory(m) for m in ("GET", "PUT", "POST", "DELETE")}, collection))
+            one = {m: _tag_factory(f"{m} one") for m in ("GET", "PUT", "DELETE")}
+            routes.append((re.compile(tags + r"/(?P<tag>[^/]+)"), one, collection))
     for action, method_name in service.member_actions.items():
         factory = _action_factory(method_name)
         routes.append((re.compile(base + rf"/(?P<rid>[^/]+)/{action}"), {"PUT": factory}, collection))

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from typing import Iterator
 
-from .loader import Problem, Source
+from .source import Problem, Source
 from .schema import Scenario, Selector
 
 # Kinds a reference can name, and where they live in the file. Servers are ports (their NIC).

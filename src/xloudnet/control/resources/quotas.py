@@ -15,6 +15,7 @@ from typing import Any
 from .. import errors
 from ..attributes import Attr, ResourceDef, to_bool, to_int
 from ..context import Context
+from ..messages import Response
 from ..service import ResourceService
 from .qos import MAX_INT, value_range
 
@@ -35,11 +36,13 @@ DEFAULTS: dict[str, int] = {
 TABLE_RESOURCES: dict[str, str] = {
     "networks": "network",
     "subnets": "subnet",
+    "subnetpools": "subnetpool",
     "ports": "port",
     "routers": "router",
     "floatingips": "floatingip",
     "security_groups": "security_group",
     "security_group_rules": "security_group_rule",
+    "rbac_policies": "rbac_policy",
 }
 RESOURCE_TABLES = {resource: table for table, resource in TABLE_RESOURCES.items()}
 
@@ -184,8 +187,6 @@ class QuotaService(ResourceService):
 
     # --- routes -------------------------------------------------------------------------------
     def routes(self) -> dict:
-        from ..neutron import Response
-
         def index(ctx, req):
             return Response(200, {"quotas": self.all_quotas(ctx)})
 
