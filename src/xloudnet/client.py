@@ -1,14 +1,20 @@
 """A small client for a running xloudnet (or any Keystone + xloudnet endpoint).
 
-Logs in with a password through Keystone v3, finds the endpoints in the catalog, and calls them.
+It is handed a way to log in (``xloudnet.cloud.connection.login``: clouds.yaml, ``OS_*``, the
+catalog, as the ``openstack`` CLI; or ``Credentials``: a root URL and a password), logs in on its
+first call, and sends JSON with the token.
 The CLI's question commands use it, so they work against any server a user can reach.
 """
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+
+from .cloud.connection import Login, login
 
 
 class ClientError(Exception):
@@ -22,36 +28,36 @@ class ClientError(Exception):
 
 @dataclass
 class Credentials:
+    """A server root URL and a password login: the direct way for scripts and tests (the CLI
+    resolves its options, ``OS_*`` and clouds.yaml instead)."""
+
     url: str = "http://127.0.0.1:9696"
     username: str = "admin"
     password: str = "secret"
     project: str | None = None
     domain: str = "Default"
 
+    def login(self) -> Login:
+        options = argparse.Namespace(url=self.url, os_username=self.username, os_password=self.password,
+                                     os_project_name=self.project or self.username,
+                                     os_user_domain_name=self.domain, os_project_domain_name=self.domain)
+        return login(options, {})
+
 
 class Client:
     """Authenticated JSON calls to the identity, networking and simulation services."""
 
-    def __init__(self, credentials: Credentials, timeout: float = 120.0):
-        self.credentials = credentials
-        self.http = httpx.Client(timeout=timeout)
+    def __init__(self, login: Callable[[], Login] | Credentials, timeout: float = 120.0):
+        self._login = login.login if isinstance(login, Credentials) else login
+        self.timeout = timeout
+        self.http: httpx.Client | None = None
         self.token: str | None = None
         self.endpoints: dict[str, str] = {}
 
     def login(self) -> None:
-        c = self.credentials
-        auth = {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": c.username, "domain": {"name": c.domain}, "password": c.password}}},
-            "scope": {"project": {"name": c.project or c.username, "domain": {"name": c.domain}}},
-        }}
-        response = self._send("POST", c.url.rstrip("/") + "/identity/v3/auth/tokens", json=auth)
-        self._raise_for(response)
-        self.token = response.headers["X-Subject-Token"]
-        for entry in response.json()["token"].get("catalog", []):
-            for endpoint in entry["endpoints"]:
-                if endpoint["interface"] == "public":
-                    self.endpoints[entry["type"]] = endpoint["url"].rstrip("/")
+        session = self._login()
+        self.token, self.endpoints = session.token, dict(session.endpoints)
+        self.http = httpx.Client(timeout=self.timeout, verify=session.verify)
 
     def call(self, service: str, method: str, path: str, body=None):
         """``service`` is a catalog type: ``network`` or ``network-simulation``."""
@@ -66,7 +72,7 @@ class Client:
         try:
             return self.http.request(method, url, **kwargs)
         except httpx.TransportError as exc:  # refused, timed out, reset: an OSError for callers
-            raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
+            raise ConnectionError(f"{url}: {type(exc).__name__}: {exc}") from None
 
     def simulation(self, method: str, path: str, body=None):
         return self.call("network-simulation", method, "/v1" + path, body)

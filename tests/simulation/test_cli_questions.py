@@ -154,4 +154,4 @@ def test_sgtest_prints_verdict_and_matching_rules(run, topo):
 def test_unreachable_server_is_reported_without_traceback(capsys):
     code = main(["lint", "--url", f"http://127.0.0.1:{_free_port()}", "--password", PASSWORD])
     err = capsys.readouterr().err
-    assert code == 1 and "cannot reach" in err and "Traceback" not in err
+    assert code == 2 and "cannot reach" in err and "Traceback" not in err

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from .. import __version__
+from ..cloud.connection import LoginError
+from .cloud import add_cloud_commands
 from .questions import add_commands
 from .run import add_run_command
 from .scenario import add_scenario_command
@@ -97,13 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_simulate_command(commands)
     add_run_command(commands); add_scenario_command(commands)
+    add_cloud_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except LoginError as exc:  # a usage error for CI: exit 2, one line, no traceback
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

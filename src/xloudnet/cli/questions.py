@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import os
@@ -11,19 +12,13 @@ import sys
 
 from rich.console import Console
 
-from ..client import Client, ClientError, Credentials
+from ..client import Client, ClientError
+from ..cloud.connection import add_auth_options, login
 from . import render
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    env = os.environ
-    group = parser.add_argument_group("connection (defaults from the environment)")
-    group.add_argument("--url", default=env.get("XLOUDNET_URL", "http://127.0.0.1:9696"),
-                       help="server root URL (XLOUDNET_URL; default http://127.0.0.1:9696)")
-    group.add_argument("--user", default=env.get("OS_USERNAME", "admin"), help="user name (OS_USERNAME; default admin)")
-    group.add_argument("--password", default=env.get("OS_PASSWORD", env.get("XLOUDNET_PASSWORD", "secret")),
-                       help="password (OS_PASSWORD or XLOUDNET_PASSWORD; default secret)")
-    group.add_argument("--project", default=env.get("OS_PROJECT_NAME"), help="project name (default: the user's name)")
+    add_auth_options(parser, environ=os.environ)
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
 
 
@@ -74,8 +69,8 @@ def add_flow_options(parser: argparse.ArgumentParser) -> None:
 
 
 def client_for(args) -> Client:
-    """A client for the server and credentials named by the connection options."""
-    return Client(Credentials(args.url, args.user, args.password, args.project))
+    """A client for the cloud the authentication options name (logs in on its first call)."""
+    return Client(functools.partial(login, args, os.environ))
 
 
 def _run(args, method: str, path: str, body, view) -> int:
@@ -86,7 +81,7 @@ def _run(args, method: str, path: str, body, view) -> int:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"xloudnet: cannot reach {args.url}: {exc}", file=sys.stderr)
+        print(f"xloudnet: cannot reach the server: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(answer, indent=2))

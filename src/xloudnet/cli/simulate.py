@@ -58,7 +58,7 @@ def simulate(args) -> int:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"xloudnet: cannot reach {args.url}: {exc}", file=sys.stderr)
+        print(f"xloudnet: cannot reach the server: {exc}", file=sys.stderr)
         return 1
     except TimeoutError as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
