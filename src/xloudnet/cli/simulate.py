@@ -119,6 +119,18 @@ def render_result(console: Console, result: dict) -> None:
         console.print("rule hits: " + ", ".join(f"{k} {v}" for k, v in result["rule_hits"].items()))
 
 
+def _latency_axis(ax, samples: list) -> None:
+    """A readable latency axis: log when queues spread latencies over decades; otherwise linear from
+    zero, never with an offset (near-constant latencies once read ``1e-12+1.1144``)."""
+    if samples and min(samples) > 0 and max(samples) / min(samples) > 20:
+        ax.set_xscale("log")
+        return
+    top = max(samples) if samples else 1.0
+    ax.set_xlim(0, top * 1.15 if top > 0 else 1.0)
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    ax.set_ylim(0, 1.02)
+
+
 def plot_result(result: dict, path: Path) -> None:
     """PNG: delivered (solid) and offered (dotted) throughput over time per flow; latency CDFs."""
     import matplotlib
@@ -137,9 +149,10 @@ def plot_result(result: dict, path: Path) -> None:
             right.plot(cdf, np.linspace(0, 1, len(cdf)), color=line.get_color(), label=f["name"])
     left.set(xlabel="time (s)", ylabel="kbit/s", title="delivered (solid) vs offered (dotted)")
     right.set(xlabel="one-way latency (ms)", ylabel="fraction of packets", title="latency CDF")
-    samples = [v for f in result["flows"] if f["latency_ms"] for v in f["latency_ms"]["cdf"]]
-    if samples and min(samples) > 0 and max(samples) / min(samples) > 20:
-        right.set_xscale("log")  # queues spread latencies over decades; otherwise stay linear
+    _latency_axis(right, [v for f in result["flows"] if f["latency_ms"] for v in f["latency_ms"]["cdf"]])
+    left.set_ylim(bottom=0)  # throughput from zero: a policed flow at 95 % must not look halved
+    left.set_xlim(left=0)
+    left.ticklabel_format(axis="y", style="plain", useOffset=False)
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")

@@ -64,6 +64,8 @@ class SimConfig:
     links: dict = field(default_factory=dict)  # kind or link id → {field: value} (overrides)
     shaper_queue_packets: int = SHAPER_QUEUE_PACKETS
     bins: int = 50                              # time-series bins over the run
+    backend: str = "ovs"                        # whose semantics: ovs | linuxbridge | ovn (sim.backends)
+    tbf_latency_ms: float = 50.0                # Linux bridge: the tbf queue holds rate·latency + burst
 
     def link_spec(self, link_id: str, kind: str) -> LinkSpec:
         """The kind's default, overridden field by field by ``links[kind]`` then ``links[link_id]``."""
