@@ -13,6 +13,7 @@ from .link import Link
 from .policer import Policer
 from .shaper import Shaper
 from .simulation import Simulation
+from .engine import run_engine
 
 __all__ = ["TokenBucket", "bandwidth_bucket", "packet_rate_bucket", "Policer", "Shaper", "Link",
-           "Simulation", "SimConfig", "FlowSpec", "LinkSpec", "LINK_DEFAULTS"]
+           "Simulation", "run_engine", "SimConfig", "FlowSpec", "LinkSpec", "LINK_DEFAULTS"]

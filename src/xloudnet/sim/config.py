@@ -66,6 +66,7 @@ class SimConfig:
     bins: int = 50                              # time-series bins over the run
     backend: str = "ovs"                        # whose semantics: ovs | linuxbridge | ovn (sim.backends)
     tbf_latency_ms: float = 50.0                # Linux bridge: the tbf queue holds rate·latency + burst
+    engine: str = "auto"                        # auto | batched | reference (the per-packet SimPy model)
 
     def link_spec(self, link_id: str, kind: str) -> LinkSpec:
         """The kind's default, overridden field by field by ``links[kind]`` then ``links[link_id]``."""
