@@ -28,13 +28,17 @@ from .result import build_result
 from .stages import Layout, build_layout, guarantee_bucket
 
 PATTERN_CODES = {"cbr": 0, "poisson": 1, "onoff": 2}
-WINDOW_PACKETS = 1_000_000   # packets generated per window (memory per window)
-MIN_WINDOWS = 50             # progress steps, as the reference reports
+WINDOW_PACKETS = 2_000_000   # packets generated per window (memory per window)
+MIN_WINDOWS = 4              # progress steps at least
 POISSON_BATCH = 4096         # as sources.poisson draws its gaps
 RECEIVER = -1
 
 
-class CyclicStages(ValueError):
+class NotBatchable(ValueError):
+    """The run needs the per-packet engine."""
+
+
+class CyclicStages(NotBatchable):
     """The flows' paths order the stages in a cycle: no batched schedule exists."""
 
 
@@ -103,9 +107,7 @@ class _Link:
         for flow, min_bps in spec.guarantees.items():
             self.guar[self.cls_of_flow[flow]] = _bucket(guarantee_bucket(min_bps))
         self.g_list = np.flatnonzero(self.guar[:, 0] > 0).astype(np.int64)
-        size = 4 * n + 16
-        self.h_tag, self.h_flow = np.zeros(size), np.zeros(size, np.int64)
-        self.h_cls, self.h_ver, self.hn = np.zeros(size, np.int64), np.zeros(size, np.int64), np.zeros(1, np.int64)
+        self.heap, self.hn = np.zeros((3 * n + 16, 4)), np.zeros(1, np.int64)
         self.st, self.sti = np.zeros(3), np.full(1, -1, np.int64)
         self.cls_sent = np.zeros(n, np.int64)
         self.dropped = 0
@@ -116,8 +118,8 @@ class _Link:
         dropped = np.zeros(t.size, np.bool_)
         n = kernels.link(t, f, sent, horizon, self.cls_of_flow, self.cls_flow, self.cls_bits,
                          float(self.spec.capacity_bps), float(self.spec.delay_s), self.qcap, self.ring, self.head,
-                         self.qlen, self.tag, self.finish, self.version, self.guar, self.g_list, self.h_tag,
-                         self.h_flow, self.h_cls, self.h_ver, self.hn, self.st, self.sti, self.cls_sent,
+                         self.qlen, self.tag, self.finish, self.version, self.guar, self.g_list, self.heap,
+                         self.hn, self.st, self.sti, self.cls_sent,
                          out_f, out_t, out_s, dropped)
         self.dropped += int(dropped.sum())
         lose(f[dropped], t[dropped], "QUEUE_OVERFLOW")
@@ -158,6 +160,10 @@ class BatchedSimulation:
     def __init__(self, tables, config: SimConfig, rng: np.random.Generator, plans: list):
         self.config, self.plans = config, plans
         self.layout = build_layout(config, plans)
+        if any(f.pattern not in PATTERN_CODES for f in config.flows):
+            raise NotBatchable("closed-loop (tcp) flows react to every packet")
+        if any(s.loss_ratio for s in self.layout.stages):
+            raise NotBatchable("random link loss is drawn per packet by the reference engine")
         self.order = stage_order(self.layout)
         n = len(config.flows)
         self.bits = np.array([int(f.packet_size) * 8 for f in config.flows], np.int64)
@@ -184,6 +190,7 @@ class BatchedSimulation:
             at = self.layout.arrive_at[i]
             self.arrive_stage[i] = path[at] if at < len(path) else RECEIVER
         self.arrived = np.zeros(n, np.int64)
+        self.losses: dict = {}
         self.pending = {s: [] for s in range(len(self.stages))}
         self.pending[RECEIVER] = []
         self._sources()
@@ -219,7 +226,13 @@ class BatchedSimulation:
 
     # --- running --------------------------------------------------------------------------------
     def _lose(self, f, t, reason):
-        self.metrics.lose(f, t, reason)
+        if f.size:  # buffered: one metrics call per reason per window
+            self.losses.setdefault(reason, []).append((f, t))
+
+    def _flush_losses(self) -> None:
+        for reason, chunks in self.losses.items():
+            self.metrics.lose(np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]), reason)
+        self.losses = {}
 
     def _take(self, s: int, horizon: float):
         chunks = self.pending[s]
@@ -247,8 +260,8 @@ class BatchedSimulation:
         nxt = self.next_of[s][f]
         order = np.argsort(nxt, kind="stable")
         nxt, f, t, sent = nxt[order], f[order], t[order], sent[order]
-        cuts = np.flatnonzero(np.diff(nxt)) + 1
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, nxt.size]):
+        cuts = (np.flatnonzero(nxt[1:] != nxt[:-1]) + 1).tolist()
+        for a, b in zip([0] + cuts, cuts + [nxt.size]):
             self.pending[int(nxt[a])].append((f[a:b], t[a:b], sent[a:b]))
 
     def _window(self, horizon: float) -> None:
@@ -266,7 +279,7 @@ class BatchedSimulation:
             refused &= np.array([p is None for p in self.layout.paths])[f]
             for i in np.unique(f[refused]):
                 mine = f == i
-                metrics.lose(f[mine], t[mine], self.plans[i].disposition)
+                self._lose(f[mine], t[mine], self.plans[i].disposition)
             ok = ~refused
             self._route_first(f[ok], t[ok])
         for s in self.order:
@@ -277,6 +290,7 @@ class BatchedSimulation:
         if batch is not None:
             f, t, sent = batch
             metrics.delivered(f, t, sent, self.bits[f])
+        self._flush_losses()
 
     def _route_first(self, f, t) -> None:
         if f.size == 0:
@@ -284,8 +298,8 @@ class BatchedSimulation:
         first = self.first[f]
         order = np.argsort(first, kind="stable")
         first, f, t = first[order], f[order], t[order]
-        cuts = np.flatnonzero(np.diff(first)) + 1
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, first.size]):
+        cuts = (np.flatnonzero(first[1:] != first[:-1]) + 1).tolist()
+        for a, b in zip([0] + cuts, cuts + [first.size]):
             self.pending[int(first[a])].append((f[a:b], t[a:b], t[a:b].copy()))
 
     def run(self, progress=None) -> dict:
@@ -308,4 +322,4 @@ class BatchedSimulation:
         return build_result(cfg, self.plans, self.layout, self.metrics, rule_hits, stats, wall)
 
 
-__all__ = ["BatchedSimulation", "CyclicStages", "stage_order"]
+__all__ = ["BatchedSimulation", "NotBatchable", "CyclicStages", "stage_order"]

@@ -23,6 +23,7 @@ class LinkSpec:
     capacity_kbps: float
     delay_ms: float
     queue_packets: int = 1000
+    loss_ratio: float = 0.0     # random (Bernoulli) loss on the link, e.g. a lossy WAN: LINK_LOSS
 
 
 LINK_DEFAULTS = {
@@ -43,7 +44,7 @@ class FlowSpec:
     rate_kbps: float
     destination_port: int | None = None
     packet_size: int = 1500           # bytes on the IP layer (headers included, as RFC 2697 counts)
-    pattern: str = "cbr"              # cbr | poisson | onoff
+    pattern: str = "cbr"              # cbr | poisson | onoff | tcp (closed loop, sim.tcp)
     on_ms: float = 100.0              # onoff only: burst length at rate_kbps
     off_ms: float = 100.0             # onoff only: silence between bursts
     dscp: int = 0                     # DSCP the VM sends (egress dscp_marking rewrites it)

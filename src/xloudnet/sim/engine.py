@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batched import BatchedSimulation, CyclicStages
+from .batched import BatchedSimulation, NotBatchable
 from .config import SimConfig
 from .simulation import Simulation
 
@@ -21,7 +21,7 @@ def run_engine(tables, config: SimConfig, seed: int, plans: list, progress=None)
     if engine in ("auto", "batched"):
         try:
             sim = BatchedSimulation(tables, config, np.random.default_rng(seed), plans)
-        except CyclicStages:
+        except NotBatchable:
             if engine == "batched":
                 raise
             engine = "reference"

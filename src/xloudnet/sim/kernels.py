@@ -109,140 +109,133 @@ def _less(ta, fa, tb, fb):
 
 
 @njit(cache=True)
-def _push(h_tag, h_flow, h_cls, h_ver, hn, tag, flow, c, ver):
+def _push(heap, hn, tag, flow, c, ver):
+    """Min-heap of rows ``[tag, flow, class, version]`` ordered by (tag, flow)."""
     i = hn[0]
     hn[0] += 1
     while i > 0:
         p = (i - 1) // 2
-        if _less(tag, flow, h_tag[p], h_flow[p]):
-            h_tag[i], h_flow[i], h_cls[i], h_ver[i] = h_tag[p], h_flow[p], h_cls[p], h_ver[p]
+        if _less(tag, flow, heap[p, 0], heap[p, 1]):
+            heap[i, 0], heap[i, 1], heap[i, 2], heap[i, 3] = heap[p, 0], heap[p, 1], heap[p, 2], heap[p, 3]
             i = p
         else:
             break
-    h_tag[i], h_flow[i], h_cls[i], h_ver[i] = tag, flow, c, ver
+    heap[i, 0], heap[i, 1], heap[i, 2], heap[i, 3] = tag, flow, c, ver
 
 
 @njit(cache=True)
-def _pop(h_tag, h_flow, h_cls, h_ver, hn):
+def _pop(heap, hn):
     n = hn[0] - 1
     hn[0] = n
-    tag, flow, c, ver = h_tag[n], h_flow[n], h_cls[n], h_ver[n]
+    tag, flow, c, ver = heap[n, 0], heap[n, 1], heap[n, 2], heap[n, 3]
     i = 0
     while True:
         child = 2 * i + 1
         if child >= n:
             break
-        if child + 1 < n and _less(h_tag[child + 1], h_flow[child + 1], h_tag[child], h_flow[child]):
+        if child + 1 < n and _less(heap[child + 1, 0], heap[child + 1, 1], heap[child, 0], heap[child, 1]):
             child += 1
-        if _less(h_tag[child], h_flow[child], tag, flow):
-            h_tag[i], h_flow[i], h_cls[i], h_ver[i] = h_tag[child], h_flow[child], h_cls[child], h_ver[child]
+        if _less(heap[child, 0], heap[child, 1], tag, flow):
+            heap[i, 0], heap[i, 1], heap[i, 2], heap[i, 3] = heap[child, 0], heap[child, 1], heap[child, 2], heap[child, 3]
             i = child
         else:
             break
     if n > 0:
-        h_tag[i], h_flow[i], h_cls[i], h_ver[i] = tag, flow, c, ver
-
-
-@njit(cache=True)
-def _activate(c, cls_flow, tag, finish, version, st, h_tag, h_flow, h_cls, h_ver, hn, qlen):
-    version[c] += 1
-    if hn[0] >= h_tag.size:  # stale entries filled the heap: rebuild it from the backlogged classes
-        hn[0] = 0
-        for k in range(qlen.size):
-            if qlen[k] > 0 and k != c:
-                _push(h_tag, h_flow, h_cls, h_ver, hn, tag[k], cls_flow[k], k, version[k])
-    _push(h_tag, h_flow, h_cls, h_ver, hn, tag[c], cls_flow[c], c, version[c])
+        heap[i, 0], heap[i, 1], heap[i, 2], heap[i, 3] = tag, flow, c, ver
 
 
 @njit(cache=True)
 def link(t, fl, sent, horizon, cls_of_flow, cls_flow, cls_bits, capacity, delay, qcap,
-         ring, head, qlen, tag, finish, version, guar, g_list,
-         h_tag, h_flow, h_cls, h_ver, hn, st, sti, cls_sent, out_f, out_t, out_s, dropped):
+         ring, head, qlen, tag, finish, version, guar, g_list, heap, hn, st, sti, cls_sent,
+         out_f, out_t, out_s, dropped):
     """A link over arrivals (``t``, ``fl``, ``sent``) before ``horizon``: per-flow FIFOs of
     ``qcap`` packets, minimum-bandwidth floors then start-time fair queueing (``link.Link``).
 
     ``st = [V, busy_until, busy_time]``, ``sti = [serving class or -1]``; ``guar[c]`` is class
-    c's guarantee bucket (rate 0: none). Returns the number of packets sent (``out_*``), each
-    emitted when its transmission starts, timed at its arrival at the next stage."""
+    c's guarantee bucket (rate 0: none); ``heap`` holds the backlogged classes (stale rows are
+    skipped by version). Returns the number of packets sent (``out_*``), each emitted when its
+    transmission starts, timed at its arrival at the next stage. One loop, no helper taking the
+    state arrays: numba reference-counts every array handed to a call."""
     n_out = 0
     i = 0
     n = t.size
+    ncls = qlen.size
     while True:
+        if hn[0] > heap.shape[0] - ncls - 2:  # stale rows fill the heap: rebuild it
+            hn[0] = 0
+            for k in range(ncls):
+                if qlen[k] > 0 and k != sti[0]:
+                    _push(heap, hn, tag[k], cls_flow[k], k, version[k])
         c = sti[0]
-        if c >= 0:
-            if i < n and t[i] <= st[1]:
-                pass  # an arrival during the transmission (or as it ends): admit it below
-            elif st[1] >= horizon:
+        if c >= 0 and (i >= n or t[i] > st[1]):
+            if st[1] >= horizon:
                 break
-            else:  # the transmission ends: the packet leaves its queue
-                now = st[1]
-                head[c] = (head[c] + 1) % qcap
-                qlen[c] -= 1
-                cls_sent[c] += 1
-                st[2] += cls_bits[c] / capacity
-                sti[0] = -1
-                if qlen[c] > 0:
-                    _activate(c, cls_flow, tag, finish, version, st, h_tag, h_flow, h_cls, h_ver, hn, qlen)
-                n_out = _start(now, cls_flow, cls_bits, capacity, delay, ring, head, qlen, tag, finish, version,
-                               guar, g_list, h_tag, h_flow, h_cls, h_ver, hn, st, sti, out_f, out_t, out_s, n_out)
-                continue
-        if i >= n:
-            break
-        now = t[i]
-        while True:  # admit arrival i — and, when the link is idle, every arrival at the same time
-            k = cls_of_flow[fl[i]]
-            if qlen[k] >= qcap:
-                dropped[i] = True
+            now = st[1]  # the transmission ends: the packet leaves its queue
+            head[c] = (head[c] + 1) % qcap
+            qlen[c] -= 1
+            cls_sent[c] += 1
+            st[2] += cls_bits[c] / capacity
+            sti[0] = -1
+            if qlen[c] > 0:
+                version[c] += 1
+                _push(heap, hn, tag[c], cls_flow[c], c, version[c])
+        else:
+            if c < 0:
+                if i >= n:
+                    break
+                limit = t[i]  # idle: every arrival at this instant, then a decision
             else:
-                if qlen[k] == 0:
-                    tag[k] = max(st[0], finish[k])
-                    _activate(k, cls_flow, tag, finish, version, st, h_tag, h_flow, h_cls, h_ver, hn, qlen)
-                ring[k, (head[k] + qlen[k]) % qcap] = sent[i]
-                qlen[k] += 1
-            i += 1
-            if sti[0] >= 0 or i >= n or t[i] != now:
-                break
-        if sti[0] < 0:
-            n_out = _start(now, cls_flow, cls_bits, capacity, delay, ring, head, qlen, tag, finish, version,
-                           guar, g_list, h_tag, h_flow, h_cls, h_ver, hn, st, sti, out_f, out_t, out_s, n_out)
+                limit = st[1]  # busy: the arrivals until the transmission ends
+            now = t[i]
+            while i < n and t[i] <= limit:
+                k = cls_of_flow[fl[i]]
+                if qlen[k] >= qcap:
+                    dropped[i] = True
+                else:
+                    if qlen[k] == 0:
+                        tag[k] = max(st[0], finish[k])
+                        version[k] += 1
+                        _push(heap, hn, tag[k], cls_flow[k], k, version[k])
+                    ring[k, (head[k] + qlen[k]) % qcap] = sent[i]
+                    qlen[k] += 1
+                i += 1
+            if c >= 0:
+                continue
+        # pick the next class at ``now`` and start sending its head packet
+        best = -1
+        for j in range(g_list.size):  # 1. guaranteed classes whose bucket conforms, smallest tag first
+            g = g_list[j]
+            if qlen[g] > 0:
+                b = guar[g]
+                if _level(b, now) >= cls_bits[g]:
+                    if best < 0 or _less(tag[g], cls_flow[g], tag[best], cls_flow[best]):
+                        best = g
+        if best < 0:  # 2. start-time fair queueing
+            while hn[0] > 0:
+                k = int(heap[0, 2])
+                ok = heap[0, 3] == version[k] and qlen[k] > 0
+                _pop(heap, hn)
+                if ok:
+                    best = k
+                    break
+            if best < 0:
+                continue
+            st[0] = max(st[0], tag[best])
+        else:
+            version[best] += 1  # its heap row is stale: re-pushed when its transmission ends
+        bits = cls_bits[best]
+        if guar[best, 0] > 0:
+            _take(guar[best], now, bits, 0.0)
+        finish[best] = tag[best] + bits
+        tag[best] = finish[best]
+        end = now + bits / capacity
+        st[1] = end
+        sti[0] = best
+        out_f[n_out] = cls_flow[best]
+        out_t[n_out] = end + delay if delay > 0 else end
+        out_s[n_out] = ring[best, head[best]]
+        n_out += 1
     return n_out
-
-
-@njit(cache=True)
-def _start(now, cls_flow, cls_bits, capacity, delay, ring, head, qlen, tag, finish, version, guar, g_list,
-           h_tag, h_flow, h_cls, h_ver, hn, st, sti, out_f, out_t, out_s, n_out):
-    """Pick the next class at ``now`` and start sending its head packet (nothing backlogged: idle)."""
-    best = -1
-    for j in range(g_list.size):  # 1. guaranteed classes whose bucket conforms, smallest tag first
-        g = g_list[j]
-        if qlen[g] > 0 and _level(guar[g], now) >= cls_bits[g]:
-            if best < 0 or _less(tag[g], cls_flow[g], tag[best], cls_flow[best]):
-                best = g
-    if best < 0:  # 2. start-time fair queueing
-        while hn[0] > 0:
-            c = h_cls[0]
-            ok = h_ver[0] == version[c] and qlen[c] > 0
-            _pop(h_tag, h_flow, h_cls, h_ver, hn)
-            if ok:
-                best = c
-                break
-        if best < 0:
-            return n_out
-        st[0] = max(st[0], tag[best])
-    else:
-        version[best] += 1  # its heap entry is stale: re-pushed when its transmission ends
-    bits = cls_bits[best]
-    if guar[best, 0] > 0:
-        _take(guar[best], now, bits, 0.0)
-    finish[best] = tag[best] + bits
-    tag[best] = finish[best]
-    end = now + bits / capacity
-    st[1] = end
-    sti[0] = best
-    out_f[n_out] = cls_flow[best]
-    out_t[n_out] = end + delay if delay > 0 else end
-    out_s[n_out] = ring[best, head[best]]
-    return n_out + 1
 
 
 @njit(cache=True)

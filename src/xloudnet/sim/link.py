@@ -48,13 +48,15 @@ class _Class:
 class Link:
     """Stage: ``capacity_bps`` bits per second, ``delay_s`` propagation, per-flow queues."""
 
-    def __init__(self, env, lose, name: str, capacity_bps: float, delay_s: float, queue_packets: int):
+    def __init__(self, env, lose, name: str, capacity_bps: float, delay_s: float, queue_packets: int,
+                 loss_ratio: float = 0.0, rng=None):
         self.env = env
         self.lose = lose
         self.name = name
         self.capacity = float(capacity_bps)
         self.delay = float(delay_s)
         self.queue_packets = queue_packets
+        self.loss_ratio, self.rng = loss_ratio, rng
         self.classes: dict[int, _Class] = {}
         self.active: list = []        # backlogged flow ids
         self.virtual = 0.0
@@ -72,6 +74,10 @@ class Link:
 
     def __call__(self, packet: Packet) -> None:
         cls = self.classes[packet.flow]
+        if self.loss_ratio and self.rng.random() < self.loss_ratio:
+            cls.dropped += 1
+            self.lose(packet, "LINK_LOSS")
+            return
         if len(cls.queue) >= self.queue_packets:
             cls.dropped += 1
             self.lose(packet, "QUEUE_OVERFLOW")

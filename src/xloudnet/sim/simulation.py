@@ -32,9 +32,16 @@ from .result import build_result
 from .shaper import Shaper
 from .sources import start_source
 from .stages import build_layout
+from .tcp import TcpSource
 
 PROGRESS_STEPS = 50
 FLUSH_EVENTS = 65_536  # metrics take events in batches (the same vectorised calls as the batched engine)
+
+
+def _once(env, emit, start: float):
+    if start > env.now:
+        yield env.timeout(start - env.now)
+    emit()
 
 
 def _copy(bucket: TokenBucket | None) -> TokenBucket | None:
@@ -94,6 +101,7 @@ class Simulation:
         self.metrics = RunMetrics(len(config.flows), config.duration_s, config.bins)
         self.recorder = _Recorder(self.metrics, [int(f.packet_size) * 8 for f in config.flows])
         self.rule_hits: dict[str, int] = {}
+        self.tcp: dict[int, TcpSource] = {}
         self.stages = [self._make_stage(s) for s in self.layout.stages]
         for index, (flow, plan) in enumerate(zip(config.flows, self.plans)):
             self._build_flow(index, flow, plan)
@@ -101,6 +109,9 @@ class Simulation:
     # --- construction ---------------------------------------------------------------------------
     def _lose(self, packet: Packet, reason: str) -> None:
         self.recorder.lose(packet.flow, self.env.now, reason)
+        tcp = self.tcp.get(packet.flow)
+        if tcp is not None:
+            tcp.lost(packet.sent, packet.seq)
 
     def _make_stage(self, s):
         if s.kind == "policer":
@@ -108,7 +119,8 @@ class Simulation:
         if s.kind == "shaper":
             return Shaper(self.env, self._lose, s.queue_packets, _copy(s.bits_bucket), _copy(s.packets_bucket),
                           limit_bits=s.queue_bits, overhead_bits=s.overhead_bits, drop_oversized=s.drop_oversized)
-        link = Link(self.env, self._lose, s.key, s.capacity_bps, s.delay_s, s.queue_packets)
+        rng = np.random.default_rng(self.rng.integers(2**63)) if s.loss_ratio else None
+        link = Link(self.env, self._lose, s.key, s.capacity_bps, s.delay_s, s.queue_packets, s.loss_ratio, rng)
         for flow in s.flows:
             link.attach(flow, s.guarantees.get(flow))
         return link
@@ -129,7 +141,7 @@ class Simulation:
         hits, send_rules = self.rule_hits, plan.send_rules
         disposition = plan.disposition
 
-        def emit() -> None:
+        def emit(seq: int = 0) -> None:
             now = env.now
             recorder.offer(index, now)
             for rule in send_rules:
@@ -137,10 +149,17 @@ class Simulation:
             if path is None:
                 recorder.lose(index, now, disposition)
             else:
-                forward(Packet(index, bits, dscp, now, path))
+                forward(Packet(index, bits, dscp, now, path, seq))
 
         interval = bits / (flow.rate_kbps * 1000.0)
         child = np.random.default_rng(self.rng.integers(2**63))
+        if flow.pattern == "tcp":
+            if path is None:  # the connection never opens: its first segment is lost
+                env.process(_once(env, emit, flow.start_s))
+                return
+            reverse = sum(self.layout.stages[s].delay_s for s in stage_ids if self.layout.stages[s].kind == "link")
+            self.tcp[index] = TcpSource(env, emit, interval, flow.start_s, self.config.duration_s, reverse)
+            return
         start_source(env, flow.pattern, emit, interval, flow.start_s, self.config.duration_s, child,
                      flow.on_ms / 1000.0, flow.off_ms / 1000.0)
 
@@ -155,6 +174,9 @@ class Simulation:
 
     def _receive(self, packet: Packet) -> None:
         self.recorder.deliver(packet.flow, self.env.now, packet.sent)
+        tcp = self.tcp.get(packet.flow)
+        if tcp is not None:
+            tcp.delivered(packet.sent)
 
     # --- running --------------------------------------------------------------------------------
     def run(self, progress=None) -> dict:

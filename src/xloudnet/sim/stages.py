@@ -37,6 +37,7 @@ class Stage:
     delay_s: float = 0.0
     queue_packets: float = math.inf
     queue_bits: float = math.inf   # shapers (tbf)
+    loss_ratio: float = 0.0        # links: random loss
     drop_oversized: bool = False
     flows: list = field(default_factory=list)
     guarantees: dict = field(default_factory=dict)  # links: flow → min bit/s
@@ -94,7 +95,8 @@ def build_layout(config: SimConfig, plans: list[Plan]) -> Layout:
         for link_id, kind in plan.links:
             spec = config.link_spec(link_id, kind)
             s = stage(link_id, lambda: Stage("link", link_id, capacity_bps=spec.capacity_kbps * 1000.0,
-                                             delay_s=spec.delay_ms / 1000.0, queue_packets=spec.queue_packets))
+                                             delay_s=spec.delay_ms / 1000.0, queue_packets=spec.queue_packets,
+                                             loss_ratio=spec.loss_ratio))
             stages[s].flows.append(i)
             if guarantee:
                 stages[s].guarantees[i] = guarantee
