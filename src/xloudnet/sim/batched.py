@@ -246,9 +246,11 @@ class BatchedSimulation:
         self.pending[s] = [(f[later], t[later], sent[later])] if later.any() else []
         if not now.any():
             return None
-        f, t, sent = f[now], t[now], sent[now]
-        order = np.argsort(t, kind="stable")
-        f, t, sent = f[order], t[order], sent[order]
+        if not now.all():
+            f, t, sent = f[now], t[now], sent[now]
+        if len(chunks) > 1 and not (t[1:] >= t[:-1]).all():  # merge what came from several stages
+            order = np.argsort(t, kind="stable")
+            f, t, sent = f[order], t[order], sent[order]
         mine = self.arrive_stage[f] == s
         if mine.any():
             self.arrived += np.bincount(f[mine], minlength=self.arrived.size)
@@ -267,21 +269,19 @@ class BatchedSimulation:
     def _window(self, horizon: float) -> None:
         metrics = self.metrics
         fs, ts = [], []
-        for i in range(len(self.config.flows)):
+        for i, path in enumerate(self.layout.paths):
             t = self._emit(i, horizon)
             if t.size:
-                fs.append(np.full(t.size, i, np.int64))
+                f = np.full(t.size, i, np.int64)
+                fs.append(f)
                 ts.append(t)
+                if path is None:
+                    self._lose(f, t, self.plans[i].disposition)
+                else:  # each flow's times are in order; stages merge what several flows send them
+                    self.pending[int(self.first[i])].append((f, t, t))
         if fs:
             f, t = np.concatenate(fs), np.concatenate(ts)
             metrics.offered(f, t, self.bits[f])
-            refused = self.first[f] == RECEIVER
-            refused &= np.array([p is None for p in self.layout.paths])[f]
-            for i in np.unique(f[refused]):
-                mine = f == i
-                self._lose(f[mine], t[mine], self.plans[i].disposition)
-            ok = ~refused
-            self._route_first(f[ok], t[ok])
         for s in self.order:
             batch = self._take(s, horizon)
             if batch is not None:
@@ -291,16 +291,6 @@ class BatchedSimulation:
             f, t, sent = batch
             metrics.delivered(f, t, sent, self.bits[f])
         self._flush_losses()
-
-    def _route_first(self, f, t) -> None:
-        if f.size == 0:
-            return
-        first = self.first[f]
-        order = np.argsort(first, kind="stable")
-        first, f, t = first[order], f[order], t[order]
-        cuts = (np.flatnonzero(first[1:] != first[:-1]) + 1).tolist()
-        for a, b in zip([0] + cuts, cuts + [first.size]):
-            self.pending[int(first[a])].append((f[a:b], t[a:b], t[a:b].copy()))
 
     def run(self, progress=None) -> dict:
         cfg = self.config
