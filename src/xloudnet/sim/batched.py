@@ -100,7 +100,7 @@ class _Link:
         self.cls_of_flow[self.cls_flow] = np.arange(n)
         self.cls_bits = bits[self.cls_flow].astype(np.int64)
         self.qcap = int(spec.queue_packets)
-        self.ring = np.zeros((n, self.qcap))
+        self.ring = np.zeros((n, self.qcap + 1))  # + the packet finishing as one arrives
         self.head, self.qlen = np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.tag, self.finish, self.version = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
         self.guar = np.zeros((n, 4))

@@ -171,7 +171,7 @@ def link(t, fl, sent, horizon, cls_of_flow, cls_flow, cls_bits, capacity, delay,
             if st[1] >= horizon:
                 break
             now = st[1]  # the transmission ends: the packet leaves its queue
-            head[c] = (head[c] + 1) % qcap
+            head[c] = (head[c] + 1) % ring.shape[1]
             qlen[c] -= 1
             cls_sent[c] += 1
             st[2] += cls_bits[c] / capacity
@@ -189,14 +189,16 @@ def link(t, fl, sent, horizon, cls_of_flow, cls_flow, cls_bits, capacity, delay,
             now = t[i]
             while i < n and t[i] <= limit:
                 k = cls_of_flow[fl[i]]
-                if qlen[k] >= qcap:
+                # a packet whose transmission ends at this very instant has left (link.Link)
+                finishing = 1 if k == sti[0] and st[1] <= t[i] else 0
+                if qlen[k] - finishing >= qcap:
                     dropped[i] = True
                 else:
-                    if qlen[k] == 0:
+                    if qlen[k] == finishing:
                         tag[k] = max(st[0], finish[k])
                         version[k] += 1
                         _push(heap, hn, tag[k], cls_flow[k], k, version[k])
-                    ring[k, (head[k] + qlen[k]) % qcap] = sent[i]
+                    ring[k, (head[k] + qlen[k]) % ring.shape[1]] = sent[i]
                     qlen[k] += 1
                 i += 1
             if c >= 0:

@@ -60,6 +60,7 @@ class Link:
         self.classes: dict[int, _Class] = {}
         self.active: list = []        # backlogged flow ids
         self.virtual = 0.0
+        self.serving, self.busy_until = None, 0.0
         self.busy_time = 0.0
         self._wake = None
         env.process(self._serve())
@@ -78,12 +79,16 @@ class Link:
             cls.dropped += 1
             self.lose(packet, "LINK_LOSS")
             return
-        if len(cls.queue) >= self.queue_packets:
+        # A packet whose transmission ends at this very instant has left, whichever of the two
+        # events simpy happens to run first: ties are decided by time, not by event order.
+        finishing = 1 if self.serving is cls and self.busy_until <= self.env.now else 0
+        if len(cls.queue) - finishing >= self.queue_packets:
             cls.dropped += 1
             self.lose(packet, "QUEUE_OVERFLOW")
             return
-        if not cls.queue:
-            self.active.append(packet.flow)
+        if len(cls.queue) == finishing:
+            if not finishing:
+                self.active.append(packet.flow)
             cls.tag = max(self.virtual, cls.finish)
         cls.queue.append(packet)
         if self._wake is not None and not self._wake.triggered:
@@ -120,7 +125,9 @@ class Link:
             cls = self._pick()
             packet = cls.queue[0]
             duration = packet.bits / self.capacity
+            self.serving, self.busy_until = cls, env.now + duration
             yield env.timeout(duration)
+            self.serving = None
             cls.queue.popleft()
             if not cls.queue:
                 self.active.remove(packet.flow)
@@ -131,6 +138,8 @@ class Link:
                 env.timeout(self.delay, packet).callbacks.append(_arrive)
             else:
                 forward(packet)
+            if self.active:
+                yield env.timeout(0)  # decide after every arrival of this instant, as when idle
 
     def stats(self, duration: float) -> dict:
         sent = sum(c.sent_bits for c in self.classes.values())
