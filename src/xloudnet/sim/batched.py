@@ -167,7 +167,7 @@ class BatchedSimulation:
         self.order = stage_order(self.layout)
         n = len(config.flows)
         self.bits = np.array([int(f.packet_size) * 8 for f in config.flows], np.int64)
-        self.metrics = RunMetrics(n, config.duration_s, config.bins)
+        self.metrics = RunMetrics(n, config.duration_s, config.bins, self.bits)
         self.rngs = [np.random.default_rng(rng.integers(2**63)) for _ in config.flows]  # as the reference seeds
         min_frame = float(self.bits.min() + 112)
         self.stages = []
@@ -190,6 +190,13 @@ class BatchedSimulation:
             at = self.layout.arrive_at[i]
             self.arrive_stage[i] = path[at] if at < len(path) else RECEIVER
         self.arrived = np.zeros(n, np.int64)
+        self.arrive_stages = set(self.arrive_stage.tolist())
+        # a stage all of whose flows go on to the same next stage (a policer to its port's link)
+        nexts: dict[int, set] = {}
+        for path in self.layout.paths:
+            for a, b in zip(path or (), list(path or ())[1:] + [RECEIVER]):
+                nexts.setdefault(a, set()).add(b)
+        self.only_next = {s: n.pop() for s, n in nexts.items() if len(n) == 1}
         self.losses: dict = {}
         self.pending = {s: [] for s in range(len(self.stages))}
         self.pending[RECEIVER] = []
@@ -251,13 +258,16 @@ class BatchedSimulation:
         if len(chunks) > 1 and not (t[1:] >= t[:-1]).all():  # merge what came from several stages
             order = np.argsort(t, kind="stable")
             f, t, sent = f[order], t[order], sent[order]
-        mine = self.arrive_stage[f] == s
-        if mine.any():
+        if s in self.arrive_stages:
+            mine = self.arrive_stage[f] == s
             self.arrived += np.bincount(f[mine], minlength=self.arrived.size)
         return f, t, sent
 
     def _route(self, s: int, f, t, sent) -> None:
         if f.size == 0:
+            return
+        if s in self.only_next:
+            self.pending[self.only_next[s]].append((f, t, sent))
             return
         nxt = self.next_of[s][f]
         order = np.argsort(nxt, kind="stable")
@@ -281,7 +291,7 @@ class BatchedSimulation:
                     self.pending[int(self.first[i])].append((f, t, t))
         if fs:
             f, t = np.concatenate(fs), np.concatenate(ts)
-            metrics.offered(f, t, self.bits[f])
+            metrics.offered(f, t)
         for s in self.order:
             batch = self._take(s, horizon)
             if batch is not None:
@@ -289,7 +299,7 @@ class BatchedSimulation:
         batch = self._take(RECEIVER, horizon)
         if batch is not None:
             f, t, sent = batch
-            metrics.delivered(f, t, sent, self.bits[f])
+            metrics.delivered(f, t, sent)
         self._flush_losses()
 
     def run(self, progress=None) -> dict:

@@ -23,14 +23,15 @@ SKETCH_BINS = (LOG10_MAX - LOG10_MIN) * BINS_PER_DECADE
 
 
 class RunMetrics:
-    """Counters of ``flows`` flows, time-binned over ``[0, duration)`` in ``bins`` bins."""
+    """Counters of ``flows`` flows (each sending packets of ``bits[i]`` bits), time-binned over
+    ``[0, duration)`` in ``bins`` bins. Bits are packets × the flow's size: only packets are
+    counted."""
 
-    def __init__(self, flows: int, duration: float, bins: int):
+    def __init__(self, flows: int, duration: float, bins: int, bits):
         self.n, self.bins, self.bin_s = flows, bins, duration / bins
+        self.bits = np.asarray(bits, np.int64)
         self.offered_packets = np.zeros(flows, np.int64)
-        self.offered_bits = np.zeros(flows, np.int64)
         self.delivered_packets = np.zeros(flows, np.int64)
-        self.delivered_bits = np.zeros(flows, np.int64)
         self.lost: dict[str, np.ndarray] = {}
         self.offered_series = np.zeros((flows, bins), np.int64)
         self.delivered_series = np.zeros((flows, bins), np.int64)
@@ -45,14 +46,21 @@ class RunMetrics:
     def _bin(self, t: np.ndarray) -> np.ndarray:
         return np.minimum((t / self.bin_s).astype(np.int64), self.bins - 1)
 
-    def _count(self, series: np.ndarray, flows: np.ndarray, t: np.ndarray, weights=None) -> None:
-        idx = flows.astype(np.int64) * self.bins + self._bin(t)
-        series += np.bincount(idx, weights, minlength=self.n * self.bins).reshape(self.n, self.bins).astype(np.int64)
+    @property
+    def offered_bits(self) -> np.ndarray:
+        return self.offered_packets * self.bits
 
-    def offered(self, flows: np.ndarray, t: np.ndarray, bits: np.ndarray) -> None:
+    @property
+    def delivered_bits(self) -> np.ndarray:
+        return self.delivered_packets * self.bits
+
+    def _count(self, series: np.ndarray, flows: np.ndarray, t: np.ndarray) -> None:
+        idx = flows.astype(np.int64) * self.bins + self._bin(t)
+        series += np.bincount(idx, minlength=self.n * self.bins).reshape(self.n, self.bins)
+
+    def offered(self, flows: np.ndarray, t: np.ndarray) -> None:
         self.offered_packets += np.bincount(flows, minlength=self.n)
-        self.offered_bits += np.bincount(flows, bits, minlength=self.n).astype(np.int64)
-        self._count(self.offered_series, flows, t, bits)
+        self._count(self.offered_series, flows, t)
 
     def lose(self, flows: np.ndarray, t: np.ndarray, reason: str) -> None:
         if flows.size == 0:
@@ -62,13 +70,12 @@ class RunMetrics:
         self.lost[reason] += np.bincount(flows, minlength=self.n)
         self._count(self.lost_series, flows, t)
 
-    def delivered(self, flows: np.ndarray, t: np.ndarray, sent: np.ndarray, bits: np.ndarray) -> None:
+    def delivered(self, flows: np.ndarray, t: np.ndarray, sent: np.ndarray) -> None:
         """Packets received at ``t`` (in arrival order) that were sent at ``sent``."""
         if flows.size == 0:
             return
         self.delivered_packets += np.bincount(flows, minlength=self.n)
-        self.delivered_bits += np.bincount(flows, bits, minlength=self.n).astype(np.int64)
-        self._count(self.delivered_series, flows, t, bits)
+        self._count(self.delivered_series, flows, t)
         delay = t - sent
         with np.errstate(divide="ignore"):
             b = np.floor((np.log10(delay) - LOG10_MIN) * BINS_PER_DECADE)
@@ -133,8 +140,8 @@ class RunMetrics:
             "in_flight": offered - delivered - lost,
             "latency_ms": self.latency(flow),
             "dscp_seen": {str(dscp): delivered} if delivered else {},
-            "series": {"offered_kbps": (self.offered_series[flow] / kbps).tolist(),
-                       "delivered_kbps": (self.delivered_series[flow] / kbps).tolist(),
+            "series": {"offered_kbps": (self.offered_series[flow] * self.bits[flow] / kbps).tolist(),
+                       "delivered_kbps": (self.delivered_series[flow] * self.bits[flow] / kbps).tolist(),
                        "lost_packets": self.lost_series[flow].tolist()},
         }
 

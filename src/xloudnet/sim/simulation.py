@@ -51,8 +51,8 @@ def _copy(bucket: TokenBucket | None) -> TokenBucket | None:
 class _Recorder:
     """Buffers per-packet events and hands them to ``RunMetrics`` in batches."""
 
-    def __init__(self, metrics: RunMetrics, bits: list):
-        self.metrics, self.bits = metrics, np.asarray(bits, np.int64)
+    def __init__(self, metrics: RunMetrics):
+        self.metrics = metrics
         self.offered, self.delivered, self.lost = [], [], {}
         self.pending = 0
 
@@ -78,14 +78,14 @@ class _Recorder:
         if self.offered:
             a = np.array(self.offered)
             f = a[:, 0].astype(np.int64)
-            m.offered(f, a[:, 1], self.bits[f])
+            m.offered(f, a[:, 1])
         for reason, events in self.lost.items():
             a = np.array(events)
             m.lose(a[:, 0].astype(np.int64), a[:, 1], reason)
         if self.delivered:
             a = np.array(self.delivered)
             f = a[:, 0].astype(np.int64)
-            m.delivered(f, a[:, 1], a[:, 2], self.bits[f])
+            m.delivered(f, a[:, 1], a[:, 2])
         self.offered, self.delivered, self.lost, self.pending = [], [], {}, 0
 
 
@@ -98,8 +98,9 @@ class Simulation:
         self.env = simpy.Environment()
         self.plans = plans if plans is not None else [plan_flow(tables, f.query()) for f in config.flows]
         self.layout = build_layout(config, self.plans)
-        self.metrics = RunMetrics(len(config.flows), config.duration_s, config.bins)
-        self.recorder = _Recorder(self.metrics, [int(f.packet_size) * 8 for f in config.flows])
+        self.metrics = RunMetrics(len(config.flows), config.duration_s, config.bins,
+                                  [int(f.packet_size) * 8 for f in config.flows])
+        self.recorder = _Recorder(self.metrics)
         self.rule_hits: dict[str, int] = {}
         self.tcp: dict[int, TcpSource] = {}
         self.stages = [self._make_stage(s) for s in self.layout.stages]
