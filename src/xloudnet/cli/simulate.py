@@ -98,7 +98,9 @@ def _ms(latency: dict | None, key: str) -> str:
 
 def render_result(console: Console, result: dict) -> None:
     """One row per flow, then the totals, rule hits and fairness."""
-    table = Table(title=f"QoS simulation, {result['duration_s']:g} s (seed {result.get('seed', 0)})")
+    engine = ", ".join(x for x in (result.get("backend"), result.get("engine") and f"{result['engine']} engine") if x)
+    table = Table(title=f"QoS simulation, {result['duration_s']:g} s (seed {result.get('seed', 0)}"
+                        f"{'; ' + engine if engine else ''})")
     for column in ("flow", "disposition", "offered kbps", "delivered kbps", "loss %", "loss reasons",
                    "p50 ms", "p99 ms", "p99.9 ms", "jitter ms", "DSCP seen"):
         table.add_column(column, justify="right" if "kbps" in column or "ms" in column or "%" in column else "left")

@@ -255,7 +255,9 @@ class BatchedSimulation:
             return None
         if not now.all():
             f, t, sent = f[now], t[now], sent[now]
-        if len(chunks) > 1 and not (t[1:] >= t[:-1]).all():  # merge what came from several stages
+        # merge what came from several stages (the receiver needs only each flow's order, which
+        # every chunk keeps: the sketch and counters do not depend on the order)
+        if s != RECEIVER and len(chunks) > 1 and not (t[1:] >= t[:-1]).all():
             order = np.argsort(t, kind="stable")
             f, t, sent = f[order], t[order], sent[order]
         if s in self.arrive_stages:
