@@ -157,6 +157,8 @@ def test_flow_naming_an_unknown_port_is_404_naming_the_flow():
                                     "protocol": "tcp", "rate_kbps": 1e7}]}, "limit"),
     ({"duration_s": 60, "engine": "reference", "flows": [{"source": {"port_id": "vm-a"}, "destination": {"port_id": "vm-b"},
                                     "protocol": "tcp", "rate_kbps": 1e6}]}, "2,000,000"),
+    ({"duration_s": 60, "flows": [{"source": {"port_id": "vm-a"}, "destination": {"port_id": "vm-b"},
+                                   "protocol": "tcp", "rate_kbps": 1e6, "pattern": "tcp"}]}, "2,000,000"),
     ({"duration_s": 1, "flows": [{"source": {"port_id": "vm-a"}, "destination": {"port_id": "vm-b"},
                                   "protocol": "tcp", "rate_kbps": 10}], "links": {"port": {"speed": 1}}}, "speed"),
     ({"duration_s": 1, "bogus": 1, "flows": []}, "bogus"),

@@ -118,7 +118,9 @@ def parse_request(request) -> tuple[SimConfig, int]:
     engine = request.get("engine", "auto")
     if engine not in ENGINES:
         _fail(f"'engine' must be one of {', '.join(ENGINES)}")
-    limit = MAX_PACKETS_REFERENCE if engine == "reference" else MAX_PACKETS
+    per_packet = engine == "reference" or any(f.pattern == "tcp" for f in specs) or \
+        any(spec.get("loss_ratio") for spec in links.values())  # what only the per-packet engine runs
+    limit = MAX_PACKETS_REFERENCE if per_packet else MAX_PACKETS
     if packets > limit:
         _fail(f"the request offers about {int(packets):,} packets; the limit is {limit:,} "
               f"(lower duration_s or rate_kbps, or raise packet_size)")
