@@ -67,3 +67,9 @@ def test_near_constant_latency_axis_starts_at_zero_without_offset_notation():
     cli._latency_axis(ax, spread)
     assert ax.get_xscale() == "log"
     plt.close(fig)
+
+
+def test_cli_backend_and_engine_flags_override_the_file(monkeypatch, world, tmp_path, capsys):
+    assert _run(monkeypatch, world, tmp_path, "--json", "--backend", "linuxbridge", "--engine", "reference") == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert (result["backend"], result["engine"]) == ("linuxbridge", "reference")

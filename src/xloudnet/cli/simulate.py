@@ -28,6 +28,10 @@ def add_simulate_command(commands) -> None:
     p = commands.add_parser("simulate", help="run a QoS packet simulation (throughput, loss, latency, fairness)")
     p.add_argument("file", type=Path, help="the simulation request, YAML or JSON")
     p.add_argument("--plot", type=Path, help="write a PNG: throughput over time and latency CDF per flow")
+    p.add_argument("--backend", choices=("ovs", "linuxbridge", "ovn"),
+                   help="whose QoS semantics to follow (overrides the file's; default ovs)")
+    p.add_argument("--engine", choices=("auto", "batched", "reference"),
+                   help="batched (fast), reference (per packet), auto (batched unless the run needs the other)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up waiting after this many seconds")
     add_connection_options(p)
     p.set_defaults(func=simulate)
@@ -50,6 +54,9 @@ def simulate(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 2
+    for key in ("backend", "engine"):
+        if getattr(args, key, None):
+            request[key] = getattr(args, key)
     client = client_for(args)
     try:
         job = client.simulation("POST", "/simulations", request)["simulation"]
