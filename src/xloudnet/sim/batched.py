@@ -21,6 +21,7 @@ from graphlib import CycleError, TopologicalSorter
 
 import numpy as np
 
+from ..model.dispositions import Disposition
 from . import kernels
 from .config import SimConfig
 from .metrics import RunMetrics
@@ -58,7 +59,7 @@ class _Policer:
         kernels.police(t, frame_bits[f] + self.overhead, self.bits, self.pkts, keep)
         self.conformed += np.bincount(f[keep], minlength=self.conformed.size)
         self.dropped += np.bincount(f[~keep], minlength=self.dropped.size)
-        lose(f[~keep], t[~keep], "POLICED")
+        lose(f[~keep], t[~keep], Disposition.POLICED.value)
         return f[keep], t[keep], sent[keep]
 
     def stats(self, duration):
@@ -81,7 +82,7 @@ class _Shaper:
         kernels.shape(t, frame_bits[f] + self.overhead, self.bits, self.pkts, self.ring_r, self.ring_f, self.st,
                       self.sti, self.limit_packets, self.limit_bits, self.drop_oversized, keep, out_t)
         self.dropped += np.bincount(f[~keep], minlength=self.dropped.size)
-        lose(f[~keep], t[~keep], "QUEUE_OVERFLOW")
+        lose(f[~keep], t[~keep], Disposition.QUEUE_OVERFLOW.value)
         return f[keep], out_t[keep], sent[keep]
 
     def stats(self, duration):
@@ -122,7 +123,7 @@ class _Link:
                          self.hn, self.st, self.sti, self.cls_sent,
                          out_f, out_t, out_s, dropped)
         self.dropped += int(dropped.sum())
-        lose(f[dropped], t[dropped], "QUEUE_OVERFLOW")
+        lose(f[dropped], t[dropped], Disposition.QUEUE_OVERFLOW.value)
         return out_f[:n], out_t[:n], out_s[:n]
 
     def stats(self, duration):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..model.dispositions import Disposition
 from .bucket import TokenBucket
 from .packet import Packet, forward
 
@@ -77,14 +78,14 @@ class Link:
         cls = self.classes[packet.flow]
         if self.loss_ratio and self.rng.random() < self.loss_ratio:
             cls.dropped += 1
-            self.lose(packet, "LINK_LOSS")
+            self.lose(packet, Disposition.LINK_LOSS.value)
             return
         # A packet whose transmission ends at this very instant has left, whichever of the two
         # events simpy happens to run first: ties are decided by time, not by event order.
         finishing = 1 if self.serving is cls and self.busy_until <= self.env.now else 0
         if len(cls.queue) - finishing >= self.queue_packets:
             cls.dropped += 1
-            self.lose(packet, "QUEUE_OVERFLOW")
+            self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
             return
         if len(cls.queue) == finishing:
             if not finishing:

@@ -8,6 +8,7 @@ count Ethernet frames (``overhead_bits`` on top of the IP packet's bits).
 
 from __future__ import annotations
 
+from ..model.dispositions import Disposition
 from .packet import Packet, forward
 
 
@@ -36,4 +37,4 @@ class Policer:
             forward(packet)
         else:
             self.dropped[packet.flow] = self.dropped.get(packet.flow, 0) + 1
-            self.lose(packet, "POLICED")
+            self.lose(packet, Disposition.POLICED.value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from ..model.dispositions import Disposition
 from .packet import Packet, forward
 
 
@@ -82,7 +83,7 @@ class Shaper:
 
     def _drop(self, packet: Packet) -> None:
         self.dropped[packet.flow] = self.dropped.get(packet.flow, 0) + 1
-        self.lose(packet, "QUEUE_OVERFLOW")
+        self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
 
 
 def _release(event) -> None:
