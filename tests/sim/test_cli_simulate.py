@@ -48,3 +48,28 @@ def test_cli_json_and_refused_request(monkeypatch, world, tmp_path, capsys):
     assert job["status"] == "ACTIVE" and job["result"]["flows"][0]["delivered"]["packets"] > 0
     assert _run(monkeypatch, world, tmp_path, body={"duration_s": 1, "flows": []}) == 1
     assert "HTTP 400" in capsys.readouterr().err
+
+
+def test_near_constant_latency_axis_starts_at_zero_without_offset_notation():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    samples = [1.1144 + 1e-12 * i for i in range(101)]
+    ax.plot(samples, range(101))
+    cli._latency_axis(ax, samples)
+    fig.canvas.draw()
+    assert ax.get_xscale() == "linear" and ax.get_xlim()[0] == 0 and ax.get_xlim()[1] > 1.1144
+    assert ax.xaxis.get_major_formatter().get_offset() == ""
+    spread = [0.2, 5.0, 80.0]
+    cli._latency_axis(ax, spread)
+    assert ax.get_xscale() == "log"
+    plt.close(fig)
+
+
+def test_cli_backend_and_engine_flags_override_the_file(monkeypatch, world, tmp_path, capsys):
+    assert _run(monkeypatch, world, tmp_path, "--json", "--backend", "linuxbridge", "--engine", "reference") == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert (result["backend"], result["engine"]) == ("linuxbridge", "reference")

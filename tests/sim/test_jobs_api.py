@@ -60,7 +60,7 @@ def test_other_projects_ports_cannot_be_simulated(world):
 @pytest.mark.parametrize("mutate, status, words", [
     (lambda b: b.pop("duration_s"), 400, "duration_s"),
     (lambda b: b["flows"][0].update(rate_kbps="fast"), 400, "rate_kbps"),
-    (lambda b: b.update(duration_s=600, flows=[dict(b["flows"][0], rate_kbps=20_000)] * 10), 400, "limit"),
+    (lambda b: b.update(duration_s=600, flows=[dict(b["flows"][0], rate_kbps=1_000_000)] * 10), 400, "limit"),
     (lambda b: b["flows"][0].update(destination={"port_id": "missing"}), 404, "missing"),
 ])
 def test_bad_input_is_refused_before_any_job(world, mutate, status, words):

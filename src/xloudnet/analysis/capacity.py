@@ -17,7 +17,8 @@ Request::
                {"capacity_kbps"?, "delay_ms"?, "queue_packets"?}}?}
 
 Limits: at most ``MAX_FLOWS`` flows, ``MAX_DURATION_S`` seconds, and ``MAX_PACKETS`` packets
-offered in all (Σ rate / packet size × active time) so that no request runs for long.
+offered in all (Σ rate / packet size × active time; ``MAX_PACKETS_REFERENCE`` when the per-packet
+engine is asked for) so that no request runs for long.
 """
 
 from __future__ import annotations
@@ -25,22 +26,23 @@ from __future__ import annotations
 import math
 from numbers import Real
 
-import numpy as np
-
 from ..dataplane import FlowTables, QueryError
-from ..sim import FlowSpec, SimConfig, Simulation
+from ..sim import FlowSpec, SimConfig, run_engine
+from ..sim.backends import BACKENDS, DEFAULT_BACKEND, TBF_LATENCY_MS
 from ..sim.config import LINK_DEFAULTS, SHAPER_QUEUE_PACKETS
 from ..sim.paths import Plan, plan_flow
 from ..sim.sources import PATTERNS
 
-MAX_FLOWS = 64
+MAX_FLOWS = 1000
 MAX_DURATION_S = 600.0
-MAX_PACKETS = 2_000_000
+MAX_PACKETS = 100_000_000           # the batched engine: ~1.5 M packets/s on one core
+MAX_PACKETS_REFERENCE = 2_000_000   # the per-packet engine: ~50–100 k packets/s
 MAX_QUEUE_PACKETS = 100_000
-REQUEST_KEYS = frozenset({"flows", "duration_s", "seed", "links", "bins"})
+REQUEST_KEYS = frozenset({"flows", "duration_s", "seed", "links", "bins", "backend", "engine"})
+ENGINES = ("auto", "batched", "reference")
 FLOW_KEYS = frozenset({"source", "destination", "protocol", "destination_port", "rate_kbps", "packet_size",
                        "pattern", "burst", "dscp", "start_s", "name"})
-LINK_KEYS = frozenset({"capacity_kbps", "delay_ms", "queue_packets"})
+LINK_KEYS = frozenset({"capacity_kbps", "delay_ms", "queue_packets", "loss_ratio"})
 
 
 def run_capacity(tables: FlowTables, request: dict, progress=None) -> dict:
@@ -54,7 +56,7 @@ def run_capacity(tables: FlowTables, request: dict, progress=None) -> dict:
 
 def simulate(tables: FlowTables, config: SimConfig, seed: int, plans: list[Plan], progress=None) -> dict:
     """Run an already validated request."""
-    result = Simulation(tables, config, np.random.default_rng(seed), plans=plans).run(progress)
+    result = run_engine(tables, config, seed, plans, progress)
     result["seed"] = seed
     return result
 
@@ -108,12 +110,21 @@ def parse_request(request) -> tuple[SimConfig, int]:
     if len(flows) > MAX_FLOWS:
         _fail(f"at most {MAX_FLOWS} flows per simulation")
     specs = tuple(_flow(f, i, duration) for i, f in enumerate(flows))
-    links, shaper_queue = _links(request.get("links", {}))
+    links, shaper_queue, tbf_latency = _links(request.get("links", {}))
+    backend = request.get("backend", DEFAULT_BACKEND)
+    if backend not in BACKENDS:
+        _fail(f"'backend' must be one of {', '.join(BACKENDS)}")
     packets = sum(s.rate_kbps * 1000.0 / (s.packet_size * 8) * (duration - s.start_s) for s in specs)
-    if packets > MAX_PACKETS:
-        _fail(f"the request offers about {int(packets):,} packets; the limit is {MAX_PACKETS:,} "
+    engine = request.get("engine", "auto")
+    if engine not in ENGINES:
+        _fail(f"'engine' must be one of {', '.join(ENGINES)}")
+    per_packet = engine == "reference" or any(f.pattern == "tcp" for f in specs) or \
+        any(spec.get("loss_ratio") for spec in links.values())  # what only the per-packet engine runs
+    limit = MAX_PACKETS_REFERENCE if per_packet else MAX_PACKETS
+    if packets > limit:
+        _fail(f"the request offers about {int(packets):,} packets; the limit is {limit:,} "
               f"(lower duration_s or rate_kbps, or raise packet_size)")
-    return SimConfig(specs, duration, links, shaper_queue, bins), seed
+    return SimConfig(specs, duration, links, shaper_queue, bins, backend, tbf_latency, engine), seed
 
 
 def _flow(flow, i: int, duration: float) -> FlowSpec:
@@ -157,28 +168,32 @@ def _flow(flow, i: int, duration: float) -> FlowSpec:
         start_s=start, name=name)
 
 
-def _links(links) -> tuple[dict, int]:
+def _links(links) -> tuple[dict, int, float]:
     if not isinstance(links, dict):
         _fail("'links' must be an object: kind or link id → {capacity_kbps, delay_ms, queue_packets}")
-    out, shaper_queue = {}, SHAPER_QUEUE_PACKETS
+    out, shaper_queue, tbf_latency = {}, SHAPER_QUEUE_PACKETS, TBF_LATENCY_MS
     for key, spec in links.items():
         where = f"links.{key}"
         if not isinstance(spec, dict):
             _fail(f"{where} must be an object")
-        _unknown(spec, LINK_KEYS if key != "shaper" else frozenset({"queue_packets"}), where)
+        _unknown(spec, LINK_KEYS if key != "shaper" else frozenset({"queue_packets", "latency_ms"}), where)
         fields = {}
         if "capacity_kbps" in spec:
             fields["capacity_kbps"] = _number(spec["capacity_kbps"], f"{where}.capacity_kbps", 0.0, 1e9, low_open=True)
         if "delay_ms" in spec:
             fields["delay_ms"] = _number(spec["delay_ms"], f"{where}.delay_ms", 0.0, 10_000.0)
+        if "loss_ratio" in spec:
+            fields["loss_ratio"] = _number(spec["loss_ratio"], f"{where}.loss_ratio", 0.0, 1.0)
         if "queue_packets" in spec:
             fields["queue_packets"] = _number(spec["queue_packets"], f"{where}.queue_packets", 1,
                                               MAX_QUEUE_PACKETS, integer=True)
         if key == "shaper":
             shaper_queue = fields.get("queue_packets", shaper_queue)
+            if "latency_ms" in spec:
+                tbf_latency = _number(spec["latency_ms"], f"{where}.latency_ms", 0.0, 10_000.0, low_open=True)
         else:
             out[key] = fields
-    return out, shaper_queue
+    return out, shaper_queue, tbf_latency
 
 
 __all__ = ["run_capacity", "parse_request", "plan_flows", "simulate", "LINK_DEFAULTS", "MAX_PACKETS"]

@@ -28,6 +28,10 @@ def add_simulate_command(commands) -> None:
     p = commands.add_parser("simulate", help="run a QoS packet simulation (throughput, loss, latency, fairness)")
     p.add_argument("file", type=Path, help="the simulation request, YAML or JSON")
     p.add_argument("--plot", type=Path, help="write a PNG: throughput over time and latency CDF per flow")
+    p.add_argument("--backend", choices=("ovs", "linuxbridge", "ovn"),
+                   help="whose QoS semantics to follow (overrides the file's; default ovs)")
+    p.add_argument("--engine", choices=("auto", "batched", "reference"),
+                   help="batched (fast), reference (per packet), auto (batched unless the run needs the other)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up waiting after this many seconds")
     add_connection_options(p)
     p.set_defaults(func=simulate)
@@ -50,6 +54,9 @@ def simulate(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 2
+    for key in ("backend", "engine"):
+        if getattr(args, key, None):
+            request[key] = getattr(args, key)
     client = client_for(args)
     try:
         job = client.simulation("POST", "/simulations", request)["simulation"]
@@ -98,7 +105,9 @@ def _ms(latency: dict | None, key: str) -> str:
 
 def render_result(console: Console, result: dict) -> None:
     """One row per flow, then the totals, rule hits and fairness."""
-    table = Table(title=f"QoS simulation, {result['duration_s']:g} s (seed {result.get('seed', 0)})")
+    engine = ", ".join(x for x in (result.get("backend"), result.get("engine") and f"{result['engine']} engine") if x)
+    table = Table(title=f"QoS simulation, {result['duration_s']:g} s (seed {result.get('seed', 0)}"
+                        f"{'; ' + engine if engine else ''})")
     for column in ("flow", "disposition", "offered kbps", "delivered kbps", "loss %", "loss reasons",
                    "p50 ms", "p99 ms", "p99.9 ms", "jitter ms", "DSCP seen"):
         table.add_column(column, justify="right" if "kbps" in column or "ms" in column or "%" in column else "left")
@@ -119,6 +128,18 @@ def render_result(console: Console, result: dict) -> None:
         console.print("rule hits: " + ", ".join(f"{k} {v}" for k, v in result["rule_hits"].items()))
 
 
+def _latency_axis(ax, samples: list) -> None:
+    """A readable latency axis: log when queues spread latencies over decades; otherwise linear from
+    zero, never with an offset (near-constant latencies once read ``1e-12+1.1144``)."""
+    if samples and min(samples) > 0 and max(samples) / min(samples) > 20:
+        ax.set_xscale("log")
+        return
+    top = max(samples) if samples else 1.0
+    ax.set_xlim(0, top * 1.15 if top > 0 else 1.0)
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    ax.set_ylim(0, 1.02)
+
+
 def plot_result(result: dict, path: Path) -> None:
     """PNG: delivered (solid) and offered (dotted) throughput over time per flow; latency CDFs."""
     import matplotlib
@@ -137,9 +158,10 @@ def plot_result(result: dict, path: Path) -> None:
             right.plot(cdf, np.linspace(0, 1, len(cdf)), color=line.get_color(), label=f["name"])
     left.set(xlabel="time (s)", ylabel="kbit/s", title="delivered (solid) vs offered (dotted)")
     right.set(xlabel="one-way latency (ms)", ylabel="fraction of packets", title="latency CDF")
-    samples = [v for f in result["flows"] if f["latency_ms"] for v in f["latency_ms"]["cdf"]]
-    if samples and min(samples) > 0 and max(samples) / min(samples) > 20:
-        right.set_xscale("log")  # queues spread latencies over decades; otherwise stay linear
+    _latency_axis(right, [v for f in result["flows"] if f["latency_ms"] for v in f["latency_ms"]["cdf"]])
+    left.set_ylim(bottom=0)  # throughput from zero: a policed flow at 95 % must not look halved
+    left.set_xlim(left=0)
+    left.ticklabel_format(axis="y", style="plain", useOffset=False)
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")

@@ -21,9 +21,10 @@ class Disposition(StrEnum):
     NEIGHBOR_UNREACHABLE = "NEIGHBOR_UNREACHABLE"
     LOOP = "LOOP"
     ADMIN_DOWN = "ADMIN_DOWN"
-    # Only the packet simulator produces these two.
+    # Only the packet simulator produces these three.
     POLICED = "POLICED"
     QUEUE_OVERFLOW = "QUEUE_OVERFLOW"
+    LINK_LOSS = "LINK_LOSS"  # a link's random loss (loss_ratio)
 
 
 # The one definition of "reachable": delivered, or left the cloud through the upstream.

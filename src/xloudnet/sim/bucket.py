@@ -21,28 +21,28 @@ class TokenBucket:
         self.tokens = float(depth)
         self.last = 0.0
 
-    def _refill(self, now: float) -> None:
+    def level(self, now: float) -> float:
+        """Tokens at ``now``. Reading changes nothing: the same sequence of ``take`` calls gives
+        the same floats whatever was read in between (the batched engine relies on it)."""
         if now > self.last:
-            self.tokens = min(self.depth, self.tokens + (now - self.last) * self.rate)
-            self.last = now
+            return min(self.depth, self.tokens + (now - self.last) * self.rate)
+        return self.tokens
 
     def conforms(self, now: float, amount: float) -> bool:
         """Whether ``amount`` tokens are available at ``now`` (nothing is taken)."""
-        self._refill(now)
-        return self.tokens >= amount
+        return self.level(now) >= amount
 
-    def take(self, now: float, amount: float) -> None:
-        """Remove ``amount`` tokens (the caller checked ``conforms`` or waited ``delay``)."""
-        self._refill(now)
-        self.tokens -= amount
+    def take(self, now: float, amount: float, floor: float = -float("inf")) -> None:
+        """Remove ``amount`` tokens (never below ``floor``)."""
+        self.tokens = max(floor, self.level(now) - amount)
+        self.last = max(self.last, now)
 
     def delay(self, now: float, amount: float) -> float:
         """Seconds from ``now`` until ``amount`` tokens are available (0 if they are now).
         ``amount`` above ``depth`` is never available: ``inf``."""
         if amount > self.depth:
             return float("inf")
-        self._refill(now)
-        missing = amount - self.tokens
+        missing = amount - self.level(now)
         return missing / self.rate if missing > 0 else 0.0
 
 

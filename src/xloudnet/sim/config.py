@@ -23,6 +23,7 @@ class LinkSpec:
     capacity_kbps: float
     delay_ms: float
     queue_packets: int = 1000
+    loss_ratio: float = 0.0     # random (Bernoulli) loss on the link, e.g. a lossy WAN: LINK_LOSS
 
 
 LINK_DEFAULTS = {
@@ -43,7 +44,7 @@ class FlowSpec:
     rate_kbps: float
     destination_port: int | None = None
     packet_size: int = 1500           # bytes on the IP layer (headers included, as RFC 2697 counts)
-    pattern: str = "cbr"              # cbr | poisson | onoff
+    pattern: str = "cbr"              # cbr | poisson | onoff | tcp (closed loop, sim.tcp)
     on_ms: float = 100.0              # onoff only: burst length at rate_kbps
     off_ms: float = 100.0             # onoff only: silence between bursts
     dscp: int = 0                     # DSCP the VM sends (egress dscp_marking rewrites it)
@@ -64,6 +65,9 @@ class SimConfig:
     links: dict = field(default_factory=dict)  # kind or link id → {field: value} (overrides)
     shaper_queue_packets: int = SHAPER_QUEUE_PACKETS
     bins: int = 50                              # time-series bins over the run
+    backend: str = "ovs"                        # whose semantics: ovs | linuxbridge | ovn (sim.backends)
+    tbf_latency_ms: float = 50.0                # Linux bridge: the tbf queue holds rate·latency + burst
+    engine: str = "auto"                        # auto | batched | reference (the per-packet SimPy model)
 
     def link_spec(self, link_id: str, kind: str) -> LinkSpec:
         """The kind's default, overridden field by field by ``links[kind]`` then ``links[link_id]``."""

@@ -4,16 +4,20 @@ Each flow crossing a link gets its own FIFO of ``queue_packets`` packets (tail d
 ``QUEUE_OVERFLOW``). The server sends one packet at a time (``bits / capacity`` seconds), then the
 packet reaches the next stage ``delay`` seconds later (a simpy timeout callback, no process).
 
-Scheduling, when several flows are backlogged (HTB-like):
+Scheduling, when several flows are backlogged — max-min fair with floors: each flow with a
+``minimum_bandwidth`` gets max(minimum, fair share), the others share the rest equally:
 
-1. *guaranteed* — a flow with a ``minimum_bandwidth`` (``min_kbps``) owns a token bucket at that
-   rate; while its head packet conforms, the flow is served first (round robin among such flows);
-2. *excess* — otherwise capacity is shared by deficit round robin (equal bytes per round) among
-   every backlogged flow, guaranteed or not.
+1. *guaranteed* — a flow with a minimum (``min_kbps``) owns a token bucket at that rate (about
+   10 ms deep); while its head packet conforms, it is served first (smallest tag first);
+2. *fair* — otherwise start-time fair queueing: every flow's head packet carries a start tag
+   (a flow that becomes backlogged starts at the link's virtual time, max(V, its last finish));
+   the smallest tag is served (ties: lowest flow index) and its next packet's tag is the
+   previous tag plus the packet's bits. V is the tag last served in this pass.
 
-So a flow offering at least its minimum gets at least its minimum (when the minimums fit in the
-capacity). Packets a guaranteed flow sends in the excess round spend its guaranteed tokens too:
-the minimum is a floor, not an addition to its fair share.
+Every packet a flow sends advances its tag and spends its guaranteed tokens (never below 0),
+whichever pass sent it: the minimum is a floor, not an addition to the fair share. So with
+10 Mbit/s and two greedy flows, one guaranteed 7: the guaranteed pass gives it 7, the fair pass
+always finds the other flow's tag smaller and gives it the remaining 3.
 """
 
 from __future__ import annotations
@@ -24,18 +28,19 @@ from ..model.dispositions import Disposition
 from .bucket import TokenBucket
 from .packet import Packet, forward
 
-QUANTUM_BITS = 1500 * 8  # deficit round robin quantum: one full-size packet per round
+GUARANTEE_PACKET_BITS = 1500 * 8  # a guarantee's bucket holds at least two such packets
 
 
 class _Class:
     """One flow's queue on a link."""
 
-    __slots__ = ("queue", "guarantee", "deficit", "sent_packets", "sent_bits", "dropped")
+    __slots__ = ("queue", "guarantee", "tag", "finish", "sent_packets", "sent_bits", "dropped")
 
     def __init__(self, guarantee: TokenBucket | None):
         self.queue: deque = deque()
         self.guarantee = guarantee
-        self.deficit = 0.0
+        self.tag = 0.0      # start tag of the head packet
+        self.finish = 0.0   # finish tag of the last packet sent
         self.sent_packets = 0
         self.sent_bits = 0
         self.dropped = 0
@@ -44,15 +49,19 @@ class _Class:
 class Link:
     """Stage: ``capacity_bps`` bits per second, ``delay_s`` propagation, per-flow queues."""
 
-    def __init__(self, env, lose, name: str, capacity_bps: float, delay_s: float, queue_packets: int):
+    def __init__(self, env, lose, name: str, capacity_bps: float, delay_s: float, queue_packets: int,
+                 loss_ratio: float = 0.0, rng=None):
         self.env = env
         self.lose = lose
         self.name = name
         self.capacity = float(capacity_bps)
         self.delay = float(delay_s)
         self.queue_packets = queue_packets
+        self.loss_ratio, self.rng = loss_ratio, rng
         self.classes: dict[int, _Class] = {}
-        self.active: deque = deque()  # backlogged flow ids, in round-robin order
+        self.active: list = []        # backlogged flow ids
+        self.virtual = 0.0
+        self.serving, self.busy_until = None, 0.0
         self.busy_time = 0.0
         self._wake = None
         env.process(self._serve())
@@ -62,53 +71,51 @@ class Link:
         guarantee = None
         if min_bps:
             # A bucket about 10 ms (and at least two packets) deep: the guarantee is a rate, not a burst.
-            guarantee = TokenBucket(min_bps, max(min_bps * 0.01, 2 * QUANTUM_BITS))
+            guarantee = TokenBucket(min_bps, max(min_bps * 0.01, 2 * GUARANTEE_PACKET_BITS))
         self.classes[flow] = _Class(guarantee)
 
     def __call__(self, packet: Packet) -> None:
         cls = self.classes[packet.flow]
-        if len(cls.queue) >= self.queue_packets:
+        if self.loss_ratio and self.rng.random() < self.loss_ratio:
+            cls.dropped += 1
+            self.lose(packet, Disposition.LINK_LOSS.value)
+            return
+        # A packet whose transmission ends at this very instant has left, whichever of the two
+        # events simpy happens to run first: ties are decided by time, not by event order.
+        finishing = 1 if self.serving is cls and self.busy_until <= self.env.now else 0
+        if len(cls.queue) - finishing >= self.queue_packets:
             cls.dropped += 1
             self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
             return
-        if not cls.queue:
-            self.active.append(packet.flow)
+        if len(cls.queue) == finishing:
+            if not finishing:
+                self.active.append(packet.flow)
+            cls.tag = max(self.virtual, cls.finish)
         cls.queue.append(packet)
         if self._wake is not None and not self._wake.triggered:
             self._wake.succeed()
 
     def _pick(self) -> _Class:
-        """The class to serve next (see the module docstring), its head packet then sent."""
+        """The class to serve next (see the module docstring); its head packet is then sent."""
         now = self.env.now
-        active, classes = self.active, self.classes
-        if len(active) == 1:
-            cls = classes[active[0]]
-            if cls.guarantee is not None:
-                self._charge(cls, now)
-            return cls
-        for _ in range(len(active)):  # 1. guaranteed flows whose bucket conforms
-            fid = active[0]
-            active.rotate(-1)
+        classes = self.classes
+        best, best_key = None, None
+        for fid in self.active:  # 1. guaranteed flows whose bucket conforms, smallest tag first
             cls = classes[fid]
             if cls.guarantee is not None and cls.guarantee.conforms(now, cls.queue[0].bits):
-                self._charge(cls, now)
-                return cls
-        while True:  # 2. deficit round robin over everyone backlogged
-            cls = classes[active[0]]
-            if cls.deficit >= cls.queue[0].bits:
-                cls.deficit -= cls.queue[0].bits
-                if cls.guarantee is not None:
-                    self._charge(cls, now)
-                return cls
-            cls.deficit += QUANTUM_BITS
-            active.rotate(-1)
-
-    @staticmethod
-    def _charge(cls: _Class, now: float) -> None:
-        """A packet sent in the excess round still spends guaranteed tokens (never below 0)."""
-        g = cls.guarantee
-        g.conforms(now, 0)  # refill to now
-        g.tokens = max(0.0, g.tokens - cls.queue[0].bits)
+                key = (cls.tag, fid)
+                if best_key is None or key < best_key:
+                    best, best_key = cls, key
+        if best is None:  # 2. start-time fair queueing over everyone backlogged
+            fid = min(self.active, key=lambda f: (classes[f].tag, f))
+            best = classes[fid]
+            self.virtual = max(self.virtual, best.tag)
+        bits = best.queue[0].bits
+        if best.guarantee is not None:
+            best.guarantee.take(now, bits, floor=0.0)
+        best.finish = best.tag + bits
+        best.tag = best.finish
+        return best
 
     def _serve(self):
         env = self.env
@@ -119,11 +126,12 @@ class Link:
             cls = self._pick()
             packet = cls.queue[0]
             duration = packet.bits / self.capacity
+            self.serving, self.busy_until = cls, env.now + duration
             yield env.timeout(duration)
+            self.serving = None
             cls.queue.popleft()
             if not cls.queue:
                 self.active.remove(packet.flow)
-                cls.deficit = 0.0
             cls.sent_packets += 1
             cls.sent_bits += packet.bits
             self.busy_time += duration
@@ -131,6 +139,8 @@ class Link:
                 env.timeout(self.delay, packet).callbacks.append(_arrive)
             else:
                 forward(packet)
+            if self.active:
+                yield env.timeout(0)  # decide after every arrival of this instant, as when idle
 
     def stats(self, duration: float) -> dict:
         sent = sum(c.sent_bits for c in self.classes.values())

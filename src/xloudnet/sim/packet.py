@@ -11,15 +11,16 @@ from __future__ import annotations
 class Packet:
     """One packet of one flow: size in bits, DSCP, the time it was sent."""
 
-    __slots__ = ("flow", "bits", "dscp", "sent", "path", "hop")
+    __slots__ = ("flow", "bits", "dscp", "sent", "path", "hop", "seq")
 
-    def __init__(self, flow: int, bits: int, dscp: int, sent: float, path: list):
+    def __init__(self, flow: int, bits: int, dscp: int, sent: float, path: list, seq: int = 0):
         self.flow = flow
         self.bits = bits
         self.dscp = dscp
         self.sent = sent
         self.path = path
         self.hop = -1
+        self.seq = seq  # TCP-like flows: the segment's number
 
 
 def forward(packet: Packet) -> None:

@@ -1,8 +1,9 @@
-"""Policer: token buckets that drop what does not conform (Neutron egress QoS, from the VM).
+"""Policer: token buckets that drop what does not conform (Neutron egress QoS, from the VM; OVN
+polices both directions).
 
-A packet conforms when every bucket holds its tokens (bits for a bandwidth bucket, one for a
-packet-rate bucket); then each bucket is charged. A non-conforming packet charges nothing and is
-lost as ``POLICED``. A packet bigger than a bandwidth bucket's depth never conforms, as in tc.
+One policer stands for one port: every flow the port sends (or, for an OVN ingress meter,
+receives) shares its buckets — tc, OVS and OVN all police the interface's aggregate. The buckets
+count Ethernet frames (``overhead_bits`` on top of the IP packet's bits).
 """
 
 from __future__ import annotations
@@ -12,27 +13,28 @@ from .packet import Packet, forward
 
 
 class Policer:
-    """Stage that forwards conforming packets and reports the rest to ``lose(packet, reason)``."""
+    """Stage: forwards conforming packets and reports the rest to ``lose(packet, reason)``."""
 
-    def __init__(self, env, lose, bits_bucket=None, packets_bucket=None):
+    def __init__(self, env, lose, bits_bucket=None, packets_bucket=None, overhead_bits: int = 0):
         self.env = env
         self.lose = lose
         self.bits_bucket = bits_bucket
         self.packets_bucket = packets_bucket
-        self.conformed = 0
-        self.dropped = 0
+        self.overhead = overhead_bits
+        self.conformed: dict[int, int] = {}
+        self.dropped: dict[int, int] = {}
 
     def __call__(self, packet: Packet) -> None:
         now = self.env.now
         bits, pkts = self.bits_bucket, self.packets_bucket
-        if (bits is None or bits.conforms(now, packet.bits)) and \
-                (pkts is None or pkts.conforms(now, 1)):
+        frame = packet.bits + self.overhead
+        if (bits is None or bits.conforms(now, frame)) and (pkts is None or pkts.conforms(now, 1)):
             if bits is not None:
-                bits.take(now, packet.bits)
+                bits.take(now, frame)
             if pkts is not None:
                 pkts.take(now, 1)
-            self.conformed += 1
+            self.conformed[packet.flow] = self.conformed.get(packet.flow, 0) + 1
             forward(packet)
         else:
-            self.dropped += 1
+            self.dropped[packet.flow] = self.dropped.get(packet.flow, 0) + 1
             self.lose(packet, Disposition.POLICED.value)

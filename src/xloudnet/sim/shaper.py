@@ -1,13 +1,19 @@
 """Shaper: token buckets in front of a bounded tail-drop FIFO (Neutron ingress QoS, to the VM).
 
-Packets wait in the queue until the buckets hold their tokens, then leave in order; a packet
-arriving at a full queue is lost as ``QUEUE_OVERFLOW``. One simpy process serves the queue and
-sleeps exactly until the head packet conforms (no ticking). The bandwidth bucket is at least one
-packet deep (tc tbf requires burst ≥ MTU), so a shaper always drains.
+One shaper stands for one port: every flow delivered to the port shares its FIFO and buckets.
+Packets wait until the buckets hold their tokens, then leave in order. The FIFO is bounded in
+packets (an HTB leaf: ``txqueuelen``) or in bytes (tc tbf: ``rate·latency + burst``); a packet
+that does not fit is lost as ``QUEUE_OVERFLOW``. The buckets count Ethernet frames. A frame
+bigger than the bucket is dropped when ``drop_oversized`` (tbf) — otherwise the bucket is made one
+frame deep so that the FIFO always drains (HTB sends it).
+
+Each accepted packet's release time is computed when it is accepted (the FIFO's order and the
+buckets fix it), and one simpy timeout delivers it then.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from ..model.dispositions import Disposition
@@ -15,57 +21,70 @@ from .packet import Packet, forward
 
 
 class Shaper:
-    """Stage: ``limit`` packets of queue, then the buckets, then the next stage."""
+    """Stage: a bounded FIFO, then the buckets, then the next stage."""
 
-    def __init__(self, env, lose, limit: int, bits_bucket=None, packets_bucket=None):
+    def __init__(self, env, lose, limit: float, bits_bucket=None, packets_bucket=None, *,
+                 limit_bits: float = math.inf, overhead_bits: int = 0, drop_oversized: bool = False):
         self.env = env
         self.lose = lose
         self.limit = limit
+        self.limit_bits = limit_bits
         self.bits_bucket = bits_bucket
         self.packets_bucket = packets_bucket
-        self.queue: deque = deque()
-        self.dropped = 0
+        self.overhead = overhead_bits
+        self.drop_oversized = drop_oversized
+        self.queue: deque = deque()        # (release time, frame bits) of the packets held
+        self.backlog_bits = 0
+        self.free_at = 0.0                 # when the last accepted packet leaves
+        self.dropped: dict[int, int] = {}
         self.max_queue = 0
-        self._wake = None
-        env.process(self._serve())
+
+    def _drain(self, now: float) -> None:
+        queue = self.queue
+        while queue and queue[0][0] <= now:
+            self.backlog_bits -= queue.popleft()[1]
 
     def __call__(self, packet: Packet) -> None:
-        if len(self.queue) >= self.limit:
-            self.dropped += 1
-            self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
-            return
-        self.queue.append(packet)
-        self.max_queue = max(self.max_queue, len(self.queue))
-        if self._wake is not None and not self._wake.triggered:
-            self._wake.succeed()
-
-    def _wait(self, packet: Packet) -> float:
         now = self.env.now
+        self._drain(now)
+        frame = packet.bits + self.overhead
+        bits = self.bits_bucket
+        if bits is not None and frame > bits.depth:
+            if self.drop_oversized:
+                self._drop(packet)
+                return
+            bits.depth = float(frame)
+        if len(self.queue) >= self.limit or self.backlog_bits + frame > self.limit_bits:
+            self._drop(packet)
+            return
+        start = max(now, self.free_at)
         wait = 0.0
-        if self.bits_bucket is not None:
-            if packet.bits > self.bits_bucket.depth:  # never conforms otherwise: one packet deep
-                self.bits_bucket.depth = float(packet.bits)
-            wait = self.bits_bucket.delay(now, packet.bits)
+        if bits is not None:
+            wait = bits.delay(start, frame)
         if self.packets_bucket is not None:
-            wait = max(wait, self.packets_bucket.delay(now, 1))
-        return wait
-
-    def _serve(self):
-        env = self.env
-        while True:
-            if not self.queue:
-                self._wake = env.event()
-                yield self._wake
-            packet = self.queue[0]
-            wait = self._wait(packet)
-            while wait > 0:  # float rounding can leave a hair of tokens missing: re-check
-                yield env.timeout(wait)
-                wait = self._wait(packet)
-                if wait < 1e-12:
-                    break
-            self.queue.popleft()
-            if self.bits_bucket is not None:
-                self.bits_bucket.take(env.now, packet.bits)
-            if self.packets_bucket is not None:
-                self.packets_bucket.take(env.now, 1)
+            wait = max(wait, self.packets_bucket.delay(start, 1))
+        release = start + wait if wait > 0 else start
+        if bits is not None:
+            bits.take(release, frame)
+        if self.packets_bucket is not None:
+            self.packets_bucket.take(release, 1)
+        self.free_at = release
+        self.queue.append((release, frame))
+        self.backlog_bits += frame
+        self.max_queue = max(self.max_queue, len(self.queue))
+        if release > now:
+            self.env.timeout(release - now, packet).callbacks.append(_release)
+        else:
             forward(packet)
+
+    def queued(self) -> int:
+        self._drain(self.env.now)
+        return sum(1 for r, _ in self.queue if r > self.env.now) if self.queue else 0
+
+    def _drop(self, packet: Packet) -> None:
+        self.dropped[packet.flow] = self.dropped.get(packet.flow, 0) + 1
+        self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
+
+
+def _release(event) -> None:
+    forward(event.value)

@@ -1,16 +1,17 @@
-"""``Simulation(tables, config, rng)``: QoS packet simulation over compiled flow tables.
+"""``Simulation(tables, config, rng)``: the per-packet QoS simulation (SimPy), the reference.
 
-Each flow's path comes from the data plane's explained trace (``paths.plan_flow``):
+Each flow's path comes from the data plane's explained trace (``paths.plan_flow``) and the stages
+from ``stages.build_layout`` (shared with the batched engine):
 
-    source ─▶ [egress policer: bandwidth_limit / packet_rate_limit egress, DSCP mark]
+    source ─▶ [egress policer of the source port: bandwidth_limit / packet_rate_limit, DSCP mark]
            ─▶ port:SRC/tx ─▶ (uplink:R/in) ─▶ router:R ... ─▶ (uplink:R/out)
-           ─▶ port:DST/rx ─▶ [ingress rules hit] ─▶ [ingress shaper] ─▶ receiver
+           ─▶ port:DST/rx ─▶ [ingress rules hit] ─▶ [ingress shaper (or OVN meter) of the port]
+           ─▶ receiver
 
 Links are shared by every flow crossing them (``Link``: per-flow queues, minimum_bandwidth
-guarantees, deficit round robin). A flow the data plane refuses loses every packet with its
-disposition (``DENIED_EGRESS``, ``NO_ROUTE``, ...) at the source; such packets load no link.
-Traffic is one way (no replies). ``run(progress)`` returns the result dict described in
-``docs/simulation.md``.
+floors, fair queueing). A flow the data plane refuses loses every packet with its disposition
+(``DENIED_EGRESS``, ``NO_ROUTE``, ...) at the source; such packets load no link. Traffic is one
+way (no replies). ``run(progress)`` returns the result dict described in ``docs/simulation.md``.
 """
 
 from __future__ import annotations
@@ -20,17 +21,72 @@ import time
 import numpy as np
 import simpy
 
-from .bucket import bandwidth_bucket, packet_rate_bucket
+from .bucket import TokenBucket
 from .config import SimConfig
 from .link import Link
-from .metrics import FlowMetrics, jain
+from .metrics import RunMetrics
 from .packet import Packet, forward
 from .paths import Plan, plan_flow
 from .policer import Policer
+from .result import build_result
 from .shaper import Shaper
 from .sources import start_source
+from .stages import build_layout
+from .tcp import TcpSource
 
 PROGRESS_STEPS = 50
+FLUSH_EVENTS = 65_536  # metrics take events in batches (the same vectorised calls as the batched engine)
+
+
+def _once(env, emit, start: float):
+    if start > env.now:
+        yield env.timeout(start - env.now)
+    emit()
+
+
+def _copy(bucket: TokenBucket | None) -> TokenBucket | None:
+    return None if bucket is None else TokenBucket(bucket.rate, bucket.depth)
+
+
+class _Recorder:
+    """Buffers per-packet events and hands them to ``RunMetrics`` in batches."""
+
+    def __init__(self, metrics: RunMetrics):
+        self.metrics = metrics
+        self.offered, self.delivered, self.lost = [], [], {}
+        self.pending = 0
+
+    def _tick(self) -> None:
+        self.pending += 1
+        if self.pending >= FLUSH_EVENTS:
+            self.flush()
+
+    def offer(self, flow: int, t: float) -> None:
+        self.offered.append((flow, t))
+        self._tick()
+
+    def deliver(self, flow: int, t: float, sent: float) -> None:
+        self.delivered.append((flow, t, sent))
+        self._tick()
+
+    def lose(self, flow: int, t: float, reason: str) -> None:
+        self.lost.setdefault(reason, []).append((flow, t))
+        self._tick()
+
+    def flush(self) -> None:
+        m = self.metrics
+        if self.offered:
+            a = np.array(self.offered)
+            f = a[:, 0].astype(np.int64)
+            m.offered(f, a[:, 1])
+        for reason, events in self.lost.items():
+            a = np.array(events)
+            m.lose(a[:, 0].astype(np.int64), a[:, 1], reason)
+        if self.delivered:
+            a = np.array(self.delivered)
+            f = a[:, 0].astype(np.int64)
+            m.delivered(f, a[:, 1], a[:, 2])
+        self.offered, self.delivered, self.lost, self.pending = [], [], {}, 0
 
 
 class Simulation:
@@ -41,82 +97,72 @@ class Simulation:
         self.rng = rng
         self.env = simpy.Environment()
         self.plans = plans if plans is not None else [plan_flow(tables, f.query()) for f in config.flows]
-        self.links: dict[str, Link] = {}
-        self.metrics = [FlowMetrics(config.duration_s, config.bins) for _ in config.flows]
+        self.layout = build_layout(config, self.plans)
+        self.metrics = RunMetrics(len(config.flows), config.duration_s, config.bins,
+                                  [int(f.packet_size) * 8 for f in config.flows])
+        self.recorder = _Recorder(self.metrics)
         self.rule_hits: dict[str, int] = {}
-        self.policers: dict[int, Policer] = {}
-        self.shapers: dict[int, Shaper] = {}
+        self.tcp: dict[int, TcpSource] = {}
+        self.stages = [self._make_stage(s) for s in self.layout.stages]
         for index, (flow, plan) in enumerate(zip(config.flows, self.plans)):
             self._build_flow(index, flow, plan)
 
     # --- construction ---------------------------------------------------------------------------
     def _lose(self, packet: Packet, reason: str) -> None:
-        self.metrics[packet.flow].lose(self.env.now, reason)
+        self.recorder.lose(packet.flow, self.env.now, reason)
+        tcp = self.tcp.get(packet.flow)
+        if tcp is not None:
+            tcp.lost(packet.sent, packet.seq)
 
-    def _link(self, link_id: str, kind: str) -> Link:
-        link = self.links.get(link_id)
-        if link is None:
-            spec = self.config.link_spec(link_id, kind)
-            link = Link(self.env, self._lose, link_id, spec.capacity_kbps * 1000.0,
-                        spec.delay_ms / 1000.0, spec.queue_packets)
-            self.links[link_id] = link
+    def _make_stage(self, s):
+        if s.kind == "policer":
+            return Policer(self.env, self._lose, _copy(s.bits_bucket), _copy(s.packets_bucket), s.overhead_bits)
+        if s.kind == "shaper":
+            return Shaper(self.env, self._lose, s.queue_packets, _copy(s.bits_bucket), _copy(s.packets_bucket),
+                          limit_bits=s.queue_bits, overhead_bits=s.overhead_bits, drop_oversized=s.drop_oversized)
+        rng = np.random.default_rng(self.rng.integers(2**63)) if s.loss_ratio else None
+        link = Link(self.env, self._lose, s.key, s.capacity_bps, s.delay_s, s.queue_packets, s.loss_ratio, rng)
+        for flow in s.flows:
+            link.attach(flow, s.guarantees.get(flow))
         return link
 
     def _build_flow(self, index: int, flow, plan: Plan) -> None:
-        env, metrics = self.env, self.metrics[index]
+        env, recorder = self.env, self.recorder
         bits = int(flow.packet_size) * 8
         for rule in plan.send_rules + plan.arrive_rules:
             self.rule_hits.setdefault(rule, 0)
-        path = self._path(index, plan) if plan.passes else None
-        dscp = flow.dscp
-        if plan.egress_qos and plan.egress_qos.get("dscp_mark") is not None:
-            dscp = int(plan.egress_qos["dscp_mark"])
+        stage_ids = self.layout.paths[index]
+        path = None
+        if stage_ids is not None:
+            path = [self.stages[i] for i in stage_ids]
+            if plan.arrive_rules:
+                path.insert(self.layout.arrive_at[index], self._arrival_counter(plan.arrive_rules))
+            path.append(self._receive)
+        dscp = self.layout.dscp[index]
         hits, send_rules = self.rule_hits, plan.send_rules
         disposition = plan.disposition
 
-        def emit() -> None:
+        def emit(seq: int = 0) -> None:
             now = env.now
-            metrics.offered(now, bits)
+            recorder.offer(index, now)
             for rule in send_rules:
                 hits[rule] += 1
             if path is None:
-                metrics.lose(now, disposition)
+                recorder.lose(index, now, disposition)
             else:
-                forward(Packet(index, bits, dscp, now, path))
+                forward(Packet(index, bits, dscp, now, path, seq))
 
         interval = bits / (flow.rate_kbps * 1000.0)
         child = np.random.default_rng(self.rng.integers(2**63))
+        if flow.pattern == "tcp":
+            if path is None:  # the connection never opens: its first segment is lost
+                env.process(_once(env, emit, flow.start_s))
+                return
+            reverse = sum(self.layout.stages[s].delay_s for s in stage_ids if self.layout.stages[s].kind == "link")
+            self.tcp[index] = TcpSource(env, emit, interval, flow.start_s, self.config.duration_s, reverse)
+            return
         start_source(env, flow.pattern, emit, interval, flow.start_s, self.config.duration_s, child,
                      flow.on_ms / 1000.0, flow.off_ms / 1000.0)
-
-    def _path(self, index: int, plan: Plan) -> list:
-        """The stages of a passing flow, ending at the receiver."""
-        path = []
-        egress = plan.egress_qos or {}
-        bw, pps = egress.get("bandwidth_limit"), egress.get("packet_rate_limit")
-        if bw or pps:
-            policer = Policer(self.env, self._lose,
-                              bandwidth_bucket(bw["max_kbps"], bw.get("max_burst_kbps")) if bw else None,
-                              packet_rate_bucket(pps["max_kpps"], pps.get("max_burst_kpps")) if pps else None)
-            self.policers[index] = policer
-            path.append(policer)
-        guarantee = max(_min_kbps(plan.egress_qos), _min_kbps(plan.ingress_qos)) * 1000.0
-        for link_id, kind in plan.links:
-            link = self._link(link_id, kind)
-            link.attach(index, guarantee or None)
-            path.append(link)
-        if plan.arrive_rules:
-            path.append(self._arrival_counter(plan.arrive_rules))
-        ingress = plan.ingress_qos or {}
-        bw, pps = ingress.get("bandwidth_limit"), ingress.get("packet_rate_limit")
-        if bw or pps:
-            shaper = Shaper(self.env, self._lose, self.config.shaper_queue_packets,
-                            bandwidth_bucket(bw["max_kbps"], bw.get("max_burst_kbps")) if bw else None,
-                            packet_rate_bucket(pps["max_kpps"], pps.get("max_burst_kpps")) if pps else None)
-            self.shapers[index] = shaper
-            path.append(shaper)
-        path.append(self._receive)
-        return path
 
     def _arrival_counter(self, rules: list):
         hits = self.rule_hits
@@ -128,7 +174,10 @@ class Simulation:
         return count
 
     def _receive(self, packet: Packet) -> None:
-        self.metrics[packet.flow].delivered(self.env.now, packet)
+        self.recorder.deliver(packet.flow, self.env.now, packet.sent)
+        tcp = self.tcp.get(packet.flow)
+        if tcp is not None:
+            tcp.delivered(packet.sent)
 
     # --- running --------------------------------------------------------------------------------
     def run(self, progress=None) -> dict:
@@ -143,47 +192,14 @@ class Simulation:
         return self._result(wall)
 
     def _result(self, wall: float) -> dict:
-        cfg = self.config
-        flows, totals, delivered_kbps, normalised = [], {}, [], []
-        for index, (flow, plan, m) in enumerate(zip(cfg.flows, self.plans, self.metrics)):
-            summary = m.summary(max(cfg.duration_s - flow.start_s, 0.0))
-            entry = {"index": index, "name": flow.name or f"flow-{index}", "source": flow.source,
-                     "destination": flow.destination, "protocol": flow.protocol,
-                     "destination_port": flow.destination_port, "pattern": flow.pattern,
-                     "rate_kbps": flow.rate_kbps, "packet_size": flow.packet_size,
-                     "disposition": plan.disposition, "path": [lid for lid, _ in plan.links],
-                     "qos": {"egress": plan.egress_qos, "ingress": plan.ingress_qos}, **summary}
-            if index in self.policers:
-                p = self.policers[index]
-                entry["policer"] = {"conformed": p.conformed, "dropped": p.dropped}
-            if index in self.shapers:
-                s = self.shapers[index]
-                entry["shaper"] = {"dropped": s.dropped, "max_queue": s.max_queue, "queued": len(s.queue)}
-            for reason, count in summary["loss"]["by_reason"].items():
-                totals[reason] = totals.get(reason, 0) + count
-            if plan.passes:
-                delivered_kbps.append(summary["delivered"]["kbps"])
-                offered = summary["offered"]["kbps"]
-                normalised.append(summary["delivered"]["kbps"] / offered if offered else 0.0)
-            flows.append(entry)
-        offered = sum(m.offered_packets for m in self.metrics)
-        delivered = sum(m.delivered_packets for m in self.metrics)
-        lost = sum(totals.values())
-        return {
-            "duration_s": cfg.duration_s,
-            "flows": flows,
-            "packets": {"offered": offered, "delivered": delivered, "lost": lost,
-                        "in_flight": offered - delivered - lost},
-            "loss_by_reason": dict(sorted(totals.items())),
-            "rule_hits": dict(sorted(self.rule_hits.items())),
-            "links": {lid: link.stats(cfg.duration_s) for lid, link in sorted(self.links.items())},
-            "fairness": {"jain_delivered": jain(delivered_kbps), "jain_normalised": jain(normalised)},
-            "series": {"bin_s": cfg.duration_s / cfg.bins,
-                       "t": [(i + 0.5) * cfg.duration_s / cfg.bins for i in range(cfg.bins)]},
-            "wall_s": wall,
-        }
-
-
-def _min_kbps(qos: dict | None) -> float:
-    minimum = (qos or {}).get("minimum_bandwidth") or {}
-    return float(minimum.get("min_kbps") or 0.0)
+        self.recorder.flush()
+        stage_stats = []
+        for spec, stage in zip(self.layout.stages, self.stages):
+            if spec.kind == "link":
+                stage_stats.append(stage.stats(self.config.duration_s))
+            elif spec.kind == "policer":
+                stage_stats.append({"conformed": stage.conformed, "dropped": stage.dropped})
+            else:
+                stage_stats.append({"dropped": stage.dropped, "max_queue": stage.max_queue,
+                                    "queued": stage.queued()})
+        return build_result(self.config, self.plans, self.layout, self.metrics, self.rule_hits, stage_stats, wall)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PATTERNS = ("cbr", "poisson", "onoff")
+PATTERNS = ("cbr", "poisson", "onoff", "tcp")  # tcp: sim.tcp.TcpSource (closed loop)
 
 
 def cbr(env, emit, interval: float, start: float, stop: float):
