@@ -94,9 +94,10 @@ def test_reach_json_is_the_api_answer(run, topo):
     assert any(h["stage"] == "dnat" for h in answer["hops"])
 
 
-def test_reach_to_another_projects_port_fails_cleanly(run, topo):
+def test_reach_to_another_projects_port_is_a_usage_error_without_traceback(run, topo):
     code, out, err = run("reach", topo.web1, topo.x1, "-p", "icmp")
-    assert code == 1 and "HTTP 404" in err and "Traceback" not in err
+    assert code == 2 and f"no port with id {topo.x1}" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_matrix_prints_visible_ports_only(run, topo):
@@ -130,10 +131,10 @@ def test_whatif_rule_add_prints_newly_allowed(run, topo):
     assert [(i["protocol"], i["port_ranges"]) for i in answer["newly_allowed"]] == [("udp", [[53, 53]])]
 
 
-def test_whatif_refused_change_exits_with_the_api_error(run, topo):
+def test_whatif_refused_change_exits_2_with_the_api_error(run, topo):
     code, out, err = run("whatif", "--change", f"PUT /v2.0/routers/{topo.r1}/remove_router_interface "
                                                f'{{"subnet_id": "{topo.sub_b}"}}')
-    assert code == 1 and "HTTP 409" in err and "change 0:" in err
+    assert code == 2 and "HTTP 409" in err and "change 0:" in err
 
 
 def test_lint_prints_findings_and_summary(run, topo):
@@ -151,7 +152,7 @@ def test_sgtest_prints_verdict_and_matching_rules(run, topo):
     assert json.loads(out)["verdict"] == "DENY"
 
 
-def test_unreachable_server_is_reported_without_traceback(capsys):
+def test_unreachable_server_exits_2_without_traceback(capsys):
     code = main(["lint", "--url", f"http://127.0.0.1:{_free_port()}", "--password", PASSWORD])
     err = capsys.readouterr().err
-    assert code == 1 and "cannot reach" in err and "Traceback" not in err
+    assert code == 2 and "cannot reach" in err and "Traceback" not in err

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import __version__
 from .questions import add_commands
 from .simulate import add_simulate_command
+from .topology import add_topology_command
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     add_commands(commands)
     add_simulate_command(commands)
+    add_topology_command(commands)
     return parser
 
 
