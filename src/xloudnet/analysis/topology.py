@@ -363,7 +363,7 @@ def security_group_graph(snapshot: Snapshot) -> nx.MultiDiGraph:
     g = nx.MultiDiGraph()
     for gid, group in snapshot.security_groups.items():
         g.add_node(node("group", gid), kind="group", id=gid, name=group.get("name") or "", exists=True)
-    g.add_edges_from((node("port", pid), node("group", gid), "member")
+    g.add_edges_from((node("port", pid), node("group", gid), "member", {"kind": "member"})
                      for pid, port in snapshot.ports.items() for gid in port.get("security_groups") or ())
     for rid, rule in snapshot.security_group_rules.items():
         remote = rule.get("remote_group_id")

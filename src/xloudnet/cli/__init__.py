@@ -24,11 +24,12 @@ def _serve(args: argparse.Namespace) -> int:
     from ..control.plane import ControlPlane
     from ..settings import load_settings
 
-    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port)
     try:
+        settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port)
         settings.check_safe_to_bind()
-    except ValueError as exc:
-        print(f"xloudnet: {exc}", file=sys.stderr)
+    except ValueError as exc:  # SettingsError: one line per problem
+        for line in str(exc).splitlines():
+            print(f"xloudnet: {line}", file=sys.stderr)
         return 2
     # The store keeps every resource alive for the life of the process; with the default
     # thresholds the cyclic collector keeps re-walking it and a create at 100k ports costs

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..client import Client, ClientError
-from .questions import add_connection_options, client_for
+from .questions import add_connection_options, client_for, resolve_end
+from .resolve import Resolver, ResolveError
 
 POLL_S = 0.2
 
@@ -34,13 +35,37 @@ def add_simulate_command(commands) -> None:
 
 
 def load_request(path: Path) -> dict:
+    """The request in a YAML or JSON file; ``ValueError`` with ``file:line: what`` when the file
+    does not parse."""
     import yaml
 
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    from ..settings import yaml_error_line
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: {exc.msg}") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ValueError(yaml_error_line(path, exc)) from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the request must be a mapping")
     return data
+
+
+def resolve_ports(request: dict, resolver: Resolver) -> dict:
+    """Flows may name their ports and networks by name or id prefix, as on the command line."""
+    flows = request.get("flows")
+    if not isinstance(flows, list):
+        return request
+    resolved = [{**f, **{end: resolve_end(resolver, f[end]) for end in ("source", "destination")
+                         if isinstance(f.get(end), dict)}} if isinstance(f, dict) else f for f in flows]
+    return {**request, "flows": resolved}
 
 
 def simulate(args) -> int:
@@ -52,16 +77,17 @@ def simulate(args) -> int:
         return 2
     client = client_for(args)
     try:
+        request = resolve_ports(request, Resolver(client))
         job = client.simulation("POST", "/simulations", request)["simulation"]
         job = _follow(client, job, console, args.timeout)
-    except ClientError as exc:
+    except (ClientError, ResolveError) as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError as exc:  # an OSError too: caught first, it is not a connection problem
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"xloudnet: cannot reach {args.url}: {exc}", file=sys.stderr)
-        return 1
-    except TimeoutError as exc:
-        print(f"xloudnet: {exc}", file=sys.stderr)
         return 1
     if job["status"] != "ACTIVE":
         print(f"xloudnet: simulation {job['id']} failed: {job.get('error')}", file=sys.stderr)
