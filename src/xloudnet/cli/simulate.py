@@ -18,8 +18,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..client import Client, ClientError
-from .questions import add_connection_options, client_for, resolve_end
-from .resolve import Resolver, ResolveError
+from .questions import add_connection_options, client_for
+from .resolve import UUID, Resolver, ResolveError
 
 POLL_S = 0.2
 
@@ -59,12 +59,23 @@ def load_request(path: Path) -> dict:
 
 
 def resolve_ports(request: dict, resolver: Resolver) -> dict:
-    """Flows may name their ports and networks by name or id prefix, as on the command line."""
+    """Flows may name their ports and networks by name or id prefix, as on the command line
+    (full ids go as they are: the server names the flow whose id it does not know)."""
     flows = request.get("flows")
     if not isinstance(flows, list):
         return request
-    resolved = [{**f, **{end: resolve_end(resolver, f[end]) for end in ("source", "destination")
-                         if isinstance(f.get(end), dict)}} if isinstance(f, dict) else f for f in flows]
+
+    def end(value):
+        if not isinstance(value, dict):
+            return value
+        out = dict(value)
+        for key, kind in (("port_id", "port"), ("network_id", "network")):
+            if isinstance(out.get(key), str) and not UUID.match(out[key]):
+                out[key] = resolver.resolve(kind, out[key])
+        return out
+
+    resolved = [{**f, **{k: end(f[k]) for k in ("source", "destination") if k in f}}
+                if isinstance(f, dict) else f for f in flows]
     return {**request, "flows": resolved}
 
 
