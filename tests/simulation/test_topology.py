@@ -96,8 +96,9 @@ def test_security_group_graph_has_members_and_remote_references(plane, topo):
     g = security_group_graph(plane.snapshot())
     assert members(g, topo.sg_web) == {topo.web1, topo.web2}
     assert members(g, topo.sg_tag) == set()
-    remote = [(u, v, k) for u, v, k, d in g.edges(keys=True, data=True) if d["kind"] == "remote"]
-    assert (f"group:{topo.sg_web}", f"group:{topo.sg_bastion}", topo.rule_web_ssh) in remote
+    remote = g.edges[f"group:{topo.sg_web}", f"group:{topo.sg_bastion}"]
+    assert remote["kind"] == "remote" and [r["id"] for r in remote["rules"]] == [topo.rule_web_ssh]
+    assert g.nodes[f"group:{topo.sg_tag}"]["exists"] is True
 
 
 # --- over HTTP -----------------------------------------------------------------------------------

@@ -92,15 +92,15 @@ def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter
 def add_topology_route(router: APIRouter, session: AnalysisSession, caller) -> None:
     """``GET /v1/topology[?reach_from=PORT&protocol=&destination_port=…]``: the part of the graph
     the caller may see (invisible neighbours as ``KIND:hidden-N`` stubs), node-link JSON."""
-    from ..analysis.topology import build_topology, reach_from, to_json, visible_part
-
     @router.get("/v1/topology", summary="The visible topology as a graph (node-link JSON)")
     def topology(reach_from_port: str | None = Query(None, alias="reach_from",
                                                       description="colour by what this port can reach"),
                  protocol: str | None = Query(None), destination_port: int | None = Query(None),
                  icmp_type: int | None = Query(None), icmp_code: int | None = Query(None),
                  ethertype: str | None = Query(None), ctx: Context = Depends(caller)):
-        plane = session.plane
+        from ..analysis.topology import build_topology, reach_from, to_json, visible_part
+
+        plane = session.plane  # networkx and the analysis stack load on the first question
         if reach_from_port is None:
             graph = build_topology(plane.snapshot())
         else:
