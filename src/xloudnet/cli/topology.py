@@ -13,13 +13,16 @@ import json
 from pathlib import Path
 from urllib.parse import urlencode
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.tree import Tree
 
-from ..analysis.topology import from_json
 from .questions import EXIT_OK, add_connection_options, add_flow_options, ask, _flow_fields
 from .resolve import label
+
+if TYPE_CHECKING:  # networkx loads when the command runs, not with every other command
+    import networkx as nx
 
 # Colours of a drawing: by kind, then by what the --reach-from port reached.
 KIND_COLOURS = {"external": "#9e9e9e", "network": "#90caf9", "subnet": "#e3f2fd", "router": "#ffcc80",
@@ -42,6 +45,8 @@ def add_topology_command(commands) -> None:
 
 
 def topology(args) -> int:
+    from ..analysis.topology import from_json
+
     def work(client, resolver, console: Console):
         query = {}
         if args.reach_from:
@@ -214,6 +219,8 @@ def draw(graph: nx.MultiDiGraph, path: Path, title: str = "topology") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+
+    import networkx as nx
 
     pos = layered_positions(graph)
     widest = max((sum(1 for d in graph.nodes.values() if d.get("layer") == layer) for layer in range(6)), default=1)
