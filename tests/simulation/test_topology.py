@@ -167,3 +167,12 @@ def test_cli_topology_for_another_user_shows_their_half(run, server):
         Caller(http, login(http, "alt_demo"))  # the account exists and logs in
     code, out, _ = run("topology", user="alt_demo")
     assert code == 0 and "port x1" in out and "web1" not in out
+
+
+def test_the_answer_matches_its_documented_schema(demo, client, topo):
+    from xloudnet.analysis.topology import TopologyGraph
+
+    answer = TopologyGraph.model_validate(demo.ask(f"/topology?reach_from={topo.bastion}", method="GET"))
+    assert {n.kind for n in answer.nodes} >= {"external", "network", "router", "port"}
+    schema = client.get("/openapi.json").json()
+    assert "TopologyGraph" in str(schema["paths"]["/simulation/v1/topology"]["get"]["responses"]["200"])

@@ -36,10 +36,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import networkx as nx
+from pydantic import BaseModel, Field
 
 from ..control.snapshot import Snapshot
+
+if TYPE_CHECKING:  # networkx loads with the first graph: the server's start-up does not wait for it
+    import networkx as nx
 
 EXTERNAL = "external"
 LAYERS = {"external": 0, "external_network": 1, "router": 2, "floatingip": 2, "subnet": 3, "network": 4,
@@ -67,6 +71,8 @@ def build_topology(snapshot: Snapshot, tables=None) -> nx.MultiDiGraph:
     """The graph of ``snapshot`` (see the module docstring). ``tables`` — the compiled tables of
     the same snapshot — is remembered as ``graph.graph["tables"]`` so ``reach_from`` needs no
     second argument; ``to_json`` leaves it out."""
+    import networkx as nx
+
     g = nx.MultiDiGraph()
     if tables is not None:
         g.graph["tables"] = tables
@@ -312,6 +318,8 @@ def visible_part(graph: nx.MultiDiGraph, can_see: Callable[[str, str], bool], hi
     invisible router, network or subnet next to a visible node as a stub ``KIND:hidden-N`` with
     no id, name or project (a router of another project on a shared network is there, but not
     whose it is); everything else (other projects' ports and floating IPs) is dropped."""
+    import networkx as nx
+
     keep = {n for n, d in graph.nodes(data=True) if d["kind"] == "external" or can_see(d["kind"], d["id"])}
     stubs: dict[str, str] = {}
     for u, v in graph.edges():
@@ -340,15 +348,48 @@ def visible_part(graph: nx.MultiDiGraph, can_see: Callable[[str, str], bool], hi
     return out
 
 
+class TopologyNode(BaseModel, extra="allow"):
+    node: str = Field(description="the node's key, KIND:ID or 'external' (KIND:hidden-N for a stub)")
+    kind: str = Field(description="external, network, subnet, router, port or floatingip")
+    id: str | None = None
+    name: str = ""
+    project: str | None = None
+    admin_state: bool = True
+    layer: int = Field(description="drawing row: 0 external ... 5 ports")
+
+
+class TopologyEdge(BaseModel, extra="allow"):
+    source: str
+    target: str
+    key: int
+    kind: str = Field(description="subnet, attached, fixed_ip, interface, route, gateway, upstream, nat, "
+                                  "allocated_from or holds")
+    route: dict | None = Field(None, description='{"destination", "nexthop", "type": connected|extra|default|host}')
+
+
+class TopologyGraph(BaseModel):
+    """``GET /simulation/v1/topology``: the graph as node-link JSON."""
+
+    directed: bool = True
+    multigraph: bool = True
+    graph: dict = Field(default_factory=dict)
+    nodes: list[TopologyNode]
+    edges: list[TopologyEdge]
+
+
 def to_json(graph: nx.MultiDiGraph) -> dict:
     """Node-link JSON (``{"directed", "multigraph", "graph", "nodes", "edges"}``); each node's
     key is in ``"node"`` (its ``"id"`` is the resource id), edges name nodes by that key."""
+    import networkx as nx
+
     g = graph.copy(as_view=False)
     g.graph = {k: v for k, v in graph.graph.items() if k != "tables"}
     return nx.node_link_data(g, edges="edges", name="node")
 
 
 def from_json(data: dict) -> nx.MultiDiGraph:
+    import networkx as nx
+
     return nx.node_link_graph(data, edges="edges", name="node", multigraph=True, directed=True)
 
 
@@ -364,6 +405,8 @@ def security_group_graph(snapshot: Snapshot) -> nx.DiGraph:
 
     Members are a node attribute rather than port nodes: lint builds this graph on every run, and
     twenty thousand membership edges would cost it a third of its time."""
+    import networkx as nx
+
     users: dict[str, set[str]] = {}
     for pid, port in snapshot.ports.items():
         for gid in port.get("security_groups") or ():
@@ -396,5 +439,5 @@ def members(group_graph: nx.DiGraph, group_id: str) -> frozenset[str]:
     return data["members"] if data is not None else frozenset()
 
 
-__all__ = ["build_topology", "reach_from", "visible_part", "to_json", "from_json", "security_group_graph",
+__all__ = ["TopologyGraph", "build_topology", "reach_from", "visible_part", "to_json", "from_json", "security_group_graph",
            "members", "EXTERNAL", "node"]

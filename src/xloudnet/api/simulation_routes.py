@@ -92,7 +92,10 @@ def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter
 def add_topology_route(router: APIRouter, session: AnalysisSession, caller) -> None:
     """``GET /v1/topology[?reach_from=PORT&protocol=&destination_port=…]``: the part of the graph
     the caller may see (invisible neighbours as ``KIND:hidden-N`` stubs), node-link JSON."""
-    @router.get("/v1/topology", summary="The visible topology as a graph (node-link JSON)")
+    from ..analysis.topology import TopologyGraph  # the answer's schema, for the OpenAPI document
+
+    @router.get("/v1/topology", summary="The visible topology as a graph (node-link JSON)",
+                responses={200: {"model": TopologyGraph}})
     def topology(reach_from_port: str | None = Query(None, alias="reach_from",
                                                       description="colour by what this port can reach"),
                  protocol: str | None = Query(None), destination_port: int | None = Query(None),
@@ -100,7 +103,7 @@ def add_topology_route(router: APIRouter, session: AnalysisSession, caller) -> N
                  ethertype: str | None = Query(None), ctx: Context = Depends(caller)):
         from ..analysis.topology import build_topology, reach_from, to_json, visible_part
 
-        plane = session.plane  # networkx and the analysis stack load on the first question
+        plane = session.plane
         if reach_from_port is None:
             graph = build_topology(plane.snapshot())
         else:
