@@ -233,60 +233,64 @@ def reach_from(graph: nx.MultiDiGraph, port_id: str, query: dict | None = None, 
     ranges a port's address can lead to another port: then ``reached`` is false and
     ``delivered_to`` says where it went); returns ``{node: disposition}``. Raises ``QueryError`` for an unknown port.
     """
-    from ..dataplane import QueryError, resolve
-    from ..dataplane.batch import AT_PORT, DISPOSITIONS
+    from ..dataplane import QueryError
+    from ..dataplane.engine import Walk
     from ..dataplane.explain import Tracer
-    from ..dataplane.run import run_flows
+    from ..dataplane.pairs import pair_batch
 
     tables = tables if tables is not None else graph.graph.get("tables")
     if tables is None:
         raise ValueError("reach_from needs the compiled tables (build_topology(snapshot, tables))")
-    service = {k: v for k, v in (query or {}).items() if v is not None}
-    service.setdefault("protocol", "icmp")
-    source = {"port_id": port_id}
     if port_id not in tables.snapshot.ports:
         raise QueryError(f"Port {port_id} could not be found.", 404)
-    targets = []
-    for key, data in graph.nodes(data=True):
-        if data["kind"] == "port" and key != node("port", port_id):
-            targets.append((key, {"port_id": data["id"]}))
-        elif data["kind"] == "floatingip" and data["addresses"][0]:
-            targets.append((key, {"ip_address": data["addresses"][0]}))
-    outside = _outside_probe(tables)
-    if outside is not None:
-        targets.append((EXTERNAL, {"ip_address": outside}))
-    flows, keys, result = [], [], {}
-    for key, destination in targets:
-        try:
-            flows.append(resolve(tables, {"source": source, "destination": destination, **service}))
-            keys.append(key)
-        except QueryError:
-            result[key] = "NO_ROUTE"  # no common address family, or nothing to name
+    service = {k: v for k, v in (query or {}).items() if v is not None}
+    service.setdefault("protocol", "icmp")
+    keys, destinations = _destinations(graph, tables, port_id)
+    # The matrix's pair batch (resolved per endpoint, built with numpy), walked once with a tracer.
+    batch, _sources, _ids = pair_batch(tables, [{"port_id": port_id}], destinations, service)
     tracer = Tracer()
-    req, _ = run_flows(tables, flows, (tracer, None), replies=False)
-    port_ids = tables.ids("port")
-    for i, key in enumerate(keys):
-        disposition = DISPOSITIONS[req.disp[i]]
-        expected = _expected_port(graph, key)
-        landed = port_ids[int(req.end_slot[i])] if int(req.end_kind[i]) == AT_PORT else None
-        reached = req.disp[i] <= 1 and (expected is None or landed == expected)
-        result[key] = disposition
-        graph.nodes[key]["reached"] = bool(reached)
-        if reached:
-            for hop in tracer.hops.get(i, []):
-                if hop.get("node") in graph:
-                    graph.nodes[hop["node"]]["on_path"] = True
-        elif req.disp[i] <= 1:
-            # Overlapping addresses: the port's address leads to another port from here.
-            graph.nodes[key]["delivered_to"] = f"port:{landed}" if landed else EXTERNAL
-    for key, disposition in result.items():
-        graph.nodes[key]["reach"] = disposition
-        graph.nodes[key].setdefault("reached", False)
+    Walk(tables, batch, tracer).run()
+    result = {key: _mark(graph, tables, batch, i, key, tracer) for i, key in enumerate(keys)}
     me = node("port", port_id)
     if me in graph:
-        graph.nodes[me]["reach"] = "source"
-        graph.nodes[me]["on_path"] = True
+        graph.nodes[me].update(reach="source", on_path=True)
     return result
+
+
+def _destinations(graph: nx.MultiDiGraph, tables, port_id: str) -> tuple[list[str], list[dict]]:
+    """Every other port, every floating IP and one address outside, as matrix endpoints."""
+    keys, ends = [], []
+    for key, data in graph.nodes(data=True):
+        if data["kind"] == "port" and data["id"] != port_id:
+            keys.append(key)
+            ends.append({"port_id": data["id"]})
+        elif data["kind"] == "floatingip" and data["addresses"][0]:
+            keys.append(key)
+            ends.append({"ip_address": data["addresses"][0]})
+    outside = _outside_probe(tables)
+    if outside is not None:
+        keys.append(EXTERNAL)
+        ends.append({"ip_address": outside})
+    return keys, ends
+
+
+def _mark(graph: nx.MultiDiGraph, tables, batch, i: int, key: str, tracer) -> str:
+    """Set ``reach`` / ``reached`` / ``delivered_to`` on one destination, ``on_path`` on the way."""
+    from ..dataplane.batch import AT_PORT, DISPOSITIONS
+
+    code = int(batch.disp[i])
+    expected = _expected_port(graph, key)
+    landed = tables.ids("port")[int(batch.end_slot[i])] if int(batch.end_kind[i]) == AT_PORT else None
+    reached = code <= 1 and (expected is None or landed == expected)
+    data = graph.nodes[key]
+    data.update(reach=DISPOSITIONS[code], reached=bool(reached))
+    if reached:
+        for hop in tracer.hops.get(i, []):
+            if hop.get("node") in graph:
+                graph.nodes[hop["node"]]["on_path"] = True
+    elif code <= 1:  # overlapping addresses: from here the port's address leads elsewhere
+        data["delivered_to"] = f"port:{landed}" if landed else EXTERNAL
+    return data["reach"]
 
 
 def _expected_port(graph: nx.MultiDiGraph, key: str) -> str | None:
