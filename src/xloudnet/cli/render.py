@@ -132,8 +132,13 @@ def matrix(console: Console, answer: dict, width: int = 8, names: dict | None = 
         return
     table = Table(header_style="bold")
     table.add_column("source \\ destination")
+    counts: dict = {}
     for d in destinations:
-        table.add_column(names.get(d) or d[:width], justify="center")
+        counts[names.get(d)] = counts.get(names.get(d), 0) + 1
+    for d in destinations:  # a name alone when it is unique among the columns
+        name = names.get(d)
+        table.add_column(name if name and counts[name] == 1 else label(d, name) if name else d[:width],
+                         justify="center")
     seen = set()
     for s, row, dispositions in zip(sources, reachable, answer["dispositions"]):
         cells = [MARKS.get(disp, "[green]✓[/]") if ok else f"[red]{_short(disp)}[/]"
