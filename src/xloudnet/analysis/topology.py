@@ -102,7 +102,9 @@ def _networks(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
             g.add_edge(node("network", nid), EXTERNAL, kind="upstream")
     for sid in sorted(snapshot.subnets):
         sub = snapshot.subnets[sid]
-        g.add_node(node("subnet", sid), **_base(sub, "subnet"), cidr=sub.get("cidr"),
+        on_external = bool((snapshot.networks.get(sub.get("network_id")) or {}).get("router:external"))
+        g.add_node(node("subnet", sid), **_base(sub, "subnet", "external_network" if on_external else None),
+                   cidr=sub.get("cidr"),
                    ip_version=sub.get("ip_version"), gateway_ip=sub.get("gateway_ip"))
         if sub.get("network_id") in snapshot.networks:
             g.add_edge(node("network", sub["network_id"]), node("subnet", sid), kind="subnet")
@@ -246,11 +248,21 @@ def reach_from(graph: nx.MultiDiGraph, port_id: str, query: dict | None = None, 
     service = {k: v for k, v in (query or {}).items() if v is not None}
     service.setdefault("protocol", "icmp")
     keys, destinations = _destinations(graph, tables, port_id)
-    # The matrix's pair batch (resolved per endpoint, built with numpy), walked once with a tracer.
-    batch, _sources, _ids = pair_batch(tables, [{"port_id": port_id}], destinations, service)
-    tracer = Tracer()
-    Walk(tables, batch, tracer).run()
-    result = {key: _mark(graph, tables, batch, i, key, tracer) for i, key in enumerate(keys)}
+    # The matrix's pair batch (resolved per endpoint, built with numpy) gives every verdict; only
+    # the flows that got through are walked again with a tracer, to mark the nodes they cross.
+    source = [{"port_id": port_id}]
+    batch, _sources, _ids = pair_batch(tables, source, destinations, service)
+    Walk(tables, batch).run()
+    result = {key: _mark(graph, tables, batch, i, key) for i, key in enumerate(keys)}
+    through = [i for i, key in enumerate(keys) if graph.nodes[key]["reached"]]
+    if through:
+        traced, _sources, _ids = pair_batch(tables, source, [destinations[i] for i in through], service)
+        tracer = Tracer()
+        Walk(tables, traced, tracer).run()
+        for hops in tracer.hops.values():
+            for hop in hops:
+                if hop.get("node") in graph:
+                    graph.nodes[hop["node"]]["on_path"] = True
     me = node("port", port_id)
     if me in graph:
         graph.nodes[me].update(reach="source", on_path=True)
@@ -274,8 +286,8 @@ def _destinations(graph: nx.MultiDiGraph, tables, port_id: str) -> tuple[list[st
     return keys, ends
 
 
-def _mark(graph: nx.MultiDiGraph, tables, batch, i: int, key: str, tracer) -> str:
-    """Set ``reach`` / ``reached`` / ``delivered_to`` on one destination, ``on_path`` on the way."""
+def _mark(graph: nx.MultiDiGraph, tables, batch, i: int, key: str) -> str:
+    """Set ``reach`` / ``reached`` / ``delivered_to`` on one destination."""
     from ..dataplane.batch import AT_PORT, DISPOSITIONS
 
     code = int(batch.disp[i])
@@ -284,11 +296,7 @@ def _mark(graph: nx.MultiDiGraph, tables, batch, i: int, key: str, tracer) -> st
     reached = code <= 1 and (expected is None or landed == expected)
     data = graph.nodes[key]
     data.update(reach=DISPOSITIONS[code], reached=bool(reached))
-    if reached:
-        for hop in tracer.hops.get(i, []):
-            if hop.get("node") in graph:
-                graph.nodes[hop["node"]]["on_path"] = True
-    elif code <= 1:  # overlapping addresses: from here the port's address leads elsewhere
+    if code <= 1 and not reached:  # overlapping addresses: from here the port's address leads elsewhere
         data["delivered_to"] = f"port:{landed}" if landed else EXTERNAL
     return data["reach"]
 

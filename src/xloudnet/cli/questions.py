@@ -110,8 +110,6 @@ def ask(args, work) -> int:
         print(f"xloudnet: {exc}", file=sys.stderr)
     except OSError as exc:
         print(f"xloudnet: cannot reach {args.url}: {exc}", file=sys.stderr)
-    except KeyError as exc:
-        print(f"xloudnet: the server's catalog has no {exc} service", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -188,27 +188,60 @@ def to_dot(graph: nx.MultiDiGraph) -> str:
     return "\n".join(lines)
 
 
-def layered_positions(graph: nx.MultiDiGraph) -> dict:
-    """external at the top, then external networks, routers and floating IPs, subnets, networks,
-    ports; within a row, nodes ordered by the network they hang from so edges stay short."""
-    order: dict[str, tuple] = {}
-    anchor: dict[str, str] = {}
-    for key, data in graph.nodes(data=True):
-        if data["kind"] == "port":
-            anchor[key] = next((v for _u, v, d in graph.out_edges(key, data=True) if d["kind"] == "attached"), "")
-        elif data["kind"] == "subnet":
-            anchor[key] = next((u for u, _v, d in graph.in_edges(key, data=True) if d["kind"] == "subnet"), "")
-        else:
-            anchor[key] = key
-        order[key] = (anchor[key], data.get("name") or "", key)
+def layered_positions(graph: nx.MultiDiGraph, gap: float = 1.0) -> dict:
+    """Rows by ``layer`` (external at the top ... ports at the bottom); columns bottom-up so that
+    edges stay short: ports grouped by network, each network above its ports, subnets beside
+    their network, routers above the subnets they join, floating IPs above their port, external
+    networks above their routers, the outside above them all."""
+    nodes = graph.nodes
+    kind = {n: d["kind"] for n, d in nodes(data=True)}
+
+    def near(key, want_kind, edge_kinds, direction):
+        edges = graph.out_edges(key, data=True) if direction == "out" else graph.in_edges(key, data=True)
+        return [(v if direction == "out" else u) for u, v, d in edges
+                if d["kind"] in edge_kinds and kind[v if direction == "out" else u] == want_kind]
+
+    x: dict[str, float] = {}
+    ports = sorted((n for n in nodes if kind[n] == "port"),
+                   key=lambda n: ([nodes[v].get("name") or v for v in near(n, "network", {"attached"}, "out")],
+                                  nodes[n].get("name") or "", n))
+    for i, key in enumerate(ports):
+        x[key] = i * gap
+
+    def place(keys, related, spread=0.0):
+        extra = max(x.values(), default=-gap) + gap
+        for key in sorted(keys, key=lambda n: (nodes[n].get("name") or "", n)):
+            xs = [x[r] for r in related(key) if r in x]
+            if xs:
+                x[key] = sum(xs) / len(xs)
+            else:
+                x[key], extra = extra, extra + gap
+
+    place([n for n in nodes if kind[n] == "network" and not nodes[n].get("external")],
+          lambda n: near(n, "port", {"attached"}, "in"))
+    place([n for n in nodes if kind[n] == "subnet"], lambda n: near(n, "network", {"subnet"}, "in"))
+    place([n for n in nodes if kind[n] == "router"], lambda n: near(n, "subnet", {"interface"}, "out"))
+    place([n for n in nodes if kind[n] == "floatingip"], lambda n: near(n, "port", {"nat"}, "out"))
+    for key in (n for n in nodes if kind[n] == "floatingip"):  # beside its port's column: the NAT
+        x[key] += 0.4 * gap                                    # edge does not hide behind others
+    place([n for n in nodes if kind[n] == "network" and nodes[n].get("external")],
+          lambda n: near(n, "router", {"gateway"}, "in"))
+    subnets_of_external = [n for n in nodes if kind[n] == "subnet" and nodes[n].get("layer") == 1]
+    for key in subnets_of_external:  # beside their network, not above the tenant subnets
+        net = near(key, "network", {"subnet"}, "in")
+        if net:
+            x[key] = x[net[0]] + 0.5 * gap
+    x["external"] = sum(x[n] for n in nodes if kind[n] == "network" and nodes[n].get("external")) / max(
+        1, sum(1 for n in nodes if kind[n] == "network" and nodes[n].get("external"))) if "external" in nodes else 0
     rows: dict[int, list[str]] = {}
-    for key in sorted(graph.nodes, key=lambda k: order[k]):
-        rows.setdefault(graph.nodes[key].get("layer", 0), []).append(key)
+    for key in nodes:
+        rows.setdefault(nodes[key].get("layer", 0), []).append(key)
     pos = {}
-    widest = max((len(r) for r in rows.values()), default=1)
     for layer, keys in rows.items():
-        for i, key in enumerate(keys):
-            pos[key] = ((i + 0.5) / len(keys) * widest, -layer)
+        last = None
+        for key in sorted(keys, key=lambda n: (x.get(n, 0.0), n)):  # keep a gap between neighbours
+            at = x.get(key, 0.0) if last is None else max(x.get(key, 0.0), last + 0.8 * gap)
+            pos[key], last = (at, -layer), at
     return pos
 
 
