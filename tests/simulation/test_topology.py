@@ -176,3 +176,14 @@ def test_the_answer_matches_its_documented_schema(demo, client, topo):
     assert {n.kind for n in answer.nodes} >= {"external", "network", "router", "port"}
     schema = client.get("/openapi.json").json()
     assert "TopologyGraph" in str(schema["paths"]["/simulation/v1/topology"]["get"]["responses"]["200"])
+
+
+def test_bad_reach_questions_get_neutron_errors(demo, topo):
+    from sim_helpers import neutron_error
+
+    for query, status in ((f"reach_from={topo.bastion}&protocol=bogus", 400),
+                          (f"reach_from={topo.bastion}&destination_port=abc", 400),
+                          ("reach_from=no-such-port", 404)):
+        response = demo.sim("GET", f"/topology?{query}")
+        assert response.status_code == status, (query, response.text)
+        neutron_error(response)

@@ -99,6 +99,7 @@ def add_topology_route(router: APIRouter, session: AnalysisSession, caller) -> N
     def topology(reach_from_port: str | None = Query(None, alias="reach_from",
                                                       description="colour by what this port can reach"),
                  protocol: str | None = Query(None), destination_port: int | None = Query(None),
+                 source_port: int | None = Query(None),
                  icmp_type: int | None = Query(None), icmp_code: int | None = Query(None),
                  ethertype: str | None = Query(None), ctx: Context = Depends(caller)):
         from ..analysis.topology import build_topology, reach_from, to_json, visible_part
@@ -110,8 +111,8 @@ def add_topology_route(router: APIRouter, session: AnalysisSession, caller) -> N
             plane.ports.get(ctx, reach_from_port)  # 404 unless the caller may see it
             tables = session.tables()
             graph = build_topology(tables.snapshot, tables)
-            service = {"protocol": protocol, "destination_port": destination_port, "icmp_type": icmp_type,
-                       "icmp_code": icmp_code, "ethertype": ethertype}
+            service = {"protocol": protocol, "destination_port": destination_port, "source_port": source_port,
+                       "icmp_type": icmp_type, "icmp_code": icmp_code, "ethertype": ethertype}
             reach_from(graph, reach_from_port, service)
 
         def can_see(kind: str, rid: str) -> bool:

@@ -78,8 +78,9 @@ def _flow_fields(args: argparse.Namespace) -> dict:
     return flow
 
 
-def add_flow_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--protocol", "-p", help="tcp, udp, icmp, ipv6-icmp or a number; omit for the exact allowed set")
+def add_flow_options(parser: argparse.ArgumentParser,
+                     without: str = "omit for the exact allowed set") -> None:
+    parser.add_argument("--protocol", "-p", help=f"tcp, udp, icmp, ipv6-icmp or a number; {without}")
     parser.add_argument("--port", dest="destination_port", type=int, help="destination port")
     parser.add_argument("--source-port", type=int)
     parser.add_argument("--icmp-type", type=int)

@@ -39,7 +39,7 @@ def add_topology_command(commands) -> None:
     out.add_argument("--png", type=Path, metavar="FILE", help="write a layered drawing as PNG")
     out.add_argument("--dot", action="store_true", help="print Graphviz DOT")
     p.add_argument("--reach-from", metavar="PORT", help="colour by what this port (name, id or prefix) reaches")
-    add_flow_options(p)
+    add_flow_options(p, without="default icmp (echo)")
     add_connection_options(p)  # adds --json
     p.set_defaults(func=topology)
 
