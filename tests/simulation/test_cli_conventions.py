@@ -157,3 +157,16 @@ def test_wrong_password_is_exit_2(server, capsys):
     code = main(["reach", "web1", "web2", "--url", server[0], "--user", "demo", "--password", "wrong"])
     err = capsys.readouterr().err
     assert code == 2 and "HTTP 401" in err and "Traceback" not in err
+
+
+def test_lint_rule_ids_are_short_prefixes_that_whatif_accepts(run, topo):
+    code, out, _ = run("lint")
+    assert topo.rule_bastion_ssh[:8] in out and topo.rule_bastion_ssh not in out
+    code, out, err = run("whatif", "--change", f"DELETE {RULES}/{topo.rule_bastion_ssh[:8]}", "-p", "tcp",
+                         "--port", "22")
+    assert code == 0, err and f"delete rule {topo.rule_bastion_ssh[:8]}" in out
+
+
+def test_matrix_shows_addresses_whole(run, topo):
+    code, out, _ = run("matrix", "-p", "tcp", "--port", "80", "--source", "web1", "--destination", "198.51.100.7")
+    assert "198.51.100.7" in out

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..model.protocols import PROTOCOL_NUMBERS
-from .resolve import humanize, label
+from .resolve import SHORT, UUID, humanize, label
 
 GOOD = {"ACCEPTED", "EXITS_NETWORK", "PERMIT"}
 
@@ -137,14 +137,15 @@ def matrix(console: Console, answer: dict, width: int = 8, names: dict | None = 
         counts[names.get(d)] = counts.get(names.get(d), 0) + 1
     for d in destinations:  # a name alone when it is unique among the columns
         name = names.get(d)
-        table.add_column(name if name and counts[name] == 1 else label(d, name) if name else d[:width],
+        short = d[:width] if UUID.match(d) else d  # addresses stay whole
+        table.add_column(name if name and counts[name] == 1 else label(d, name) if name else short,
                          justify="center")
     seen = set()
     for s, row, dispositions in zip(sources, reachable, answer["dispositions"]):
         cells = [MARKS.get(disp, "[green]✓[/]") if ok else f"[red]{_short(disp)}[/]"
                  for ok, disp in zip(row, dispositions)]
         seen.update(dispositions)
-        table.add_row(label(s, names.get(s)) if names.get(s) else s[:width], *cells)
+        table.add_row(label(s, names.get(s)) if names.get(s) else s[:width] if UUID.match(s) else s, *cells)
     console.print(table)
     legend = [f"{MARKS[d]} = {d}" + (" (left the cloud)" if d == "EXITS_NETWORK" else "")
               for d in MARKS if d in seen]
@@ -221,13 +222,14 @@ def _end(end, names: dict | None = None) -> str:
 
 def lint(console: Console, answer: dict, names: dict | None = None) -> None:
     names = names or {}
-    table = Table(title="security-group lint", title_justify="left", header_style="bold")
+    table = Table(title="security-group lint (rule ids shortened: any unique prefix works as input)",
+                  title_justify="left", header_style="bold")
     for column in ("kind", "severity", "group", "rule", "message"):
         table.add_column(column, overflow="fold")
     for f in answer.get("findings", []):
         gid = f.get("security_group_id") or ""
         table.add_row(f.get("kind", ""), f.get("severity", ""), label(gid, names.get(gid)),
-                      f.get("rule_id") or "", humanize(f.get("message", ""), names))
+                      (f.get("rule_id") or "")[:SHORT], humanize(f.get("message", ""), names))
     console.print(table)
     console.print("summary: " + ", ".join(f"{k}={v}" for k, v in answer.get("summary", {}).items()))
 
