@@ -164,7 +164,8 @@ def test_lint_rule_ids_are_short_prefixes_that_whatif_accepts(run, topo):
     assert topo.rule_bastion_ssh[:8] in out and topo.rule_bastion_ssh not in out
     code, out, err = run("whatif", "--change", f"DELETE {RULES}/{topo.rule_bastion_ssh[:8]}", "-p", "tcp",
                          "--port", "22")
-    assert code == 0, err and f"delete rule {topo.rule_bastion_ssh[:8]}" in out
+    assert code == 0, err
+    assert f"change 1: delete rule {topo.rule_bastion_ssh[:8]}" in out
 
 
 def test_matrix_shows_addresses_whole(run, topo):
