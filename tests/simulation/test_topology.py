@@ -187,3 +187,22 @@ def test_bad_reach_questions_get_neutron_errors(demo, topo):
         response = demo.sim("GET", f"/topology?{query}")
         assert response.status_code == status, (query, response.text)
         neutron_error(response)
+
+
+def test_visible_part_never_leaks_an_invisible_id(plane, topo):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from xloudnet.analysis.topology import visible_part
+
+    graph = _graph(plane, tables=True)
+    reach_from(graph, topo.bastion, {"protocol": "icmp"})  # delivered_to may name another port
+    ids = sorted({d["id"] for _n, d in graph.nodes(data=True) if d["id"]})
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sets(st.sampled_from(ids)))
+    def check(visible):
+        text = json.dumps(to_json(visible_part(graph, lambda kind, rid: rid in visible)))
+        assert not [rid for rid in ids if rid not in visible and rid in text]
+
+    check()
