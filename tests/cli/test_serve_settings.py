@@ -110,3 +110,9 @@ def test_simulation_file_syntax_error_is_one_line(tmp_path, capsys):
     assert main(["simulate", str(request), "--url", "http://127.0.0.1:1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"xloudnet: {request}:3: ")
+
+
+def test_missing_config_file_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    assert main(["serve", "--config", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"xloudnet: {missing}: No such file or directory"
