@@ -4,7 +4,8 @@
 (``network``, ``subnet``, ``router``, ``port``, ``floatingip``) plus ``"external"``, the world
 beyond the external networks. Every node has ``kind``, ``id``, ``name``, ``project``,
 ``admin_state`` and ``layer`` (0 external … 5 ports: the rows of a drawing); subnets add ``cidr``,
-``ip_version`` and ``gateway_ip``; ports and routers ``addresses``; networks ``external``.
+``ip_version`` and ``gateway_ip`` (an external network's subnets share its row); ports and
+routers ``addresses``; networks ``external`` and ``shared``.
 
 Edges carry ``kind`` and, where packets are forwarded by a table, ``route``
 (``{"destination", "nexthop", "type"}``):
@@ -49,9 +50,9 @@ EXTERNAL = "external"
 LAYERS = {"external": 0, "external_network": 1, "router": 2, "floatingip": 2, "subnet": 3, "network": 4,
           "port": 5}
 DEFAULT_ROUTES = {4: "0.0.0.0/0", 6: "::/0"}
+STUB_KINDS = frozenset({"router", "network", "subnet"})  # what an invisible neighbour may appear as
 # Addresses tried, in order, as "somewhere outside the cloud" when colouring reach (documentation
 # ranges first: they belong to nobody).
-STUB_KINDS = frozenset({"router", "network", "subnet"})
 OUTSIDE_PROBES = {4: ("198.51.100.1", "192.0.2.1", "8.8.8.8"), 6: ("2001:db8:ffff::1",)}
 
 
