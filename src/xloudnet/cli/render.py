@@ -7,10 +7,11 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from ..model.protocols import PROTOCOL_NUMBERS
+from ..model.dispositions import REACHABLE, Action, Disposition
+from ..model.protocols import protocol_name
 from .resolve import SHORT, UUID, humanize, label
 
-GOOD = {"ACCEPTED", "EXITS_NETWORK", "PERMIT"}
+GOOD = {*REACHABLE, Action.PERMIT}
 
 
 def _verdict(text: str | None) -> str:
@@ -24,8 +25,7 @@ def _protocol_name(number) -> str:
     """``6`` → ``tcp``: the names people read (numbers without a name stay numbers)."""
     if number is None:
         return "any protocol"
-    names = {n: name for name, n in PROTOCOL_NUMBERS.items() if name not in ("icmpv6", "ip", "hopopt")}
-    return names.get(number, str(number)) if isinstance(number, int) else str(number)
+    return protocol_name(number) if isinstance(number, int) else str(number)
 
 
 def _detail(hop: dict) -> str:
@@ -52,7 +52,7 @@ def hops_table(title: str, hops: list[dict], names: dict | None = None) -> Table
         table.add_column(column, overflow="fold")
     for number, hop in enumerate(hops, 1):
         action = hop.get("action", "")
-        style = "red" if action in ("DENY", "DROP") else ""
+        style = "red" if action in (Action.DENY, Action.DROP) else ""
         node = hop.get("node", "")
         name = names.get(node.partition(":")[2])
         table.add_row(str(number), f"{node} ({name})" if name else node, hop.get("stage", ""),
@@ -117,7 +117,7 @@ def services(entry: dict) -> str:
     return "all"
 
 
-MARKS = {"ACCEPTED": "[green]✓[/]", "EXITS_NETWORK": "[cyan]↗[/]"}
+MARKS = {Disposition.ACCEPTED.value: "[green]✓[/]", Disposition.EXITS_NETWORK.value: "[cyan]↗[/]"}
 
 
 def matrix(console: Console, answer: dict, width: int = 8, names: dict | None = None) -> None:
@@ -147,7 +147,7 @@ def matrix(console: Console, answer: dict, width: int = 8, names: dict | None = 
         seen.update(dispositions)
         table.add_row(label(s, names.get(s)) if names.get(s) else s[:width] if UUID.match(s) else s, *cells)
     console.print(table)
-    legend = [f"{MARKS[d]} = {d}" + (" (left the cloud)" if d == "EXITS_NETWORK" else "")
+    legend = [f"{MARKS[d]} = {d}" + (" (left the cloud)" if d == Disposition.EXITS_NETWORK.value else "")
               for d in MARKS if d in seen]
     legend += [f"[red]{_short(d)}[/] = {d}" for d in sorted(seen - set(MARKS))]
     if legend:
