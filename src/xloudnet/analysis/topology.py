@@ -289,15 +289,16 @@ def _destinations(graph: nx.MultiDiGraph, tables, port_id: str) -> tuple[list[st
 
 def _mark(graph: nx.MultiDiGraph, tables, batch, i: int, key: str) -> str:
     """Set ``reach`` / ``reached`` / ``delivered_to`` on one destination."""
-    from ..dataplane.batch import AT_PORT, DISPOSITIONS
+    from ..dataplane.batch import AT_PORT, DISPOSITIONS, REACHABLE_CODES
 
     code = int(batch.disp[i])
+    through = code in REACHABLE_CODES
     expected = _expected_port(graph, key)
     landed = tables.ids("port")[int(batch.end_slot[i])] if int(batch.end_kind[i]) == AT_PORT else None
-    reached = code <= 1 and (expected is None or landed == expected)
+    reached = through and (expected is None or landed == expected)
     data = graph.nodes[key]
     data.update(reach=DISPOSITIONS[code], reached=bool(reached))
-    if code <= 1 and not reached:  # overlapping addresses: from here the port's address leads elsewhere
+    if through and not reached:  # overlapping addresses: from here the port's address leads elsewhere
         data["delivered_to"] = f"port:{landed}" if landed else EXTERNAL
     return data["reach"]
 

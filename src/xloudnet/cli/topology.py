@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.tree import Tree
 
+from ..model.dispositions import Disposition
 from .questions import EXIT_OK, add_connection_options, add_flow_options, ask, _flow_fields
 from .resolve import label
 
@@ -94,7 +95,7 @@ def _reach_class(data: dict) -> str | None:
     if data.get("reach") == "source":
         return "source"
     if data.get("reached"):
-        return "exits" if data.get("reach") == "EXITS_NETWORK" else "reached"
+        return "exits" if data.get("reach") == Disposition.EXITS_NETWORK.value else "reached"
     if "reach" in data:
         return "blocked"
     return "path"
