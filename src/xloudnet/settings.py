@@ -8,13 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 DEFAULT_PASSWORD = "secret"
+
+
+class SettingsError(ValueError):
+    """A config file that cannot be used: one line per problem, ``file:line: what``."""
 
 
 @dataclass(frozen=True)
 class Account:
     """A project + user pair created at start-up (devstack convention: same name for both)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
 
     name: str
     role: str = "member"
@@ -24,6 +31,8 @@ class Account:
 
 @dataclass(frozen=True)
 class Settings:
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     host: str = "127.0.0.1"
     port: int = 9696
     password: str = DEFAULT_PASSWORD
@@ -61,24 +70,80 @@ class Settings:
 
 
 def load_settings(config: Path | None, env: dict[str, str], **overrides) -> Settings:
-    """Merge a YAML config file, the environment and command-line overrides (in that order)."""
+    """Merge a YAML config file, the environment and command-line overrides (in that order).
+
+    Raises ``SettingsError`` naming every problem at once (``file:line: setting: what``)."""
     data: dict = {}
+    lines: dict[tuple, int] = {}
     if config is not None:
-        data = yaml.safe_load(Path(config).read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{config}: expected a mapping at the top level")
+        data, lines = _read(Path(config))
     if "XLOUDNET_PASSWORD" in env:
         data["password"] = env["XLOUDNET_PASSWORD"]
     data.update({k: v for k, v in overrides.items() if v is not None})
-    accounts = data.pop("accounts", None)
-    known = {f for f in Settings.__dataclass_fields__}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"unknown settings: {sorted(unknown)}")
-    settings = Settings(**data)
-    if accounts:
-        extra = tuple(Account(**a) for a in accounts)
-        names = {a.name for a in extra}
-        base = tuple(a for a in settings.accounts if a.name not in names)
-        settings = Settings(**{**settings.__dict__, "accounts": base + extra})
-    return settings
+    try:
+        parsed = TypeAdapter(Settings).validate_python(data)
+    except ValidationError as exc:
+        problems = sorted(exc.errors(), key=lambda e: _line(lines, tuple(e["loc"])) or 0)
+        raise SettingsError("\n".join(_problem(config, lines, e) for e in problems)) from None
+    if "accounts" not in data:
+        return parsed
+    names = {a.name for a in parsed.accounts}
+    base = tuple(a for a in Settings.accounts if a.name not in names)
+    return Settings(**{**parsed.__dict__, "accounts": base + parsed.accounts})
+
+
+def _read(config: Path) -> tuple[dict, dict[tuple, int]]:
+    """The file's mapping and the line of every key in it (for messages)."""
+    try:
+        text = config.read_text()
+    except OSError as exc:
+        raise SettingsError(f"{config}: {exc.strerror or exc}") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as exc:
+        raise SettingsError(yaml_error_line(config, exc)) from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{config}:1: expected a mapping of settings at the top level")
+    lines: dict[tuple, int] = {}
+    _walk(node, (), lines)
+    return data, lines
+
+
+def yaml_error_line(path, exc: yaml.MarkedYAMLError) -> str:
+    """``file:line: message`` for a YAML syntax error (the line where the broken construct
+    starts, e.g. an unclosed bracket, rather than the end of the file where it was noticed)."""
+    mark = exc.context_mark or exc.problem_mark
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    message = f"{exc.context}: {exc.problem}" if exc.context else str(exc.problem)
+    return f"{where}: {message}"
+
+
+def _walk(node, path: tuple, lines: dict) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[path + (key.value,)] = key.start_mark.line + 1
+            _walk(value, path + (key.value,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            lines[path + (i,)] = value.start_mark.line + 1
+            _walk(value, path + (i,), lines)
+
+
+def _line(lines: dict, loc: tuple) -> int | None:
+    return next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+
+
+def _problem(config: Path | None, lines: dict, error: dict) -> str:
+    loc = tuple(error["loc"])
+    where = ".".join(str(part) for part in loc)
+    if error["type"] == "unexpected_keyword_argument":
+        known = ", ".join(f for f in Settings.__dataclass_fields__) if len(loc) == 1 else \
+            ", ".join(Account.__dataclass_fields__)
+        message = f"unknown setting '{where}' (known: {known})"
+    else:
+        message = f"{where}: {error['msg']}"
+    line = _line(lines, loc)
+    if config is None:
+        return message
+    return f"{config}:{line}: {message}" if line else f"{config}: {message}"

@@ -75,3 +75,44 @@ def test_help_lists_every_command():
     assert out.returncode == 0
     for command in ("serve", "reach", "matrix", "whatif", "lint", "sgtest"):
         assert command in out.stdout
+
+
+def test_config_syntax_error_is_one_line_with_file_and_line(tmp_path, capsys):
+    config = tmp_path / "x.yaml"
+    config.write_text("port: 9696\npassword: [unclosed\n")
+    assert main(["serve", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"xloudnet: {config}:2: while parsing a flow sequence: expected ',' or ']', but got '<stream end>'"]
+
+
+def test_config_problems_are_reported_all_at_once_with_their_lines(tmp_path, capsys):
+    config = tmp_path / "x.yaml"
+    config.write_text("pasword: x\naccounts:\n  - {role: member}\n  - name: ci\n    rol: reader\nquotas: {port: many}\n")
+    assert main(["serve", "--config", str(config)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(": ", 2)[1] for line in lines] == [f"{config}:{n}" for n in (1, 3, 5, 6)]
+    assert "unknown setting 'pasword'" in lines[0] and "accounts.0.name: Field required" in lines[1]
+    assert "unknown setting 'accounts.1.rol'" in lines[2] and "quotas.port" in lines[3]
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_config_values_are_typed(tmp_path):
+    config = tmp_path / "x.yaml"
+    config.write_text("port: '9000'\naccounts:\n  - {name: ci}\n")
+    settings = load_settings(config, {})
+    assert settings.port == 9000 and settings.accounts[-1].name == "ci"
+
+
+def test_simulation_file_syntax_error_is_one_line(tmp_path, capsys):
+    request = tmp_path / "run.yaml"
+    request.write_text("duration_s: 5\nflows:\n  - {name: a, source: {port_id: vm1}\n")
+    assert main(["simulate", str(request), "--url", "http://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"xloudnet: {request}:3: ")
+
+
+def test_missing_config_file_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    assert main(["serve", "--config", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"xloudnet: {missing}: No such file or directory"

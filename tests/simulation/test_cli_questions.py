@@ -10,68 +10,13 @@ checked.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 
-import httpx
-import pytest
-import uvicorn
-from sim_helpers import PASSWORD, Caller, build_topology, login
+from cli_fixtures import free_port, run, server, topo  # noqa: F401  (fixtures)
+from sim_helpers import PASSWORD
 
-from xloudnet.api.app import create_app
 from xloudnet.cli import main
-from xloudnet.control.plane import ControlPlane
-from xloudnet.settings import Settings
 
 RULES = "/v2.0/security-group-rules"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    """A real uvicorn server on a free port with a topology built through the API."""
-    port = _free_port()
-    settings = Settings(password=PASSWORD, host="127.0.0.1", port=port)
-    config = uvicorn.Config(create_app(ControlPlane(), settings), host="127.0.0.1", port=port, log_level="error")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as http:
-        callers = [Caller(http, login(http, user)) for user in ("admin", "demo", "alt_demo")]
-        topo = build_topology(*callers)
-    yield base, topo
-    uv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def run(server, capsys, monkeypatch):
-    """Run ``xloudnet ARGS`` as demo (or ``user=``); returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "250")  # wide rich tables: ids are not folded
-    for name in ("OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME", "XLOUDNET_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-    def _run(*args, user="demo"):
-        code = main([*args, "--url", server[0], "--user", user, "--password", PASSWORD])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return _run
-
-
-@pytest.fixture
-def topo(server):
-    return server[1]
 
 
 def test_reach_prints_verdict_trace_and_return(run, topo):
@@ -94,9 +39,10 @@ def test_reach_json_is_the_api_answer(run, topo):
     assert any(h["stage"] == "dnat" for h in answer["hops"])
 
 
-def test_reach_to_another_projects_port_fails_cleanly(run, topo):
+def test_reach_to_another_projects_port_is_a_usage_error_without_traceback(run, topo):
     code, out, err = run("reach", topo.web1, topo.x1, "-p", "icmp")
-    assert code == 1 and "HTTP 404" in err and "Traceback" not in err
+    assert code == 2 and f"no port with id {topo.x1}" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_matrix_prints_visible_ports_only(run, topo):
@@ -114,7 +60,8 @@ def test_whatif_rule_delete_prints_newly_blocked(run, topo):
     code, out, _ = run("whatif", "--change", change, "-p", "tcp", "--port", "80")
     assert code == 0
     assert "newly blocked (" in out and "newly allowed (0)" in out and "DENIED_INGRESS" in out
-    assert topo.web2 in out and "live state untouched" in out
+    assert f"web2 ({topo.web2[:8]})" in out and "live state untouched" in out
+    assert f"change 1: delete rule {topo.rule_web_http[:8]}: ingress IPv4 tcp 80 from 0.0.0.0/0, group web" in out
     code, out, _ = run("whatif", "--change", change, "--json")
     answer = json.loads(out)
     assert {i["port_ranges"][0][0] for i in answer["newly_blocked"]} == {80}
@@ -130,10 +77,10 @@ def test_whatif_rule_add_prints_newly_allowed(run, topo):
     assert [(i["protocol"], i["port_ranges"]) for i in answer["newly_allowed"]] == [("udp", [[53, 53]])]
 
 
-def test_whatif_refused_change_exits_with_the_api_error(run, topo):
+def test_whatif_refused_change_exits_2_with_the_api_error(run, topo):
     code, out, err = run("whatif", "--change", f"PUT /v2.0/routers/{topo.r1}/remove_router_interface "
                                                f'{{"subnet_id": "{topo.sub_b}"}}')
-    assert code == 1 and "HTTP 409" in err and "change 0:" in err
+    assert code == 2 and "HTTP 409" in err and "change 0:" in err
 
 
 def test_lint_prints_findings_and_summary(run, topo):
@@ -151,7 +98,7 @@ def test_sgtest_prints_verdict_and_matching_rules(run, topo):
     assert json.loads(out)["verdict"] == "DENY"
 
 
-def test_unreachable_server_is_reported_without_traceback(capsys):
-    code = main(["lint", "--url", f"http://127.0.0.1:{_free_port()}", "--password", PASSWORD])
+def test_unreachable_server_exits_2_without_traceback(capsys):
+    code = main(["lint", "--url", f"http://127.0.0.1:{free_port()}", "--password", PASSWORD])
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach" in err and "Traceback" not in err

@@ -29,7 +29,7 @@ def test_version_document_needs_no_token(client):
 def test_index_lists_every_question(demo):
     names = {q["name"] for q in demo.ask("", method="GET")["questions"]}
     assert names == {"reachability", "reachability/matrix", "whatif", "security-groups/test",
-                     "security-groups/lint", "simulations"}
+                     "security-groups/lint", "simulations", "topology"}
 
 
 # --- reachability ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import ipaddress
 import numpy as np
 
 from xloudnet.control.snapshot import Snapshot
+from xloudnet.analysis.topology import security_group_graph
 from xloudnet.model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 
 KINDS = ("shadowed", "redundant", "over_broad", "empty_remote_group", "unused_group")
@@ -158,10 +159,9 @@ class _Policy:
             rule = snapshot.security_group_rules[rid]
             if rule["security_group_id"] in self.rules:
                 self.rules[rule["security_group_id"]].append(rule)
-        self.users: dict[str, set[str]] = {gid: set() for gid in self.atoms}
-        for port in snapshot.ports.values():
-            for gid in port.get("security_groups") or []:
-                self.users.setdefault(gid, set()).add(port["id"])
+        # Who uses which group, and which rules point at which group: the reference graph.
+        self.graph = security_group_graph(snapshot)
+        self.users: dict[str, frozenset[str]] = {data["id"]: data["members"] for data in self.graph.nodes.values()}
         self.box = {r["id"]: rule_box(r, self.atoms) for rules in self.rules.values() for r in rules}
 
     def key(self, rule: dict) -> tuple:
@@ -285,15 +285,17 @@ def _over_broad(policy: _Policy) -> list[dict]:
 
 
 def _empty_remote_groups(policy: _Policy) -> list[dict]:
+    """Rules whose remote group has no member: the ``remote`` edges of the reference graph that
+    end at a group no ``member`` edge reaches."""
     findings = []
-    for gid, rules in policy.rules.items():
-        for rule in rules:
-            remote = rule.get("remote_group_id")
-            if remote and not policy.users.get(remote):
-                exists = remote in policy.snapshot.security_groups
-                what = "has no member ports" if exists else "does not exist"
-                findings.append(_finding("empty_remote_group", "medium", gid, rule["id"],
-                                         f"remote group {remote} {what}: the rule matches nothing"))
+    for source, target, data in policy.graph.edges(data=True):
+        gid, remote = source.partition(":")[2], target.partition(":")[2]
+        if data["kind"] != "remote" or gid not in policy.rules or policy.users.get(remote):
+            continue
+        what = "has no member ports" if policy.graph.nodes[target]["exists"] else "does not exist"
+        for rule in data["rules"]:
+            findings.append(_finding("empty_remote_group", "medium", gid, rule["id"],
+                                     f"remote group {remote} {what}: the rule matches nothing"))
     return findings
 
 

@@ -22,6 +22,7 @@ QUESTIONS = (
     ("whatif", "POST", "Apply Neutron API changes to a fork; flows newly allowed / blocked."),
     ("security-groups/test", "POST", "One flow against one port's groups: verdict and matching rules."),
     ("security-groups/lint", "GET", "Shadowed, redundant, over-broad rules; empty remote groups; unused groups."),
+    ("topology", "GET", "Networks, subnets, routers, ports, floating IPs and routes as a graph (node-link)."),
     ("simulations", "POST", "Start a QoS packet simulation (a job: poll GET simulations/{id})."),
 )
 
@@ -84,4 +85,39 @@ def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter
         return json_response(200, session.lint(ctx, project_id))
 
     add_simulation_job_routes(router, session, caller)
+    add_topology_route(router, session, caller)
     return router
+
+
+def add_topology_route(router: APIRouter, session: AnalysisSession, caller) -> None:
+    """``GET /v1/topology[?reach_from=PORT&protocol=&destination_port=…]``: the part of the graph
+    the caller may see (invisible neighbours as ``KIND:hidden-N`` stubs), node-link JSON."""
+    from ..analysis.topology import TopologyGraph  # the answer's schema, for the OpenAPI document
+
+    @router.get("/v1/topology", summary="The visible topology as a graph (node-link JSON)",
+                responses={200: {"model": TopologyGraph}})
+    def topology(reach_from_port: str | None = Query(None, alias="reach_from",
+                                                      description="colour by what this port can reach"),
+                 protocol: str | None = Query(None), destination_port: int | None = Query(None),
+                 source_port: int | None = Query(None),
+                 icmp_type: int | None = Query(None), icmp_code: int | None = Query(None),
+                 ethertype: str | None = Query(None), ctx: Context = Depends(caller)):
+        from ..analysis.topology import build_topology, reach_from, to_json, visible_part
+
+        plane = session.plane
+        if reach_from_port is None:
+            graph = build_topology(plane.snapshot())
+        else:
+            plane.ports.get(ctx, reach_from_port)  # 404 unless the caller may see it
+            tables = session.tables()
+            graph = build_topology(tables.snapshot, tables)
+            service = {"protocol": protocol, "destination_port": destination_port, "source_port": source_port,
+                       "icmp_type": icmp_type, "icmp_code": icmp_code, "ethertype": ethertype}
+            reach_from(graph, reach_from_port, service)
+
+        def can_see(kind: str, rid: str) -> bool:
+            service = plane.services[f"{kind}s"]
+            record = service.store.get(service.table, rid)
+            return record is not None and service.visible(ctx, record)
+
+        return json_response(200, to_json(graph if ctx.is_admin else visible_part(graph, can_see)))

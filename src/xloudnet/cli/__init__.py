@@ -18,6 +18,7 @@ from .questions import add_commands
 from .run import add_run_command
 from .scenario import add_scenario_command
 from .simulate import add_simulate_command
+from .topology import add_topology_command
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -27,12 +28,13 @@ def _serve(args: argparse.Namespace) -> int:
     from ..control.plane import ControlPlane
     from ..settings import load_settings
 
-    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port,
-                             state_dir=args.state)
     try:
+        settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port,
+                                 state_dir=args.state)
         settings.check_safe_to_bind()
-    except ValueError as exc:
-        print(f"xloudnet: {exc}", file=sys.stderr)
+    except ValueError as exc:  # SettingsError: one line per problem
+        for line in str(exc).splitlines():
+            print(f"xloudnet: {line}", file=sys.stderr)
         return 2
     # The store keeps every resource alive for the life of the process; with the default
     # thresholds the cyclic collector keeps re-walking it and a create at 100k ports costs
@@ -100,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_command(commands)
     add_run_command(commands); add_scenario_command(commands)
     add_cloud_commands(commands)
+    add_topology_command(commands)
     return parser
 
 

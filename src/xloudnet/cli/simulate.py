@@ -19,6 +19,7 @@ from rich.table import Table
 
 from ..client import Client, ClientError
 from .questions import add_connection_options, client_for
+from .resolve import UUID, Resolver, ResolveError
 
 POLL_S = 0.2
 
@@ -38,13 +39,48 @@ def add_simulate_command(commands) -> None:
 
 
 def load_request(path: Path) -> dict:
+    """The request in a YAML or JSON file; ``ValueError`` with ``file:line: what`` when the file
+    does not parse."""
     import yaml
 
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    from ..settings import yaml_error_line
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: {exc.msg}") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ValueError(yaml_error_line(path, exc)) from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the request must be a mapping")
     return data
+
+
+def resolve_ports(request: dict, resolver: Resolver) -> dict:
+    """Flows may name their ports and networks by name or id prefix, as on the command line
+    (full ids go as they are: the server names the flow whose id it does not know)."""
+    flows = request.get("flows")
+    if not isinstance(flows, list):
+        return request
+
+    def end(value):
+        if not isinstance(value, dict):
+            return value
+        out = dict(value)
+        for key, kind in (("port_id", "port"), ("network_id", "network")):
+            if isinstance(out.get(key), str) and not UUID.match(out[key]):
+                out[key] = resolver.resolve(kind, out[key])
+        return out
+
+    resolved = [{**f, **{k: end(f[k]) for k in ("source", "destination") if k in f}}
+                if isinstance(f, dict) else f for f in flows]
+    return {**request, "flows": resolved}
 
 
 def simulate(args) -> int:
@@ -59,16 +95,17 @@ def simulate(args) -> int:
             request[key] = getattr(args, key)
     client = client_for(args)
     try:
+        request = resolve_ports(request, Resolver(client))
         job = client.simulation("POST", "/simulations", request)["simulation"]
         job = _follow(client, job, console, args.timeout)
-    except ClientError as exc:
+    except (ClientError, ResolveError) as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError as exc:  # an OSError too: caught first, it is not a connection problem
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"xloudnet: cannot reach the server: {exc}", file=sys.stderr)
-        return 1
-    except TimeoutError as exc:
-        print(f"xloudnet: {exc}", file=sys.stderr)
         return 1
     if job["status"] != "ACTIVE":
         print(f"xloudnet: simulation {job['id']} failed: {job.get('error')}", file=sys.stderr)
