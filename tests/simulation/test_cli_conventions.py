@@ -156,7 +156,8 @@ def test_usage_error_exits_2(run, topo):
 def test_wrong_password_is_exit_2(server, capsys):
     code = main(["reach", "web1", "web2", "--url", server[0], "--user", "demo", "--password", "wrong"])
     err = capsys.readouterr().err
-    assert code == 2 and "HTTP 401" in err and "Traceback" not in err
+    assert code == 2 and "login refused for user 'demo' in project 'demo'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_lint_rule_ids_are_short_prefixes_that_whatif_accepts(run, topo):
