@@ -19,14 +19,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from ..model.dispositions import REACHABLE, Disposition
 from . import services as svc
 from .analysis_adapter import Analyser, QueryError
 from .endpoints import End, Endpoints
 from .schema import Intent
 
 PASS, FAIL, XFAIL, XPASS, ERROR = "pass", "fail", "xfail", "xpass", "error"
-REACHABLE = ("ACCEPTED", "EXITS_NETWORK")
-SETTLED = ("NO_ROUTE", "NEIGHBOR_UNREACHABLE", "LOOP", "ADMIN_DOWN", "SPOOFED")  # whatever the service
+SETTLED = (Disposition.NO_ROUTE, Disposition.NEIGHBOR_UNREACHABLE, Disposition.LOOP,  # whatever the service
+           Disposition.ADMIN_DOWN, Disposition.SPOOFED)
 
 
 @dataclass
@@ -126,7 +127,7 @@ class Checker:
                 return verdict["disposition"] == wanted
             # A port is reached when the packet is delivered (a packet leaving the cloud is not),
             # and a connection works only when its reply gets back too (stateless groups).
-            there = verdict["disposition"] == "ACCEPTED" if pair[1].port is not None else verdict["reachable"]
+            there = verdict["disposition"] == Disposition.ACCEPTED if pair[1].port is not None else verdict["reachable"]
             return there and verdict["return_disposition"] in (None, *REACHABLE)
 
         for (s, d), query, verdict in zip(pairs, queries, verdicts):
@@ -177,7 +178,7 @@ class Checker:
         probe = {"protocol": "tcp", "destination_port": 1, "ethertype": {4: "IPv4", 6: "IPv6"}.get(family or 0)}
         verdicts = self.a.verdicts([self._query(s, d, probe) for s, d in pairs])
         return [(s, d) for (s, d), v in zip(pairs, verdicts)
-                if not (v["disposition"] in SETTLED or (d.port is not None and v["disposition"] == "EXITS_NETWORK"))]
+                if not (v["disposition"] in SETTLED or (d.port is not None and v["disposition"] == Disposition.EXITS_NETWORK))]
 
     def _only(self, spec):
         family = self._family(spec)

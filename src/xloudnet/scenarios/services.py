@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 
-from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS
+from ..model.protocols import CANONICAL_NAMES, ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS
 
 ServiceSet = dict[int, list[tuple[int, int]]]
 FULL = 65535
 _TEXT = re.compile(r"^(?P<proto>[a-z0-9-]+)(/(?P<lo>\d+)(-(?P<hi>\d+))?(:(?P<clo>\d+)(-(?P<chi>\d+))?)?)?$")
-NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
-NAMES.update({1: "icmp", 58: "ipv6-icmp", 0: "any"})
+NAMES = {**CANONICAL_NAMES, 0: "any"}  # the names answers use (``model.protocols.protocol_name``)
 PREFERRED = (6, 17, 1, 58)  # the order people read services in: tcp, udp, icmp, icmpv6, the rest
 
 
