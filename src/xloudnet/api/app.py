@@ -17,6 +17,7 @@ from ..settings import Settings
 from .analysis_session import AnalysisSession
 from .errors import install_error_handlers, json_response, neutron_error
 from .identity_routes import auth_error_response, build_identity_router
+from .limits import RequestGuard
 from .networking import PREFIX, NetworkingEndpoint
 from .urls import public_root
 from .simulation_routes import build_simulation_router
@@ -70,6 +71,8 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     # /networking is the hot path: served straight from the outermost ASGI layer, skipping
     # FastAPI's routing and dependency machinery (a third of the per-request cost).
     app.add_middleware(NetworkingFastPath, endpoint=endpoint)
+    # Outermost (added last): duplicate tokens, /simulation body limits, client disconnects.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
     app.state.analysis = AnalysisSession(plane, api=neutron)
