@@ -37,7 +37,16 @@ class Settings:
         Account("alt_demo", "member"),
     )
     pagination_max_limit: int | None = None
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 1_048_576  # every service: larger request bodies are 413
+    # Analysis bounds (docs/limits.md): pairs per matrix, pool threads, per-project queues.
+    matrix_max_pairs: int = 1_000_000
+    analysis_workers: int = 2
+    analysis_queue_per_project: int = 8
+    simulation_jobs_per_project: int = 4
+    simulation_jobs_kept: int = 32
+    simulation_job_ttl_seconds: float = 3600.0
+    # SIGTERM: how long in-flight requests may take to finish before the server exits anyway.
+    shutdown_grace_seconds: float = 10.0
     quotas: dict[str, int] = field(default_factory=dict)
 
     def check_safe_to_bind(self) -> None:

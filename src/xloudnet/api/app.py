@@ -20,7 +20,9 @@ from .identity_routes import auth_error_response, build_identity_router
 from .limits import RequestGuard
 from .networking import PREFIX, NetworkingEndpoint
 from .urls import public_root
+from .simulation_jobs import SimulationJobs
 from .simulation_routes import build_simulation_router
+from .workers import AnalysisLimits, FairPool
 
 
 
@@ -41,6 +43,14 @@ class NetworkingFastPath:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def analysis_limits(settings: Settings) -> AnalysisLimits:
+    """The analysis bounds of ``settings`` (config-file keys: docs/limits.md)."""
+    return AnalysisLimits(workers=settings.analysis_workers, queued_per_project=settings.analysis_queue_per_project,
+                          jobs_per_project=settings.simulation_jobs_per_project,
+                          jobs_kept=settings.simulation_jobs_kept,
+                          job_ttl_seconds=settings.simulation_job_ttl_seconds)
 
 
 def create_app(plane: ControlPlane, settings: Settings, identity: IdentityService | None = None) -> FastAPI:
@@ -75,8 +85,12 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
-    app.state.analysis = AnalysisSession(plane, api=neutron)
-    app.include_router(build_simulation_router(app.state.analysis, authenticate), prefix="/simulation")
+    app.state.analysis = AnalysisSession(plane, api=neutron, matrix_max_pairs=settings.matrix_max_pairs)
+    limits = analysis_limits(settings)
+    app.state.pool = FairPool(limits.workers)
+    app.state.jobs = SimulationJobs(app.state.analysis, app.state.pool, limits)
+    app.include_router(build_simulation_router(app.state.analysis, authenticate, app.state.pool, limits,
+                                               app.state.jobs), prefix="/simulation")
     install_error_handlers(app, unauthorized)
 
     @app.get("/", include_in_schema=False)
