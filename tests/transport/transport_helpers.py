@@ -79,3 +79,38 @@ def start_server(workdir: Path, config: str = "", log_level: str = "info") -> Se
             server.stop()
             raise RuntimeError(f"server did not answer:\n{server.log()}")
         time.sleep(0.05)
+
+
+def make_ports(http, token: str, count: int, cidr: str = "10.20.0.0/22") -> list[str]:
+    """A network, a subnet and ``count`` VM ports in the token's project (through the API)."""
+    headers = {"X-Auth-Token": token}
+
+    def create(collection, key, body):
+        response = http.post(f"/networking/v2.0/{collection}", json={key: body}, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()[key]
+
+    net = create("networks", "network", {"name": "n"})
+    create("subnets", "subnet", {"network_id": net["id"], "cidr": cidr, "ip_version": 4})
+    return [create("ports", "port", {"network_id": net["id"], "device_owner": "compute:nova",
+                                     "device_id": f"vm{i}"})["id"] for i in range(count)]
+
+
+def job_body(a: str, b: str, rate_kbps: float = 2000, duration_s: float = 1.0, flows: int = 1,
+             name: str | None = None) -> dict:
+    flow = {"source": {"port_id": a}, "destination": {"port_id": b}, "protocol": "udp",
+            "destination_port": 5001, "rate_kbps": rate_kbps}
+    return {"flows": [dict(flow, name=f"{name}-{i}") if name else flow for i in range(flows)],
+            "duration_s": duration_s, "seed": 1}
+
+
+def wait_for(predicate, timeout: float = 60.0, every: float = 0.02):
+    """Poll ``predicate`` until it returns something truthy; that value (AssertionError on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(every)

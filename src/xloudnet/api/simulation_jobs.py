@@ -179,7 +179,7 @@ class SimulationJobs:
 
         if job.cancelled or job.steps is None:
             if job.steps is not None:
-                job.end("CANCELLED", "cancelled")
+                job.end("CANCELLED", job.error or "cancelled")
             return
         job.status = "RUNNING"
         deadline = time.monotonic() + self.limits.slice_seconds
@@ -201,7 +201,7 @@ class SimulationJobs:
             return
         job.updated_at = _now()
         if job.cancelled:
-            job.end("CANCELLED", "cancelled")
+            job.end("CANCELLED", job.error or "cancelled")
         else:
             self._queue(ctx, job, front=True)
 
