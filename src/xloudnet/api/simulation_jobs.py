@@ -232,11 +232,12 @@ class SimulationJobs:
             self.closed = True
             unfinished = [j for jobs in self.projects.values() for j in jobs.values() if not j.finished]
         for job in unfinished:
+            # Only flags and the status here: the run itself is closed by the worker that owns
+            # it (a generator cannot be closed while another thread is stepping it).
+            job.error = reason
             job.cancelled = True
-            if job.status == "BUILD":  # never started: no slice will come to record it
-                job.end("CANCELLED", reason)
-            else:
-                job.error = reason
+            if job.status == "BUILD":  # may never get a slice once the pool stops
+                job.status, job.updated_at, job.finished_at = "CANCELLED", _now(), time.monotonic()
         return len(unfinished)
 
 

@@ -5,7 +5,7 @@ large numpy arenas that are recompiled *incrementally* per revision and shared b
 A process pool would have to ship or recompile them for every revision; threads share them for
 free. numpy releases the GIL in its array kernels, answers are serialised in the worker in small
 pieces (``dumps_in_pieces``), and the server lowers the interpreter's switch interval
-(``cli/serving.py``), so the event loop gets the GIL back within about a millisecond: networking
+(``api/serving.py``), so the event loop gets the GIL back within about a millisecond: networking
 p99 stays within budget while another project runs the heaviest allowed analysis
 (``benchmarks/isolation_latency.py``).
 

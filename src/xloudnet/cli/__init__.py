@@ -17,9 +17,8 @@ from .simulate import add_simulate_command
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ..api.app import create_app
+    from ..api.serving import serve_until_stopped
     from ..control.plane import ControlPlane
     from ..settings import load_settings
 
@@ -38,9 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
           f"simulation {base}/simulation/v1", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                access_log=args.access_log)
-    return 0
+    return serve_until_stopped(app, settings, log_level=args.log_level, access_log=args.access_log)
 
 
 def build_parser() -> argparse.ArgumentParser:
