@@ -13,6 +13,7 @@ On the signal:
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -74,6 +75,11 @@ def serve_until_stopped(app, settings: Settings, *, log_level: str = "warning", 
                             access_log=access_log, timeout_graceful_shutdown=settings.shutdown_grace_seconds,
                             lifespan="off")
     server = _GracefulServer(config, cancel_jobs)
+    # Everything loaded so far (modules, the app) lives as long as the process: keep it out of
+    # the cyclic collector's full passes, which hold the GIL - and so stall the event loop -
+    # for as long as they walk.
+    gc.collect()
+    gc.freeze()
     try:
         server.run()
     finally:
