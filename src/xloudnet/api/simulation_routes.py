@@ -51,6 +51,8 @@ def build_simulation_router(session: AnalysisSession, authenticate, pool: FairPo
         cancel = cancel_token(request.scope)
 
         def work() -> Response:
+            if cancel.is_set():  # the client left while the question waited: skip the work
+                return Response(status_code=499)
             return Response(dumps_in_pieces(answer(cancel.is_set)), media_type="application/json")
         return await pool.run(project_key(ctx), work, limit=limits.queued_per_project)
 
