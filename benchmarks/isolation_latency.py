@@ -184,12 +184,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000, help="networking GETs per phase")
     parser.add_argument("--ports", type=int, default=1000, help="alt_demo's endpoints (matrix = ports²)")
+    parser.add_argument("--workers", type=int, default=None, help="analysis_workers (default: the server's)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
 
     port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
         config.write(f"quotas: {{port: {args.ports + 100}}}\nmatrix_max_pairs: {args.ports * args.ports}\n")
+        if args.workers:
+            config.write(f"analysis_workers: {args.workers}\n")
     server = start_server(port, config.name)
     try:
         demo = Client(port)
