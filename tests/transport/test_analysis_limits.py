@@ -264,3 +264,19 @@ def test_shutdown_records_unfinished_jobs_as_cancelled(two_projects):
     assert all("shutting down" in v["error"] for v in views)
     refused = client.post(f"{SIM}/simulations", json=job_body(a1, a2), headers=headers)
     assert refused.status_code == 503
+
+
+def test_padded_address_is_refused_and_never_becomes_a_cache_key():
+    from xloudnet.dataplane import addresses
+
+    _, client = _app()
+    token = login(client, "demo")
+    make_ports(client, token, 1)
+    before = addresses._parse_ip.cache_info().currsize
+    padded = {"source": {"ip_address": "10.88.0.9" + " " * 200_000}, "destination": {"ip_address": "203.0.113.1"},
+              "protocol": "icmp"}
+    for _ in range(3):
+        refused = client.post(f"{SIM}/reachability", json=padded, headers={"X-Auth-Token": token})
+        assert refused.status_code == 400, refused.text[:300]
+        assert len(refused.content) < 2000
+    assert addresses._parse_ip.cache_info().currsize == before

@@ -12,6 +12,11 @@ from ..control import errors
 log = logging.getLogger("xloudnet.api")
 
 INTERNAL = "Request Failed: internal server error while processing your request."
+MAX_MESSAGE_CHARS = 1000  # messages may quote request values: an answer never echoes a huge one
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "..."
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:
@@ -24,7 +29,7 @@ def json_response(status: int, body, headers: dict | None = None) -> Response:
 def neutron_error(exc: Exception, headers: dict | None = None) -> Response:
     """``{"NeutronError": {type, message, detail}}`` with the error's status."""
     if isinstance(exc, errors.NeutronException):
-        status, kind, message = exc.status, exc.type, str(exc)
+        status, kind, message = exc.status, exc.type, _bounded(str(exc))
     else:
         log.exception("unexpected error", exc_info=exc)
         status, kind, message = 500, "HTTPInternalServerError", INTERNAL
@@ -54,7 +59,7 @@ def install_error_handlers(app, unauthorized) -> None:
     @app.exception_handler(ChangeRejected)
     async def _change(request, exc):
         inner = exc.error
-        body = {"NeutronError": {"type": inner.type, "message": f"change {exc.index}: {inner}", "detail": ""}}
+        body = {"NeutronError": {"type": inner.type, "message": _bounded(f"change {exc.index}: {inner}"), "detail": ""}}
         return json_response(inner.status, body)
 
     @app.exception_handler(Unauthenticated)
@@ -97,7 +102,7 @@ _TYPES = {404: "HTTPNotFound", 405: "HTTPMethodNotAllowed", 413: "HTTPRequestEnt
 def _status_error(exc: Exception) -> Response:
     status = getattr(exc, "http_status", None)
     if isinstance(status, int) and 400 <= status < 500:
-        message = getattr(exc, "message", None) or str(exc)
+        message = _bounded(getattr(exc, "message", None) or str(exc))
         body = {"NeutronError": {"type": type(exc).__name__, "message": message, "detail": ""}}
         return json_response(status, body)
     return neutron_error(exc)
