@@ -112,8 +112,8 @@ class Load:
     (so that the load's own client work — reading 15 MB answers — does not slow the measuring
     client), until stopped."""
 
-    def __init__(self, port: int, ports: list[str]):
-        self.port, self.ports = port, ports
+    def __init__(self, port: int, ports: list[str], kinds: tuple[str, ...] = ("matrix", "simulation")):
+        self.port, self.ports, self.kinds = port, ports, kinds
         self.stop = multiprocessing.Event()
         self.started = multiprocessing.Event()
         self.results = multiprocessing.Queue()
@@ -133,6 +133,7 @@ class Load:
                 return {"matrix_s": times, "error": f"matrix -> {response.status}: {payload[:200]!r}"}
             times.append(time.perf_counter() - started)
             self.started.set()
+        self.started.set()
         return {"matrix_s": times}
 
     def simulation_loop(self) -> dict:
@@ -148,6 +149,8 @@ class Load:
         while not self.stop.is_set():
             _, job = client.call("POST", "/simulation/v1/simulations", body)
             job_id = job["simulation"]["id"]
+            if "matrix" not in self.kinds:
+                self.started.set()
             while not self.stop.is_set():
                 _, view = client.call("GET", f"/simulation/v1/simulations/{job_id}")
                 if view["simulation"]["status"] not in ("BUILD", "RUNNING"):
@@ -159,7 +162,7 @@ class Load:
 
     def _run(self) -> None:
         with ThreadPoolExecutor(2) as pool:
-            parts = [pool.submit(self.matrix_loop), pool.submit(self.simulation_loop)]
+            parts = [pool.submit(getattr(self, f"{kind}_loop")) for kind in self.kinds]
             merged = {}
             for part in parts:
                 try:
@@ -185,6 +188,8 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="networking GETs per phase")
     parser.add_argument("--ports", type=int, default=1000, help="alt_demo's endpoints (matrix = ports²)")
     parser.add_argument("--workers", type=int, default=None, help="analysis_workers (default: the server's)")
+    parser.add_argument("--load", choices=["both", "matrix", "simulation"], default="both",
+                        help="which heavy analysis runs during the second phase")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -205,7 +210,8 @@ def main(argv=None) -> int:
         latencies(demo, 200)  # warm-up
         idle = latencies(demo, args.requests)
         print(f"idle:        p50 {idle['p50_ms']:6.2f} ms   p99 {idle['p99_ms']:6.2f} ms   max {idle['max_ms']:6.1f} ms")
-        with Load(port, ports) as load:
+        kinds = ("matrix", "simulation") if args.load == "both" else (args.load,)
+        with Load(port, ports, kinds) as load:
             load.started.wait(600)  # the first matrix has come back: the load is in full swing
             demo = Client(port)  # the idle connection may have passed uvicorn's keep-alive timeout
             demo.login("demo")
