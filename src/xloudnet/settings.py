@@ -45,6 +45,7 @@ class Settings:
     simulation_jobs_per_project: int = 4
     simulation_jobs_kept: int = 32
     simulation_job_ttl_seconds: float = 3600.0
+    simulation_processes: bool = True  # each job in a forked, niced child (where fork exists)
     # SIGTERM: how long in-flight requests may take to finish before the server exits anyway.
     shutdown_grace_seconds: float = 10.0
     quotas: dict[str, int] = field(default_factory=dict)

@@ -147,9 +147,9 @@ def test_pool_quota_refuses_only_the_project_over_it():
 
 
 # --- simulation jobs ------------------------------------------------------------------------------
-@pytest.fixture
-def two_projects():
-    app, client = _app(analysis_workers=1, simulation_jobs_per_project=3)
+@pytest.fixture(params=[True, False], ids=["child-processes", "thread-slices"])
+def two_projects(request):
+    app, client = _app(analysis_workers=1, simulation_jobs_per_project=3, simulation_processes=request.param)
     demo, alt = login(client, "demo"), login(client, "alt_demo")
     return app, client, (demo, make_ports(client, demo, 2)), (alt, make_ports(client, alt, 2, "10.30.0.0/24"))
 

@@ -6,6 +6,8 @@ analysis API). The catalog in every token points clients at these roots.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import Response
@@ -50,7 +52,8 @@ def analysis_limits(settings: Settings) -> AnalysisLimits:
     return AnalysisLimits(workers=settings.analysis_workers, queued_per_project=settings.analysis_queue_per_project,
                           jobs_per_project=settings.simulation_jobs_per_project,
                           jobs_kept=settings.simulation_jobs_kept,
-                          job_ttl_seconds=settings.simulation_job_ttl_seconds)
+                          job_ttl_seconds=settings.simulation_job_ttl_seconds,
+                          processes=settings.simulation_processes and hasattr(os, "fork"))
 
 
 def create_app(plane: ControlPlane, settings: Settings, identity: IdentityService | None = None) -> FastAPI:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +55,8 @@ class Job:
     """One simulation run: what is known of it so far, and (while it runs) its step generator."""
 
     __slots__ = ("id", "project_id", "status", "progress", "flows", "duration_s", "created_at",
-                 "updated_at", "finished_at", "result_json", "error", "cancelled", "steps", "__weakref__")
+                 "updated_at", "finished_at", "result_json", "error", "cancelled", "steps", "child",
+                 "__weakref__")
 
     def __init__(self, project_id: str | None, flows: int, duration_s: float):
         self.id = str(uuid.uuid4())
@@ -70,6 +71,7 @@ class Job:
         self.error: str | None = None
         self.cancelled = False
         self.steps = None
+        self.child = None  # the ChildRun while the job runs in a child process
 
     @property
     def finished(self) -> bool:
@@ -112,6 +114,9 @@ class SimulationJobs:
         self.pool = pool or FairPool(self.limits.workers, name="simulation")
         self.clock = clock
         self.projects: dict[str, OrderedDict[str, Job]] = {}
+        # Child-process mode: each project's jobs wait here and run one at a time.
+        self.waiting: dict[str, deque] = {}
+        self.running: dict[str, Job] = {}
         self.lock = threading.Lock()
         self.closed = False
 
@@ -141,7 +146,12 @@ class SimulationJobs:
             self._check_room(key, locked=True)
             self.projects.setdefault(key, OrderedDict())[job.id] = job
         created = job.view()
-        self._queue(ctx, job, front=False)
+        if self.limits.processes:
+            with self.lock:
+                self.waiting.setdefault(key, deque()).append((ctx, job))
+            self._advance(key)
+        else:
+            self._queue(ctx, job, front=False)
         return created
 
     def _check_room(self, key: str, locked: bool = False) -> None:
@@ -167,6 +177,70 @@ class SimulationJobs:
             del self.projects[key]
         return jobs
 
+    # --- child-process mode: a project's jobs one at a time, each in its own process ----------
+    def _advance(self, key: str) -> None:
+        """Start the project's next waiting job unless one of its jobs is running."""
+        with self.lock:
+            if key in self.running or self.closed:
+                return
+            queue = self.waiting.get(key)
+            picked = None
+            while queue and picked is None:
+                ctx, job = queue.popleft()
+                if not job.cancelled:
+                    picked = (ctx, job)
+            if not queue:
+                self.waiting.pop(key, None)
+            if picked is None:
+                return
+            ctx, job = picked
+            self.running[key] = job
+        try:  # the fork happens on a pool worker, in the project's turn
+            self.pool.submit(key, lambda: self._spawn(ctx, job))
+        except PoolClosed:
+            job.end("CANCELLED", "cancelled: the server is shutting down")
+            with self.lock:
+                self.running.pop(key, None)
+
+    def _spawn(self, ctx: Context, job: Job) -> None:
+        from .child_runs import ChildRun
+
+        if job.cancelled:
+            self._child_done(ctx, job, ("cancelled", None))
+            return
+        steps, job.steps = job.steps, None
+        job.status, job.updated_at = "RUNNING", _now()
+
+        def progress(fraction: float) -> None:
+            job.progress = fraction
+
+        child = job.child = ChildRun(steps, progress, lambda outcome: self._child_done(ctx, job, outcome))
+        del steps
+        child.start()
+        if job.cancelled:  # cancelled while forking: the kill may have found no child yet
+            child.kill()
+
+    def _child_done(self, ctx: Context, job: Job, outcome: tuple) -> None:
+        kind, payload = outcome
+        try:
+            if job.cancelled:
+                job.end("CANCELLED", job.error or "cancelled")
+            elif kind == "result":
+                job.result_json = orjson.dumps(redact(self.session, ctx, orjson.loads(payload)))
+                job.progress = 1.0
+                job.end("ACTIVE")
+            else:
+                job.end("ERROR", payload)
+        except Exception as exc:  # noqa: BLE001 - a bug: on the job, never a dead monitor
+            job.end("ERROR", f"internal error: {type(exc).__name__}")
+        job.child = None
+        key = project_key(ctx)
+        with self.lock:
+            if self.running.get(key) is job:
+                del self.running[key]
+        self._advance(key)
+
+    # --- thread mode: slices on the pool -----------------------------------------------------
     def _queue(self, ctx: Context, job: Job, front: bool) -> None:
         try:
             self.pool.submit(project_key(ctx), lambda: self._slice(ctx, job), front=front)
@@ -219,7 +293,15 @@ class SimulationJobs:
     def delete(self, ctx: Context, job_id: str) -> None:
         job = self.get(ctx, job_id)
         job.cancelled = True  # a running slice stops at its next step and drops the run
+        child = job.child
+        if child is not None:
+            child.kill()
         with self.lock:
+            queue = self.waiting.get(project_key(ctx))
+            if queue is not None:
+                for item in [i for i in queue if i[1] is job]:
+                    queue.remove(item)
+                    job.end("CANCELLED", "cancelled")
             jobs = self.projects.get(project_key(ctx))
             if jobs is not None:
                 jobs.pop(job.id, None)
@@ -238,6 +320,9 @@ class SimulationJobs:
             job.cancelled = True
             if job.status == "BUILD":  # may never get a slice once the pool stops
                 job.status, job.updated_at, job.finished_at = "CANCELLED", _now(), time.monotonic()
+            child = job.child
+            if child is not None:
+                child.kill()
         return len(unfinished)
 
 

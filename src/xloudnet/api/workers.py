@@ -21,6 +21,7 @@ for that project only.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -45,13 +46,16 @@ class AnalysisLimits:
     ``jobs_per_project`` [simulation_jobs_per_project] unfinished simulation jobs per project;
     ``jobs_kept`` [simulation_jobs_kept] finished jobs kept per project (oldest forgotten first);
     ``job_ttl_seconds`` [simulation_job_ttl_seconds] a finished job is forgotten after this long;
-    ``slice_seconds``: how long a simulation job runs before other projects get a turn."""
+    ``processes`` [simulation_processes] runs each simulation job in a forked child process
+    (one at a time per project) instead of in slices on the pool's threads;
+    ``slice_seconds``: in thread mode, how long a job runs before other projects get a turn."""
 
     workers: int = 2
     queued_per_project: int = 8
     jobs_per_project: int = 4
     jobs_kept: int = 32
     job_ttl_seconds: float = 3600.0
+    processes: bool = hasattr(os, "fork")
     slice_seconds: float = 0.05
 
 
