@@ -188,6 +188,8 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="networking GETs per phase")
     parser.add_argument("--ports", type=int, default=1000, help="alt_demo's endpoints (matrix = ports²)")
     parser.add_argument("--workers", type=int, default=None, help="analysis_workers (default: the server's)")
+    parser.add_argument("--threads", action="store_true",
+                        help="run simulation jobs on the server's threads (simulation_processes: false)")
     parser.add_argument("--load", choices=["both", "matrix", "simulation"], default="both",
                         help="which heavy analysis runs during the second phase")
     parser.add_argument("--json", help="also write the figures here")
@@ -196,6 +198,8 @@ def main(argv=None) -> int:
     port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
         config.write(f"quotas: {{port: {args.ports + 100}}}\nmatrix_max_pairs: {args.ports * args.ports}\n")
+        if args.threads:
+            config.write("simulation_processes: false\n")
         if args.workers:
             config.write(f"analysis_workers: {args.workers}\n")
     server = start_server(port, config.name)

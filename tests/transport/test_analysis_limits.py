@@ -252,6 +252,28 @@ def test_finished_jobs_expire_after_their_ttl():
     assert job() is None
 
 
+def test_deleted_job_in_a_child_process_leaves_no_process_behind():
+    import os
+
+    app, client = _app(simulation_processes=True)
+    demo = login(client, "demo")
+    a1, a2 = make_ports(client, demo, 2)
+    job_id = client.post(f"{SIM}/simulations", json=job_body(a1, a2, rate_kbps=40_000, duration_s=60),
+                         headers={"X-Auth-Token": demo}).json()["simulation"]["id"]
+    child = wait_for(lambda: app.state.jobs.jobs[job_id].child)
+    pid = wait_for(lambda: child.pid)
+    assert pid != os.getpid()
+    assert client.delete(f"{SIM}/simulations/{job_id}", headers={"X-Auth-Token": demo}).status_code == 204
+
+    def gone():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    assert wait_for(gone, timeout=30)
+
+
 def test_shutdown_records_unfinished_jobs_as_cancelled(two_projects):
     app, client, (demo, (a1, a2)), _ = two_projects
     headers = {"X-Auth-Token": demo}

@@ -36,10 +36,11 @@ class ChildRun:
 
     def start(self) -> None:
         read, write = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read)
-            _child(self._steps, write)
+            _child(self._steps, write, parent)
         os.close(write)
         self.pid = pid
         self._steps = None  # the child has its copy; the parent's (tables, plans) can go
@@ -73,7 +74,7 @@ class ChildRun:
         self.on_done(outcome)
 
 
-def _child(steps, fd: int) -> None:
+def _child(steps, fd: int, parent: int) -> None:
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):  # the server's handlers are not the child's
             signal.signal(sig, signal.SIG_DFL)
@@ -88,6 +89,8 @@ def _child(steps, fd: int) -> None:
                         fraction = next(steps)
                     except StopIteration as done:
                         out.write(b"R" + orjson.dumps(done.value) + b"\n")
+                        break
+                    if os.getppid() != parent:  # the server died (kill -9): nobody will read on
                         break
                     out.write(b"P%r\n" % fraction)
                     out.flush()
