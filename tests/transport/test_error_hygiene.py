@@ -91,3 +91,30 @@ def test_a_single_auth_token_still_works_everywhere(client, token):
     assert client.get("/simulation/v1/simulations", headers=headers).status_code == 200
     assert client.get("/identity/v3/auth/tokens", headers={**headers, "X-Subject-Token": token}).status_code == 200
     assert client.post("/identity/v3/auth/tokens", json=password_auth("alt_demo")).status_code == 201
+
+
+def test_guard_stops_reading_a_simulation_body_just_past_the_limit():
+    """ASGI level: a 100 MB body in 64 KiB pieces; the guard pulls no more than the limit plus one
+    piece, answers 413 itself and never calls the application."""
+    import asyncio
+
+    from xloudnet.api.limits import RequestGuard
+
+    piece, pulled, sent, called = b" " * 65536, [], [], []
+
+    async def receive():
+        pulled.append(1)
+        return {"type": "http.request", "body": piece, "more_body": len(pulled) < 1600}
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(scope, receive, send):
+        called.append(1)
+
+    scope = {"type": "http", "path": "/simulation/v1/reachability/matrix", "method": "POST",
+             "headers": [(b"x-auth-token", b"t")]}
+    asyncio.run(RequestGuard(app, max_body_bytes=1_048_576)(scope, receive, send))
+    assert len(pulled) == 1_048_576 // 65536 + 1
+    assert sent[0]["status"] == 413 and not called
+    assert b"HTTPRequestEntityTooLarge" in sent[1]["body"]
