@@ -1,4 +1,4 @@
-"""QoS capacity runs (DESIGN.md ``POST /simulation/v1/simulations``): the JSON-facing side of
+"""QoS capacity runs (``POST /simulation/v1/simulations``): the JSON-facing side of
 ``xloudnet.sim``.
 
 ``run_capacity(tables, request, progress=None) -> dict`` validates the request, builds each

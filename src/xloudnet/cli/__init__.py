@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .. import __version__
 from .questions import add_commands
+from .run import add_run_command
+from .scenario import add_scenario_command
 from .simulate import add_simulate_command
 
 
@@ -22,7 +24,8 @@ def _serve(args: argparse.Namespace) -> int:
     from ..control.plane import ControlPlane
     from ..settings import load_settings
 
-    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port)
+    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port,
+                             state_dir=args.state)
     try:
         settings.check_safe_to_bind()
     except ValueError as exc:
@@ -33,11 +36,40 @@ def _serve(args: argparse.Namespace) -> int:
     # 2-3x one at 1k. Collecting the young generation less often keeps the cost flat.
     gc.set_threshold(50_000, 20, 10)
     plane = ControlPlane(quotas=settings.quotas)
-    app = create_app(plane, settings)
+    log = identity = None
+    restored = 0
+    if settings.state_dir:
+        from ..control.statelog import StateError
+        from .state import open_state
+
+        try:
+            log, identity, restored = open_state(settings, plane)
+        except (StateError, OSError, ValueError) as exc:
+            print(f"xloudnet: state: {exc}", file=sys.stderr)
+            return 2
+        print(f"xloudnet: state in {settings.state_dir} ({restored} resources restored)", flush=True)
+    if identity is None:
+        from ..identity import IdentityService
+
+        identity = IdentityService(settings)
+    if args.scenario:
+        # A state directory that already holds a cloud keeps it: the scenario seeds only a new one.
+        if restored:
+            print(f"xloudnet: {settings.state_dir} already holds resources; --scenario not loaded", flush=True)
+        else:
+            from .scenario import load_for_serve
+
+            if not load_for_serve(args.scenario, plane, identity):
+                return 2
+    app = create_app(plane, settings, identity)
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
           f"simulation {base}/simulation/v1", flush=True)
-    return serve_until_stopped(app, settings, log_level=args.log_level, access_log=args.access_log)
+    try:
+        return serve_until_stopped(app, settings, log_level=args.log_level, access_log=args.access_log)
+    finally:
+        if log is not None:
+            log.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,11 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port to bind (default 9696)")
     serve.add_argument("--config", type=Path, default=None, help="YAML settings file (password, accounts, quotas, ...)")
+    serve.add_argument("--state", default=None, metavar="DIR",
+                       help="keep every resource, user and token durably in DIR (SQLite) and restore them at start")
+    serve.add_argument("--scenario", type=Path, default=None,
+                       help="start with this scenario file provisioned (into an empty --state only)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)
     add_commands(commands)
     add_simulate_command(commands)
+    add_run_command(commands); add_scenario_command(commands)
     return parser
 
 
