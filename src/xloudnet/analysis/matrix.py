@@ -50,18 +50,11 @@ def matrix(tables: FlowTables, query: dict, max_pairs: int | None = None, cancel
         last = min(len(src_ids), first + step)
         batch = pairs.batch(first, last)
         Walk(tables, batch).run()
-<<<<<<< HEAD
         codes = batch.disp.reshape(last - first, len(dst_ids))
         # Rows become lists batch by batch: no single call holds the interpreter for long.
-        reachable.extend((codes <= 1).tolist())
+        reachable.extend(reachable_codes(codes).tolist())
         dispositions.extend(names[codes].tolist())
     return {"sources": src_ids, "destinations": dst_ids, "reachable": reachable, "dispositions": dispositions}
-=======
-        codes[first:last] = batch.disp.reshape(last - first, len(dst_ids))
-    names = np.array(DISPOSITIONS, dtype=object)[codes]
-    return {"sources": src_ids, "destinations": dst_ids,
-            "reachable": reachable_codes(codes).tolist(), "dispositions": names.tolist()}
->>>>>>> main
 
 
 __all__ = ["matrix"]
