@@ -46,7 +46,17 @@ class Settings:
         Account("alt_demo", "member"),
     )
     pagination_max_limit: int | None = None
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 1_048_576  # every service: larger request bodies are 413
+    # Analysis bounds (docs/limits.md): pairs per matrix, pool threads, per-project queues.
+    matrix_max_pairs: int = 1_000_000
+    analysis_workers: int = 2
+    analysis_queue_per_project: int = 8
+    simulation_jobs_per_project: int = 4
+    simulation_jobs_kept: int = 32
+    simulation_job_ttl_seconds: float = 3600.0
+    simulation_processes: bool = True  # each job in a forked, niced child (where fork exists)
+    # SIGTERM: how long in-flight requests may take to finish before the server exits anyway.
+    shutdown_grace_seconds: float = 10.0
     quotas: dict[str, int] = field(default_factory=dict)
     # Directory of the durable state (SQLite); None: everything lives in memory only.
     state_dir: str | None = None

@@ -61,6 +61,14 @@ def simulate(tables: FlowTables, config: SimConfig, seed: int, plans: list[Plan]
     return result
 
 
+def simulation_steps(tables: FlowTables, config: SimConfig, seed: int, plans: list[Plan]):
+    """``simulate`` as a generator: yields the fraction done after each step and returns the
+    result (the server runs jobs in slices; closing the generator abandons the run)."""
+    result = yield from Simulation(tables, config, np.random.default_rng(seed), plans=plans).steps()
+    result["seed"] = seed
+    return result
+
+
 def plan_flows(tables: FlowTables, config: SimConfig) -> list[Plan]:
     """Each flow's path; a flow naming nothing valid → ``QueryError`` naming the flow."""
     plans = []
@@ -196,4 +204,4 @@ def _links(links) -> tuple[dict, int, float]:
     return out, shaper_queue, tbf_latency
 
 
-__all__ = ["run_capacity", "parse_request", "plan_flows", "simulate", "LINK_DEFAULTS", "MAX_PACKETS"]
+__all__ = ["run_capacity", "parse_request", "plan_flows", "simulate", "simulation_steps", "LINK_DEFAULTS", "MAX_PACKETS"]

@@ -27,13 +27,15 @@ WHATIF_KEYS = frozenset({"changes", "protocol", "destination_port", "source_port
 class AnalysisSession:
     """Answers questions about ``plane`` for callers with a ``Context``."""
 
-    def __init__(self, plane: ControlPlane, max_evaluations: int | None = None, api: NeutronAPI | None = None):
+    def __init__(self, plane: ControlPlane, max_evaluations: int | None = None, api: NeutronAPI | None = None,
+                 matrix_max_pairs: int | None = None):
         from ..analysis.whatif import MAX_EVALUATIONS
 
         self.plane = plane
         # The live interpreter: what-if forks borrow its URL table instead of building one.
         self.api = api or NeutronAPI(plane)
         self.max_evaluations = max_evaluations or MAX_EVALUATIONS
+        self.matrix_max_pairs = matrix_max_pairs  # None: unbounded (library use)
         self._revision: int | None = None
         self._tables = None
         self._index = None
@@ -69,7 +71,7 @@ class AnalysisSession:
         answer = reachability_question(self.tables(), query)
         return self._redact(ctx, answer)
 
-    def matrix(self, ctx: Context, query: Any) -> dict:
+    def matrix(self, ctx: Context, query: Any, cancelled=None) -> dict:
         from ..analysis.matrix import matrix as matrix_question
 
         query = dict(_object(query))
@@ -82,7 +84,7 @@ class AnalysisSession:
                     self._check_end(ctx, end)
             else:
                 query[key] = self.visible_endpoints(ctx)
-        return matrix_question(self.tables(), query)
+        return matrix_question(self.tables(), query, max_pairs=self.matrix_max_pairs, cancelled=cancelled)
 
     def whatif(self, ctx: Context, body: Any) -> dict:
         """Apply ``body["changes"]`` to a fork as ``ctx`` would, and diff the two states."""

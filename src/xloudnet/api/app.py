@@ -6,6 +6,8 @@ analysis API). The catalog in every token points clients at these roots.
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import Response
@@ -17,9 +19,12 @@ from ..settings import Settings
 from .analysis_session import AnalysisSession
 from .errors import install_error_handlers, json_response, neutron_error
 from .identity_routes import auth_error_response, build_identity_router
+from .limits import RequestGuard
 from .networking import PREFIX, NetworkingEndpoint
 from .urls import public_root
+from .simulation_jobs import SimulationJobs
 from .simulation_routes import build_simulation_router
+from .workers import AnalysisLimits, FairPool
 
 
 
@@ -40,6 +45,15 @@ class NetworkingFastPath:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def analysis_limits(settings: Settings) -> AnalysisLimits:
+    """The analysis bounds of ``settings`` (config-file keys: docs/limits.md)."""
+    return AnalysisLimits(workers=settings.analysis_workers, queued_per_project=settings.analysis_queue_per_project,
+                          jobs_per_project=settings.simulation_jobs_per_project,
+                          jobs_kept=settings.simulation_jobs_kept,
+                          job_ttl_seconds=settings.simulation_job_ttl_seconds,
+                          processes=settings.simulation_processes and hasattr(os, "fork"))
 
 
 def create_app(plane: ControlPlane, settings: Settings, identity: IdentityService | None = None) -> FastAPI:
@@ -70,10 +84,16 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     # /networking is the hot path: served straight from the outermost ASGI layer, skipping
     # FastAPI's routing and dependency machinery (a third of the per-request cost).
     app.add_middleware(NetworkingFastPath, endpoint=endpoint)
+    # Outermost (added last): duplicate tokens, /simulation body limits, client disconnects.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
-    app.state.analysis = AnalysisSession(plane, api=neutron)
-    app.include_router(build_simulation_router(app.state.analysis, authenticate), prefix="/simulation")
+    app.state.analysis = AnalysisSession(plane, api=neutron, matrix_max_pairs=settings.matrix_max_pairs)
+    limits = analysis_limits(settings)
+    app.state.pool = FairPool(limits.workers)
+    app.state.jobs = SimulationJobs(app.state.analysis, app.state.pool, limits)
+    app.include_router(build_simulation_router(app.state.analysis, authenticate, app.state.pool, limits,
+                                               app.state.jobs), prefix="/simulation")
     install_error_handlers(app, unauthorized)
 
     @app.get("/", include_in_schema=False)

@@ -12,6 +12,11 @@ from ..control import errors
 log = logging.getLogger("xloudnet.api")
 
 INTERNAL = "Request Failed: internal server error while processing your request."
+MAX_MESSAGE_CHARS = 1000  # messages may quote request values: an answer never echoes a huge one
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "..."
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:
@@ -24,7 +29,7 @@ def json_response(status: int, body, headers: dict | None = None) -> Response:
 def neutron_error(exc: Exception, headers: dict | None = None) -> Response:
     """``{"NeutronError": {type, message, detail}}`` with the error's status."""
     if isinstance(exc, errors.NeutronException):
-        status, kind, message = exc.status, exc.type, str(exc)
+        status, kind, message = exc.status, exc.type, _bounded(str(exc))
     else:
         log.exception("unexpected error", exc_info=exc)
         status, kind, message = 500, "HTTPInternalServerError", INTERNAL
@@ -43,6 +48,7 @@ def keystone_error(status: int, title: str, message: str, headers: dict | None =
 def install_error_handlers(app, unauthorized) -> None:
     """Register the translations for every route that FastAPI (not the Neutron endpoint) serves."""
     from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from ..control.changes import ChangeRejected
 
@@ -53,7 +59,7 @@ def install_error_handlers(app, unauthorized) -> None:
     @app.exception_handler(ChangeRejected)
     async def _change(request, exc):
         inner = exc.error
-        body = {"NeutronError": {"type": inner.type, "message": f"change {exc.index}: {inner}", "detail": ""}}
+        body = {"NeutronError": {"type": inner.type, "message": _bounded(f"change {exc.index}: {inner}"), "detail": ""}}
         return json_response(inner.status, body)
 
     @app.exception_handler(Unauthenticated)
@@ -66,12 +72,37 @@ def install_error_handlers(app, unauthorized) -> None:
         message = f"Invalid input: {first.get('msg', 'malformed request')}"
         return neutron_error(errors.HTTPBadRequest(message))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request, exc):
+        # Routing misses (404/405) and FastAPI's own body-parsing failures: each service's error
+        # format, never FastAPI's {"detail": ...}.
+        if request.url.path.startswith("/identity"):
+            return keystone_error(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+        kind = _TYPES.get(exc.status_code, "HTTPBadRequest" if exc.status_code < 500 else "HTTPInternalServerError")
+        body = {"NeutronError": {"type": kind, "message": str(exc.detail), "detail": ""}}
+        return json_response(exc.status_code, body)
+
+    @app.exception_handler(ValueError)
+    async def _value(request, exc):
+        # The analysis layer's QueryError (a ValueError; not imported here: the analysis stack
+        # loads lazily) carries its own 4xx status. Handled here, inside the routing layer, a 4xx
+        # is an ordinary answer: a handler for ``Exception`` would run in the outermost layer,
+        # which logs a traceback and closes the keep-alive connection after answering.
+        return _status_error(exc)
+
     @app.exception_handler(Exception)
     async def _other(request, exc):
-        # The analysis layer's QueryError carries its own 4xx status (not imported here: the
-        # analysis stack loads lazily).
-        status = getattr(exc, "http_status", None)
-        if isinstance(status, int) and 400 <= status < 500:
-            body = {"NeutronError": {"type": type(exc).__name__, "message": str(exc), "detail": ""}}
-            return json_response(status, body)
-        return neutron_error(exc)
+        return _status_error(exc)
+
+
+_TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large"}
+_TYPES = {404: "HTTPNotFound", 405: "HTTPMethodNotAllowed", 413: "HTTPRequestEntityTooLarge"}
+
+
+def _status_error(exc: Exception) -> Response:
+    status = getattr(exc, "http_status", None)
+    if isinstance(status, int) and 400 <= status < 500:
+        message = _bounded(getattr(exc, "message", None) or str(exc))
+        body = {"NeutronError": {"type": type(exc).__name__, "message": message, "detail": ""}}
+        return json_response(status, body)
+    return neutron_error(exc)

@@ -14,6 +14,7 @@ from ..control import errors
 from ..control.context import Context
 from ..control.neutron import NeutronAPI, Request
 from .errors import json_response, neutron_error
+from .limits import read_limited
 from .urls import public_root
 
 PREFIX = "/networking"
@@ -71,11 +72,7 @@ class NetworkingEndpoint:
         return json_response(200, {"versions": [version]}, headers)
 
     async def _body(self, request: HTTPRequest, length: str | None):
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            raise errors.HTTPRequestEntityTooLarge()
-        raw = await request.body()
-        if len(raw) > self.max_body_bytes:
-            raise errors.HTTPRequestEntityTooLarge()
+        raw = await read_limited(request.stream(), self.max_body_bytes, length)
         if not raw.strip():
             return None
         try:

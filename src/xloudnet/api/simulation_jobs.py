@@ -1,19 +1,26 @@
 """QoS simulation jobs under ``/simulation/v1/simulations`` (docs/simulation.md).
 
 - ``POST /v1/simulations`` — validates the request at once (bad input → 400, an endpoint the
-  caller cannot see or that does not exist → 404, both with Neutron's error body), then starts
-  the run in a background thread and answers **202 Accepted** with
-  ``{"simulation": {"id", "status": "BUILD", "progress": 0.0, ...}}`` and a ``Location`` header;
+  caller cannot see or that does not exist → 404, both with Neutron's error body), then queues
+  the run and answers **202 Accepted** with ``{"simulation": {"id", "status": "BUILD",
+  "progress": 0.0, ...}}`` and a ``Location`` header;
 - ``GET /v1/simulations/{id}`` — ``status`` (``BUILD`` queued, ``RUNNING``, ``ACTIVE`` done,
-  ``ERROR``), ``progress`` 0..1, and ``result`` once ``ACTIVE`` (``error`` once ``ERROR``);
+  ``ERROR``, ``CANCELLED`` stopped by a server shutdown), ``progress`` 0..1, and ``result`` once
+  ``ACTIVE`` (``error`` once ``ERROR`` or ``CANCELLED``);
 - ``GET /v1/simulations`` — the caller's project's jobs, newest first, without results;
-- ``DELETE /v1/simulations/{id}`` — forget a job (a running one stops at its next progress step); 204.
+- ``DELETE /v1/simulations/{id}`` — forget a job (a running one stops at its next step); 204.
 
 Jobs belong to the project of the token that started them: another project's job is 404 (admin
-included — jobs are not shared). At most ``MAX_JOBS`` are kept (the oldest finished one is
-forgotten to make room; when every kept job is unfinished a new one is refused with 409
-``OverQuota``) and ``MAX_RUNNING`` run at once (the others wait in ``BUILD``). Results name
-only what the caller may see: other projects' ports, routers and rules become ``hidden``.
+included — jobs are not shared). Each project has its own quota and queue (``AnalysisLimits``):
+at most ``jobs_per_project`` unfinished jobs (one more is 409 ``OverQuota`` — for that project
+only), at most ``jobs_kept`` finished ones (the oldest is forgotten to make room), each forgotten
+``job_ttl_seconds`` after it finished. Runs share the server's ``FairPool`` in short slices, so a
+project's long jobs never hold up another project's.
+
+A job keeps only its summary and its result, serialised once (bytes); the request, the compiled
+tables and the simulator are released when the run ends, and everything when the job is
+forgotten. Results name only what the caller may see: other projects' ports, routers and rules
+become ``hidden``.
 """
 
 from __future__ import annotations
@@ -21,30 +28,35 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Request
+from starlette.responses import Response
 
 from ..control import errors
 from ..control.context import Context
 from .errors import json_response
+from .workers import AnalysisLimits, FairPool, PoolClosed, project_key
 
-MAX_JOBS = 32
-MAX_RUNNING = 2
 HIDDEN = "hidden"
+MAX_ERROR_CHARS = 500  # error messages may quote request strings: kept bounded
 
 EXAMPLE = {"flows": [{"source": {"port_id": "PORT-A"}, "destination": {"port_id": "PORT-B"},
                       "protocol": "udp", "destination_port": 5001, "rate_kbps": 20000}],
            "duration_s": 5, "seed": 1}
 
-
-class _Cancelled(Exception):
-    pass
+UNFINISHED = ("BUILD", "RUNNING")
 
 
 class Job:
-    """One simulation run and what is known of it so far."""
+    """One simulation run: what is known of it so far, and (while it runs) its step generator."""
+
+    __slots__ = ("id", "project_id", "status", "progress", "flows", "duration_s", "created_at",
+                 "updated_at", "finished_at", "result_json", "error", "cancelled", "steps", "child",
+                 "__weakref__")
 
     def __init__(self, project_id: str | None, flows: int, duration_s: float):
         self.id = str(uuid.uuid4())
@@ -54,40 +66,72 @@ class Job:
         self.flows = flows
         self.duration_s = duration_s
         self.created_at = self.updated_at = _now()
-        self.result: dict | None = None
+        self.finished_at: float | None = None  # monotonic, for expiry
+        self.result_json: bytes | None = None
         self.error: str | None = None
         self.cancelled = False
+        self.steps = None
+        self.child = None  # the ChildRun while the job runs in a child process
 
     @property
     def finished(self) -> bool:
-        return self.status in ("ACTIVE", "ERROR")
+        return self.status not in UNFINISHED
 
-    def view(self, with_result: bool) -> dict:
+    def view(self) -> dict:
         body = {"id": self.id, "status": self.status, "progress": round(self.progress, 4),
                 "project_id": self.project_id, "flows": self.flows, "duration_s": self.duration_s,
                 "created_at": self.created_at, "updated_at": self.updated_at}
         if self.error is not None:
             body["error"] = self.error
-        if with_result and self.result is not None:
-            body["result"] = self.result
         return body
+
+    def document(self) -> bytes:
+        """``{"simulation": view + result}`` as JSON, splicing in the stored result bytes."""
+        view = orjson.dumps(self.view())
+        if self.result_json is not None:
+            view = view[:-1] + b',"result":' + self.result_json + b"}"
+        return b'{"simulation":' + view + b"}"
+
+    def end(self, status: str, error: str | None = None) -> None:
+        """Finish: drop the run (request, tables, simulator) and keep only the summary."""
+        steps, self.steps = self.steps, None
+        if steps is not None:
+            steps.close()
+        self.status = status
+        if error is not None:
+            self.error = error[:MAX_ERROR_CHARS]
+        self.updated_at = _now()
+        self.finished_at = time.monotonic()
 
 
 class SimulationJobs:
-    """The kept jobs (bounded), and the threads that run them."""
+    """Every project's jobs (each project bounded), run in slices on a shared ``FairPool``."""
 
-    def __init__(self, session, max_jobs: int = MAX_JOBS, max_running: int = MAX_RUNNING):
+    def __init__(self, session, pool: FairPool | None = None, limits: AnalysisLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.session = session
-        self.max_jobs = max_jobs
-        self.jobs: OrderedDict[str, Job] = OrderedDict()
+        self.limits = limits or AnalysisLimits()
+        self.pool = pool or FairPool(self.limits.workers, name="simulation")
+        self.clock = clock
+        self.projects: dict[str, OrderedDict[str, Job]] = {}
+        # Child-process mode: each project's jobs wait here and run one at a time.
+        self.waiting: dict[str, deque] = {}
+        self.running: dict[str, Job] = {}
         self.lock = threading.Lock()
-        self.slots = threading.Semaphore(max_running)
+        self.closed = False
+
+    @property
+    def jobs(self) -> dict[str, Job]:
+        """Every kept job by id (a copy; for inspection)."""
+        with self.lock:
+            return {jid: j for jobs in self.projects.values() for jid, j in jobs.items()}
 
     def start(self, ctx: Context, body: Any) -> dict:
-        """Validate ``body`` now (raising 400/404), then run it in the background; the job's
-        view as created (``BUILD``)."""
-        from ..analysis.capacity import parse_request, plan_flows
+        """Validate ``body`` now (raising 400/404), then queue it; the job's view as created."""
+        from ..analysis.capacity import parse_request, plan_flows, simulation_steps
 
+        key = project_key(ctx)
+        self._check_room(key)  # before the (costlier) validation: a project over quota pays nothing
         config, seed = parse_request(body)
         for flow in config.flows:
             self.session._check_end(ctx, flow.source)
@@ -95,70 +139,199 @@ class SimulationJobs:
         tables = self.session.tables()
         plans = plan_flows(tables, config)
         job = Job(ctx.project_id, len(config.flows), config.duration_s)
+        job.steps = simulation_steps(tables, config, seed, plans)
         with self.lock:
-            self._make_room()
-            self.jobs[job.id] = job
-        thread = threading.Thread(target=self._run, args=(ctx, job, tables, config, seed, plans),
-                                  name=f"simulation-{job.id[:8]}", daemon=True)
-        created = job.view(False)
-        thread.start()
+            if self.closed:
+                raise errors.ServiceUnavailable()
+            self._check_room(key, locked=True)
+            self.projects.setdefault(key, OrderedDict())[job.id] = job
+        created = job.view()
+        if self.limits.processes:
+            with self.lock:
+                self.waiting.setdefault(key, deque()).append((ctx, job))
+            self._advance(key)
+        else:
+            self._queue(ctx, job, front=False)
         return created
 
-    def _make_room(self) -> None:
-        while len(self.jobs) >= self.max_jobs:
-            oldest = next((j for j in self.jobs.values() if j.finished), None)
-            if oldest is None:
-                raise errors.OverQuota(overs="simulations")
-            del self.jobs[oldest.id]
+    def _check_room(self, key: str, locked: bool = False) -> None:
+        if not locked:
+            with self.lock:
+                return self._check_room(key, locked=True)
+        jobs = self._prune(key)
+        if sum(1 for j in jobs.values() if not j.finished) >= self.limits.jobs_per_project:
+            raise errors.OverQuota(overs="simulations")
+        finished = [j for j in jobs.values() if j.finished]
+        for job in finished[: max(0, len(finished) - self.limits.jobs_kept + 1)]:
+            del jobs[job.id]
 
-    def _run(self, ctx: Context, job: Job, tables, config, seed: int, plans) -> None:
-        from ..analysis.capacity import simulate
-        from ..dataplane import QueryError
+    def _prune(self, key: str) -> OrderedDict:
+        """The project's jobs, after forgetting those finished more than the TTL ago (lock held)."""
+        jobs = self.projects.get(key)
+        if jobs is None:
+            return OrderedDict()
+        horizon = self.clock() - self.limits.job_ttl_seconds
+        for job in [j for j in jobs.values() if j.finished_at is not None and j.finished_at < horizon]:
+            del jobs[job.id]
+        if not jobs:
+            del self.projects[key]
+        return jobs
+
+    # --- child-process mode: a project's jobs one at a time, each in its own process ----------
+    def _advance(self, key: str) -> None:
+        """Start the project's next waiting job unless one of its jobs is running."""
+        with self.lock:
+            if key in self.running or self.closed:
+                return
+            queue = self.waiting.get(key)
+            picked = None
+            while queue and picked is None:
+                ctx, job = queue.popleft()
+                if not job.cancelled:
+                    picked = (ctx, job)
+            if not queue:
+                self.waiting.pop(key, None)
+            if picked is None:
+                return
+            ctx, job = picked
+            self.running[key] = job
+        try:  # the fork happens on a pool worker, in the project's turn
+            self.pool.submit(key, lambda: self._spawn(ctx, job))
+        except PoolClosed:
+            job.end("CANCELLED", "cancelled: the server is shutting down")
+            with self.lock:
+                self.running.pop(key, None)
+
+    def _spawn(self, ctx: Context, job: Job) -> None:
+        from .child_runs import ChildRun
+
+        if job.cancelled:
+            self._child_done(ctx, job, ("cancelled", None))
+            return
+        steps, job.steps = job.steps, None
+        job.status, job.updated_at = "RUNNING", _now()
 
         def progress(fraction: float) -> None:
-            if job.cancelled:
-                raise _Cancelled()
             job.progress = fraction
-            job.updated_at = _now()
 
-        with self.slots:
+        child = job.child = ChildRun(steps, progress, lambda outcome: self._child_done(ctx, job, outcome))
+        del steps
+        child.start()
+        if job.cancelled:  # cancelled while forking: the kill may have found no child yet
+            child.kill()
+
+    def _child_done(self, ctx: Context, job: Job, outcome: tuple) -> None:
+        kind, payload = outcome
+        try:
             if job.cancelled:
-                return
-            job.status, job.updated_at = "RUNNING", _now()
-            try:
-                result = simulate(tables, config, seed, plans, progress)
-                job.result = redact(self.session, ctx, result)
-                job.status, job.progress = "ACTIVE", 1.0
-            except _Cancelled:
-                return
-            except QueryError as exc:
-                job.status, job.error = "ERROR", exc.message
-            except Exception as exc:  # a bug: reported on the job, never a dead thread
-                job.status, job.error = "ERROR", f"internal error: {type(exc).__name__}"
-            job.updated_at = _now()
+                job.end("CANCELLED", job.error or "cancelled")
+            elif kind == "result":
+                job.result_json = orjson.dumps(redact(self.session, ctx, orjson.loads(payload)))
+                job.progress = 1.0
+                job.end("ACTIVE")
+            else:
+                job.end("ERROR", payload)
+        except Exception as exc:  # noqa: BLE001 - a bug: on the job, never a dead monitor
+            job.end("ERROR", f"internal error: {type(exc).__name__}")
+        job.child = None
+        key = project_key(ctx)
+        with self.lock:
+            if self.running.get(key) is job:
+                del self.running[key]
+        self._advance(key)
+
+    # --- thread mode: slices on the pool -----------------------------------------------------
+    def _queue(self, ctx: Context, job: Job, front: bool) -> None:
+        try:
+            self.pool.submit(project_key(ctx), lambda: self._slice(ctx, job), front=front)
+        except PoolClosed:
+            job.end("CANCELLED", "cancelled: the server is shutting down")
+
+    def _slice(self, ctx: Context, job: Job) -> None:
+        """Run ``job`` for about ``slice_seconds``, then queue its next slice (or finish it)."""
+        from ..dataplane import QueryError
+
+        if job.cancelled or job.steps is None:
+            if job.steps is not None:
+                job.end("CANCELLED", job.error or "cancelled")
+            return
+        job.status = "RUNNING"
+        deadline = time.monotonic() + self.limits.slice_seconds
+        try:
+            while not job.cancelled:
+                job.progress = next(job.steps)
+                if time.monotonic() >= deadline:
+                    break
+        except StopIteration as done:
+            job.result_json = orjson.dumps(redact(self.session, ctx, done.value))
+            job.progress = 1.0
+            job.end("ACTIVE")
+            return
+        except QueryError as exc:
+            job.end("ERROR", exc.message)
+            return
+        except Exception as exc:  # a bug: reported on the job, never a dead worker
+            job.end("ERROR", f"internal error: {type(exc).__name__}")
+            return
+        job.updated_at = _now()
+        if job.cancelled:
+            job.end("CANCELLED", job.error or "cancelled")
+        else:
+            self._queue(ctx, job, front=True)
 
     def get(self, ctx: Context, job_id: str) -> Job:
-        job = self.jobs.get(job_id)
+        with self.lock:
+            job = self._prune(project_key(ctx)).get(job_id)
         if job is None or job.project_id != ctx.project_id:
-            raise errors.HTTPNotFound(f"Simulation {job_id} could not be found.")
+            raise errors.HTTPNotFound(f"Simulation {job_id[:100]} could not be found.")
         return job
 
     def list(self, ctx: Context) -> list[Job]:
         with self.lock:
-            return [j for j in reversed(self.jobs.values()) if j.project_id == ctx.project_id]
+            return [j for j in reversed(self._prune(project_key(ctx)).values()) if j.project_id == ctx.project_id]
 
     def delete(self, ctx: Context, job_id: str) -> None:
         job = self.get(ctx, job_id)
-        job.cancelled = True
+        job.cancelled = True  # a running slice stops at its next step and drops the run
+        child = job.child
+        if child is not None:
+            child.kill()
         with self.lock:
-            self.jobs.pop(job.id, None)
+            queue = self.waiting.get(project_key(ctx))
+            if queue is not None:
+                for item in [i for i in queue if i[1] is job]:
+                    queue.remove(item)
+                    job.end("CANCELLED", "cancelled")
+            jobs = self.projects.get(project_key(ctx))
+            if jobs is not None:
+                jobs.pop(job.id, None)
+                if not jobs:
+                    del self.projects[project_key(ctx)]
+
+    def shutdown(self, reason: str = "cancelled: the server is shutting down") -> int:
+        """Refuse new jobs and cancel every unfinished one (recorded as ``CANCELLED``); how many."""
+        with self.lock:
+            self.closed = True
+            unfinished = [j for jobs in self.projects.values() for j in jobs.values() if not j.finished]
+        for job in unfinished:
+            # Only flags and the status here: the run itself is closed by the worker that owns
+            # it (a generator cannot be closed while another thread is stepping it).
+            job.error = reason
+            job.cancelled = True
+            if job.status == "BUILD":  # may never get a slice once the pool stops
+                job.status, job.updated_at, job.finished_at = "CANCELLED", _now(), time.monotonic()
+            child = job.child
+            if child is not None:
+                child.kill()
+        return len(unfinished)
 
 
-def add_simulation_job_routes(router: APIRouter, session, caller_dependency) -> SimulationJobs:
+def add_simulation_job_routes(router: APIRouter, session, caller_dependency,
+                              jobs: SimulationJobs | None = None) -> SimulationJobs:
     """Add the four job routes to ``router`` (mounted under ``/simulation``); ``session`` is the
     app's ``AnalysisSession``, ``caller_dependency`` the FastAPI dependency giving the ``Context``.
     Returns the job registry (tests and the app may inspect it)."""
-    jobs = SimulationJobs(session)
+    jobs = jobs or SimulationJobs(session)
 
     @router.post("/v1/simulations", status_code=202, summary="Start a QoS packet simulation (202 + job)")
     def start(request: Request, body: dict[str, Any] = Body(..., examples=[EXAMPLE]),
@@ -169,11 +342,11 @@ def add_simulation_job_routes(router: APIRouter, session, caller_dependency) -> 
 
     @router.get("/v1/simulations", summary="The caller's project's simulation jobs")
     def listing(ctx: Context = Depends(caller_dependency)):
-        return json_response(200, {"simulations": [j.view(False) for j in jobs.list(ctx)]})
+        return json_response(200, {"simulations": [j.view() for j in jobs.list(ctx)]})
 
     @router.get("/v1/simulations/{job_id}", summary="Status, progress, and the result when done")
     def show(job_id: str, ctx: Context = Depends(caller_dependency)):
-        return json_response(200, {"simulation": jobs.get(ctx, job_id).view(True)})
+        return Response(jobs.get(ctx, job_id).document(), media_type="application/json")
 
     @router.delete("/v1/simulations/{job_id}", status_code=204, summary="Forget (and stop) a job")
     def forget(job_id: str, ctx: Context = Depends(caller_dependency)):

@@ -11,8 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
+from starlette.responses import Response
+
 from .analysis_session import AnalysisSession
-from .simulation_jobs import add_simulation_job_routes
+from .limits import cancel_token
+from .simulation_jobs import SimulationJobs, add_simulation_job_routes
+from .workers import AnalysisLimits, FairPool, dumps_in_pieces, project_key
 from ..control.context import Context
 from .errors import Unauthenticated, json_response
 
@@ -34,9 +38,24 @@ FLOW_EXAMPLE = {
 }
 
 
-def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter:
-    """Routes bound to one ``AnalysisSession`` (the plane plus a compiled-tables cache)."""
+def build_simulation_router(session: AnalysisSession, authenticate, pool: FairPool | None = None,
+                            limits: AnalysisLimits | None = None, jobs: SimulationJobs | None = None) -> APIRouter:
+    """Routes bound to one ``AnalysisSession`` (the plane plus a compiled-tables cache); questions
+    run on ``pool`` (fair between projects, see ``workers``), never on the event loop."""
     router = APIRouter(tags=["simulation"])
+    limits = limits or AnalysisLimits()
+    pool = pool or FairPool(limits.workers)
+
+    async def offload(request: Request, ctx: Context, answer) -> Response:
+        """``answer(cancelled)`` on the pool, serialised there too; ``cancelled()`` turns true
+        when the client goes away (long questions check it between chunks)."""
+        cancel = cancel_token(request.scope)
+
+        def work() -> Response:
+            if cancel.is_set():  # the client left while the question waited: skip the work
+                return Response(status_code=499)
+            return Response(dumps_in_pieces(answer(cancel.is_set)), media_type="application/json")
+        return await pool.run(project_key(ctx), work, limit=limits.queued_per_project)
 
     def caller(request: Request) -> Context:
         ctx = authenticate(request.headers.get("x-auth-token"), None)
@@ -59,32 +78,34 @@ def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter
         return json_response(200, {"questions": items})
 
     @router.post("/v1/reachability", summary="Can this flow get through, and why (not)?")
-    def reachability(body: dict[str, Any] = Body(..., examples=[FLOW_EXAMPLE]), ctx: Context = Depends(caller)):
-        return json_response(200, session.reachability(ctx, body))
+    async def reachability(request: Request, body: dict[str, Any] = Body(..., examples=[FLOW_EXAMPLE]),
+                           ctx: Context = Depends(caller)):
+        return await offload(request, ctx, lambda cancelled: session.reachability(ctx, body))
 
     @router.post("/v1/reachability/matrix", summary="All pairs of visible endpoints")
-    def matrix(body: dict[str, Any] = Body(..., examples=[{"protocol": "tcp", "destination_port": 22}]),
-               ctx: Context = Depends(caller)):
-        return json_response(200, session.matrix(ctx, body))
+    async def matrix(request: Request,
+                     body: dict[str, Any] = Body(..., examples=[{"protocol": "tcp", "destination_port": 22}]),
+                     ctx: Context = Depends(caller)):
+        return await offload(request, ctx, lambda cancelled: session.matrix(ctx, body, cancelled=cancelled))
 
     @router.post("/v1/whatif", summary="Differential reachability after API changes (live state untouched)")
-    def whatif(body: dict[str, Any] = Body(..., examples=[{"changes": [
+    async def whatif(request: Request, body: dict[str, Any] = Body(..., examples=[{"changes": [
             {"method": "DELETE", "path": "/v2.0/security-group-rules/RULE-ID"}], "protocol": "tcp",
             "destination_port": 22}]), ctx: Context = Depends(caller)):
-        return json_response(200, session.whatif(ctx, body))
+        return await offload(request, ctx, lambda cancelled: session.whatif(ctx, body))
 
     @router.post("/v1/security-groups/test", summary="Which rules of a port's groups match a flow")
-    def sg_test(body: dict[str, Any] = Body(..., examples=[{"port_id": "PORT-ID", "direction": "ingress",
+    async def sg_test(request: Request, body: dict[str, Any] = Body(..., examples=[{"port_id": "PORT-ID", "direction": "ingress",
             "protocol": "tcp", "destination_port": 22, "remote_ip_address": "198.51.100.7"}]),
             ctx: Context = Depends(caller)):
-        return json_response(200, session.security_group_test(ctx, body))
+        return await offload(request, ctx, lambda cancelled: session.security_group_test(ctx, body))
 
     @router.get("/v1/security-groups/lint", summary="Rule hygiene findings")
-    def lint(project_id: str | None = Query(None, description="admin only: restrict to one project"),
+    async def lint(request: Request, project_id: str | None = Query(None, description="admin only: restrict to one project"),
              ctx: Context = Depends(caller)):
-        return json_response(200, session.lint(ctx, project_id))
+        return await offload(request, ctx, lambda cancelled: session.lint(ctx, project_id))
 
-    add_simulation_job_routes(router, session, caller)
+    add_simulation_job_routes(router, session, caller, jobs or SimulationJobs(session, pool, limits))
     add_topology_route(router, session, caller)
     return router
 

@@ -22,9 +22,8 @@ from .topology import add_topology_command
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ..api.app import create_app
+    from ..api.serving import serve_until_stopped
     from ..control.plane import ControlPlane
     from ..settings import load_settings
 
@@ -71,12 +70,10 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
           f"simulation {base}/simulation/v1", flush=True)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                    access_log=args.access_log)
+        return serve_until_stopped(app, settings, log_level=args.log_level, access_log=args.access_log)
     finally:
         if log is not None:
             log.close()
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

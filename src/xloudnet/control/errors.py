@@ -53,6 +53,11 @@ class NotAuthorized(NeutronException):
     message = "Not authorized."
 
 
+class ServiceUnavailable(NeutronException):
+    status = 503
+    message = "The service is unavailable at this time."
+
+
 class InvalidInput(BadRequest):
     message = "Invalid input for operation: %(error_message)s."
 

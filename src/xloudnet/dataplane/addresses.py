@@ -15,6 +15,10 @@ from socket import AF_INET, inet_pton
 import numpy as np
 
 MASK64 = (1 << 64) - 1
+# The longest address or CIDR text worth parsing (an IPv6 address with an IPv4 tail and a
+# prefix length is 49 characters; some slack for surrounding blanks). Longer text is refused
+# before it can become a cache key: a request could otherwise pin megabytes per entry.
+MAX_ADDRESS_TEXT = 64
 BITS = {False: 32, True: 128}
 
 
@@ -29,7 +33,13 @@ def parse_ip(text: str) -> tuple[bool, int]:
             return False, int.from_bytes(inet_pton(AF_INET, text), "big")
         except (OSError, ValueError):
             pass
+    _check_length(text)
     return _parse_ip(text)
+
+
+def _check_length(text) -> None:
+    if isinstance(text, str) and len(text) > MAX_ADDRESS_TEXT:
+        raise ValueError(f"'{text[:MAX_ADDRESS_TEXT]}...' is not a valid IP address (too long)")
 
 
 @lru_cache(maxsize=65536)
@@ -38,9 +48,14 @@ def _parse_ip(text: str) -> tuple[bool, int]:
     return addr.version == 6, int(addr)
 
 
-@lru_cache(maxsize=65536)
 def parse_range(text: str) -> tuple[bool, int, int]:
     """An address or CIDR → ``(v6, first, last)`` (host bits ignored, as Neutron does)."""
+    _check_length(text)
+    return _parse_range(text)
+
+
+@lru_cache(maxsize=65536)
+def _parse_range(text: str) -> tuple[bool, int, int]:
     net = ipaddress.ip_network(str(text).strip(), strict=False)
     return net.version == 6, int(net.network_address), int(net.broadcast_address)
 
