@@ -15,11 +15,11 @@ from ..control.changes import apply_changes
 from ..control.context import Context
 from ..control.neutron import NeutronAPI
 from ..control.plane import ControlPlane
+from ..analysis.visibility import HIDDEN, Visibility
 
 # The analysis stack (numpy and the compiled tables) loads on the first question, not at
 # start-up: `xloudnet serve` must be answering in well under two seconds.
 
-HIDDEN = "hidden"
 WHATIF_KEYS = frozenset({"changes", "protocol", "destination_port", "source_port", "icmp_type", "icmp_code",
                          "ethertype", "sources", "destinations"})
 
@@ -67,7 +67,7 @@ class AnalysisSession:
         query = _object(query)
         self._check_ends(ctx, query)
         answer = reachability_question(self.tables(), query)
-        return self._redact(ctx, answer)
+        return Visibility(self.plane, ctx).redact(answer)
 
     def matrix(self, ctx: Context, query: Any) -> dict:
         from ..analysis.matrix import matrix as matrix_question
@@ -227,7 +227,7 @@ class AnalysisSession:
         if not isinstance(port_id, str):
             raise errors.HTTPBadRequest("'port_id' is required")
         self.plane.ports.get(ctx, port_id)
-        return test_security_groups(self.tables(), query)
+        return Visibility(self.plane, ctx).redact(test_security_groups(self.tables(), query))
 
     def lint(self, ctx: Context, project_id: str | None) -> dict:
         from ..analysis.lint import lint_security_groups
@@ -236,19 +236,12 @@ class AnalysisSession:
             if project_id not in (None, ctx.project_id):
                 raise errors.PolicyNotAuthorized(action="rule:lint_security_groups")
             project_id = ctx.project_id
-        return lint_security_groups(self.plane.snapshot(), project_id)
+        return Visibility(self.plane, ctx).redact(lint_security_groups(self.plane.snapshot(), project_id))
 
     # --- visibility -----------------------------------------------------------------------------
     def visible_endpoints(self, ctx: Context, plane: ControlPlane | None = None) -> list[dict]:
         """Every endpoint port the caller may see, in id order."""
-        plane = plane or self.plane
-        ports = plane.ports
-        table = plane.store.table("ports")
-        ids = sorted(
-            pid for pid, p in table.items()
-            if not p["device_owner"].startswith("network:") and ports.visible(ctx, p)
-        )
-        return [{"port_id": pid} for pid in ids]
+        return [{"port_id": pid} for pid in Visibility(plane or self.plane, ctx).endpoint_ids()]
 
     def _check_ends(self, ctx: Context, query: dict) -> None:
         for key in ("source", "destination"):
@@ -258,35 +251,10 @@ class AnalysisSession:
     def _check_end(self, ctx: Context, end: Any) -> None:
         if not isinstance(end, dict):
             raise errors.HTTPBadRequest("an endpoint must be an object")
-        if isinstance(end.get("port_id"), str):
-            self.plane.ports.get(ctx, end["port_id"])
-        if isinstance(end.get("network_id"), str):
-            self.plane.networks.get(ctx, end["network_id"])
+        Visibility(self.plane, ctx).check_end(end)
 
-    def _redact(self, ctx: Context, answer: dict) -> dict:
-        """Replace ids the caller may not see in traces (other projects' ports, routers, networks,
-        rules) by ``hidden``; addresses stay (they are what the caller's packets carry)."""
-        if ctx.is_admin:
-            return answer
-        answer = dict(answer)
-        answer["hops"] = [self._redact_hop(ctx, h) for h in answer.get("hops", [])]
-        if answer.get("delivered_to"):
-            answer["delivered_to"] = self._redact_hop(ctx, {"node": answer["delivered_to"]})["node"]
-        if answer.get("return"):
-            back = dict(answer["return"])
-            back["hops"] = [self._redact_hop(ctx, h) for h in back.get("hops", [])]
-            answer["return"] = back
-        return answer
-
-    def _redact_hop(self, ctx: Context, hop: dict) -> dict:
-        hop = dict(hop)
-        kind, _, rid = str(hop.get("node", "")).partition(":")
-        service = {"port": self.plane.ports, "router": self.plane.routers, "network": self.plane.networks}.get(kind)
-        if service is not None and rid and not _can_see(service, ctx, rid):
-            hop["node"] = f"{kind}:{HIDDEN}"
-        if hop.get("rule_id") and not _can_see(self.plane.security_group_rules, ctx, hop["rule_id"]):
-            hop["rule_id"] = HIDDEN
-        return hop
+    def redact_simulation(self, ctx: Context, result: dict) -> dict:
+        return Visibility(self.plane, ctx).redact_simulation(result)
 
 
 class PlaneView:
@@ -306,11 +274,6 @@ class PlaneView:
 
     def rules_referencing(self, group_id: str) -> list[dict]:
         return list(self.store.find("security_group_rules", "remote_group_id", group_id))
-
-
-def _can_see(service, ctx: Context, rid: str) -> bool:
-    record = service.store.get(service.table, rid)
-    return record is not None and service.visible(ctx, record)
 
 
 def _object(body: Any) -> dict:

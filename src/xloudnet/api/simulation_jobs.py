@@ -32,7 +32,6 @@ from .errors import json_response
 
 MAX_JOBS = 32
 MAX_RUNNING = 2
-HIDDEN = "hidden"
 
 EXAMPLE = {"flows": [{"source": {"port_id": "PORT-A"}, "destination": {"port_id": "PORT-B"},
                       "protocol": "udp", "destination_port": 5001, "rate_kbps": 20000}],
@@ -95,6 +94,7 @@ class SimulationJobs:
         tables = self.session.tables()
         plans = plan_flows(tables, config)
         job = Job(ctx.project_id, len(config.flows), config.duration_s)
+        job.owner = owner(ctx)
         with self.lock:
             self._make_room()
             self.jobs[job.id] = job
@@ -127,7 +127,7 @@ class SimulationJobs:
             job.status, job.updated_at = "RUNNING", _now()
             try:
                 result = simulate(tables, config, seed, plans, progress)
-                job.result = redact(self.session, ctx, result)
+                job.result = self.session.redact_simulation(ctx, result)
                 job.status, job.progress = "ACTIVE", 1.0
             except _Cancelled:
                 return
@@ -139,13 +139,13 @@ class SimulationJobs:
 
     def get(self, ctx: Context, job_id: str) -> Job:
         job = self.jobs.get(job_id)
-        if job is None or job.project_id != ctx.project_id:
+        if job is None or job.owner != owner(ctx):
             raise errors.HTTPNotFound(f"Simulation {job_id} could not be found.")
         return job
 
     def list(self, ctx: Context) -> list[Job]:
         with self.lock:
-            return [j for j in reversed(self.jobs.values()) if j.project_id == ctx.project_id]
+            return [j for j in reversed(self.jobs.values()) if j.owner == owner(ctx)]
 
     def delete(self, ctx: Context, job_id: str) -> None:
         job = self.get(ctx, job_id)
@@ -183,36 +183,10 @@ def add_simulation_job_routes(router: APIRouter, session, caller_dependency) -> 
     return jobs
 
 
-# --- what a caller may see of a result ------------------------------------------------------------
-def redact(session, ctx: Context, result: dict) -> dict:
-    """Hide other projects' ports, routers and rules in link ids, paths, QoS and rule hits."""
-    if ctx.is_admin:
-        return result
-
-    def node(link_id: str) -> str:
-        head, sep, tail = link_id.partition("/")
-        kind, _, rid = head.partition(":")
-        kind = "router" if kind == "uplink" else kind
-        shown = session._redact_hop(ctx, {"node": f"{kind}:{rid}"})["node"]
-        if shown.endswith(":" + HIDDEN):
-            return f"{head.partition(':')[0]}:{HIDDEN}{sep}{tail}"
-        return link_id
-
-    def rule(rule_id: str) -> str:
-        return session._redact_hop(ctx, {"node": "", "rule_id": rule_id}).get("rule_id") or rule_id
-
-    out = dict(result)
-    hits: dict[str, int] = {}
-    for rid, count in result.get("rule_hits", {}).items():
-        key = rule(rid)
-        hits[key] = hits.get(key, 0) + count
-    out["rule_hits"] = hits
-    links: dict = {}
-    for lid, stats in result.get("links", {}).items():
-        links.setdefault(node(lid), stats)
-    out["links"] = links
-    out["flows"] = [dict(f, path=[node(lid) for lid in f.get("path", [])]) for f in result.get("flows", [])]
-    return out
+def owner(ctx: Context) -> str:
+    """The namespace of a caller's jobs: its project, or for an admin token without a project
+    scope the user alone (never one namespace shared by every project-less caller)."""
+    return f"project:{ctx.project_id}" if ctx.project_id is not None else f"user:{ctx.user_id}"
 
 
 def _now() -> str:

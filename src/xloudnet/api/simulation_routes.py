@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from .analysis_session import AnalysisSession
 from .simulation_jobs import add_simulation_job_routes
+from ..control import errors
 from ..control.context import Context
 from .errors import Unauthenticated, json_response
 
@@ -41,6 +42,10 @@ def build_simulation_router(session: AnalysisSession, authenticate) -> APIRouter
         ctx = authenticate(request.headers.get("x-auth-token"), None)
         if ctx is None:
             raise Unauthenticated()
+        if ctx.project_id is None and not ctx.is_admin:
+            # Questions default to "everything the caller can see" and jobs belong to a project:
+            # a token without a project scope has neither (see docs/analysis.md).
+            raise errors.PolicyNotAuthorized(action="rule:simulation (a project-scoped token is required)")
         return ctx
 
     @router.get("", include_in_schema=False)
