@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from leak_helpers import all_ids, build_cloud, leaks, plans, sweep, visible_ids
 from sim_helpers import PASSWORD, Caller, login, neutron_error
 
@@ -35,7 +35,9 @@ def _store_ids(plane: ControlPlane) -> set[str]:
             for rid in plane.store.table(table)}
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# No shrinking: a plan is a dozen small choices, readable as drawn, and each example builds a cloud.
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(plan=plans())
 def test_no_simulation_answer_names_an_id_the_caller_cannot_see(plan):
     plane = ControlPlane()

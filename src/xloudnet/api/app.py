@@ -14,7 +14,7 @@ from ..control.neutron import NeutronAPI
 from ..control.plane import ControlPlane
 from ..identity import IdentityService
 from ..settings import Settings
-from .analysis_session import AnalysisSession
+from ..analysis import Session
 from .errors import install_error_handlers, json_response, neutron_error
 from .identity_routes import auth_error_response, build_identity_router
 from .networking import PREFIX, NetworkingEndpoint
@@ -72,7 +72,7 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     app.add_middleware(NetworkingFastPath, endpoint=endpoint)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
-    app.state.analysis = AnalysisSession(plane, api=neutron)
+    app.state.analysis = Session(plane, api=neutron)
     app.include_router(build_simulation_router(app.state.analysis, authenticate), prefix="/simulation")
     install_error_handlers(app, unauthorized)
 

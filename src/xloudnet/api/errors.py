@@ -32,6 +32,19 @@ def neutron_error(exc: Exception, headers: dict | None = None) -> Response:
     return json_response(status, body, headers)
 
 
+def validation_message(problems: list) -> str:
+    """Neutron's wording for the first problem pydantic found in a request (where and what, never
+    the offending value: it may be megabytes)."""
+    if not problems:
+        return "Invalid input: malformed request"
+    first = problems[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.get("loc", ())
+                    if p not in ("body", "query", "path")).lstrip(".")
+    if first.get("type") == "extra_forbidden":
+        return f"Unrecognized attribute(s) '{where}'"
+    return f"Invalid input for {where or 'the request body'}. Reason: {first.get('msg', 'malformed')}."
+
+
 class Unauthenticated(Exception):
     """No valid token on a request that needs one (answered with Keystone's 401 body)."""
 
@@ -62,9 +75,7 @@ def install_error_handlers(app, unauthorized) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
-        first = exc.errors()[0] if exc.errors() else {}
-        message = f"Invalid input: {first.get('msg', 'malformed request')}"
-        return neutron_error(errors.HTTPBadRequest(message))
+        return neutron_error(errors.HTTPBadRequest(validation_message(exc.errors())))
 
     @app.exception_handler(Exception)
     async def _other(request, exc):

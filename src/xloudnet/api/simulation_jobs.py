@@ -22,10 +22,11 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 
+from ..analysis.models import SimulationJobBody, SimulationJobList, SimulationRequest
 from ..control import errors
 from ..control.context import Context
 from .errors import json_response
@@ -36,6 +37,9 @@ MAX_RUNNING = 2
 EXAMPLE = {"flows": [{"source": {"port_id": "PORT-A"}, "destination": {"port_id": "PORT-B"},
                       "protocol": "udp", "destination_port": 5001, "rate_kbps": 20000}],
            "duration_s": 5, "seed": 1}
+
+
+JobId = Annotated[str, Path(max_length=64)]
 
 
 class _Cancelled(Exception):
@@ -82,23 +86,16 @@ class SimulationJobs:
         self.lock = threading.Lock()
         self.slots = threading.Semaphore(max_running)
 
-    def start(self, ctx: Context, body: Any) -> dict:
-        """Validate ``body`` now (raising 400/404), then run it in the background; the job's
+    def start(self, ctx: Context, body: SimulationRequest) -> dict:
+        """Check ``body`` now (raising 400/404), then run it in the background; the job's
         view as created (``BUILD``)."""
-        from ..analysis.capacity import parse_request, plan_flows
-
-        config, seed = parse_request(body)
-        for flow in config.flows:
-            self.session._check_end(ctx, flow.source)
-            self.session._check_end(ctx, flow.destination)
-        tables = self.session.tables()
-        plans = plan_flows(tables, config)
-        job = Job(ctx.project_id, len(config.flows), config.duration_s)
+        prepared = self.session.as_caller(ctx).prepare_simulation(body)
+        job = Job(ctx.project_id, prepared.flows, prepared.duration_s)
         job.owner = owner(ctx)
         with self.lock:
             self._make_room()
             self.jobs[job.id] = job
-        thread = threading.Thread(target=self._run, args=(ctx, job, tables, config, seed, plans),
+        thread = threading.Thread(target=self._run, args=(job, prepared),
                                   name=f"simulation-{job.id[:8]}", daemon=True)
         created = job.view(False)
         thread.start()
@@ -111,9 +108,8 @@ class SimulationJobs:
                 raise errors.OverQuota(overs="simulations")
             del self.jobs[oldest.id]
 
-    def _run(self, ctx: Context, job: Job, tables, config, seed: int, plans) -> None:
-        from ..analysis.capacity import simulate
-        from ..dataplane import QueryError
+    def _run(self, job: Job, prepared) -> None:
+        from ..analysis import QueryError
 
         def progress(fraction: float) -> None:
             if job.cancelled:
@@ -126,8 +122,7 @@ class SimulationJobs:
                 return
             job.status, job.updated_at = "RUNNING", _now()
             try:
-                result = simulate(tables, config, seed, plans, progress)
-                job.result = self.session.redact_simulation(ctx, result)
+                job.result = prepared.run(progress).json_body()
                 job.status, job.progress = "ACTIVE", 1.0
             except _Cancelled:
                 return
@@ -156,27 +151,29 @@ class SimulationJobs:
 
 def add_simulation_job_routes(router: APIRouter, session, caller_dependency) -> SimulationJobs:
     """Add the four job routes to ``router`` (mounted under ``/simulation``); ``session`` is the
-    app's ``AnalysisSession``, ``caller_dependency`` the FastAPI dependency giving the ``Context``.
+    app's analysis ``Session``, ``caller_dependency`` the FastAPI dependency giving the ``Context``.
     Returns the job registry (tests and the app may inspect it)."""
     jobs = SimulationJobs(session)
 
-    @router.post("/v1/simulations", status_code=202, summary="Start a QoS packet simulation (202 + job)")
-    def start(request: Request, body: dict[str, Any] = Body(..., examples=[EXAMPLE]),
+    @router.post("/v1/simulations", status_code=202, summary="Start a QoS packet simulation (202 + job)",
+                 response_model=SimulationJobBody)
+    def start(request: Request, body: Annotated[SimulationRequest, Body(examples=[EXAMPLE])],
               ctx: Context = Depends(caller_dependency)):
         job = jobs.start(ctx, body)
         location = str(request.url).rstrip("/") + "/" + job["id"]
         return json_response(202, {"simulation": job}, {"Location": location})
 
-    @router.get("/v1/simulations", summary="The caller's project's simulation jobs")
+    @router.get("/v1/simulations", summary="The caller's project's simulation jobs", response_model=SimulationJobList)
     def listing(ctx: Context = Depends(caller_dependency)):
         return json_response(200, {"simulations": [j.view(False) for j in jobs.list(ctx)]})
 
-    @router.get("/v1/simulations/{job_id}", summary="Status, progress, and the result when done")
-    def show(job_id: str, ctx: Context = Depends(caller_dependency)):
+    @router.get("/v1/simulations/{job_id}", summary="Status, progress, and the result when done",
+                response_model=SimulationJobBody)
+    def show(job_id: JobId, ctx: Context = Depends(caller_dependency)):
         return json_response(200, {"simulation": jobs.get(ctx, job_id).view(True)})
 
     @router.delete("/v1/simulations/{job_id}", status_code=204, summary="Forget (and stop) a job")
-    def forget(job_id: str, ctx: Context = Depends(caller_dependency)):
+    def forget(job_id: JobId, ctx: Context = Depends(caller_dependency)):
         jobs.delete(ctx, job_id)
         return json_response(204, None)
 
