@@ -38,8 +38,10 @@ def validation_message(problems: list) -> str:
     if not problems:
         return "Invalid input: malformed request"
     first = problems[0]
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.get("loc", ())
-                    if p not in ("body", "query", "path")).lstrip(".")
+    loc = list(first.get("loc", ()))
+    if loc and loc[0] in ("body", "query", "path", "header"):  # where FastAPI found it, not a field
+        loc = loc[1:]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     if first.get("type") == "extra_forbidden":
         return f"Unrecognized attribute(s) '{where}'"
     return f"Invalid input for {where or 'the request body'}. Reason: {first.get('msg', 'malformed')}."
