@@ -12,7 +12,8 @@ that builds a ``Session`` at start-up answers its first request in well under tw
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -43,6 +44,19 @@ def _question(model: type[Q], question: Any, fields: dict) -> Q:
     if question is not None and fields:
         raise TypeError("give the question as one object or as keyword fields, not both")
     return model.model_validate(question if question is not None else fields)
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """The engine's ``QueryError`` as the control plane's error of the same status (404 →
+    ``HTTPNotFound``, else ``HTTPBadRequest``), so callers meet one error tree."""
+    from ..dataplane import QueryError
+
+    try:
+        yield
+    except QueryError as exc:
+        kind = errors.HTTPNotFound if exc.http_status == 404 else errors.HTTPBadRequest
+        raise kind(exc.message) from None
 
 
 class Session:
@@ -81,7 +95,8 @@ class Session:
         view = self.visibility
         view.check_end(q.source.query())
         view.check_end(q.destination.query())
-        answer = reachability(self.live.tables(), q.query())
+        with engine_errors():
+            answer = reachability(self.live.tables(), q.query())
         return ReachAnswer.model_validate(view.redact(answer))
 
     def matrix(self, question: MatrixQuestion | dict | None = None, /, **fields) -> MatrixAnswer:
@@ -99,7 +114,8 @@ class Session:
                 query[key] = [{"port_id": pid} for pid in self.live.visible_ids(self.context)]
         # Ids are the caller's own or visible ones (checked above): no redaction pass over what
         # can be millions of cells.
-        return MatrixAnswer.model_construct(**matrix(self.live.tables(), query))
+        with engine_errors():
+            return MatrixAnswer.model_construct(**matrix(self.live.tables(), query))
 
     def whatif(self, question: WhatIfQuestion | dict | None = None, /, **fields) -> WhatIfAnswer:
         """Apply the changes to a fork as this caller would, and report the flows whose verdict
@@ -110,9 +126,10 @@ class Session:
         q = _question(WhatIfQuestion, question, fields)
         body = q.query()
         changes = body.pop("changes")
-        question_region(body)  # refuse a malformed question before touching anything
-        fork = apply_changes(self.plane, self.context, changes, self.live.api)
-        answer = self.live.compare_fork(self.context, fork, body)
+        with engine_errors():
+            question_region(body)  # refuse a malformed question before touching anything
+            fork = apply_changes(self.plane, self.context, changes, self.live.api)
+            answer = self.live.compare_fork(self.context, fork, body)
         return WhatIfAnswer.model_validate(self.visibility.redact(answer))
 
     def sgtest(self, question: SGTestQuestion | dict | None = None, /, **fields) -> SGTestAnswer:
@@ -121,7 +138,8 @@ class Session:
 
         q = _question(SGTestQuestion, question, fields)
         self.plane.ports.get(self.context, q.port_id)  # the networking API's 404 when invisible
-        answer = test_security_groups(self.live.tables(), q.query())
+        with engine_errors():
+            answer = test_security_groups(self.live.tables(), q.query())
         return SGTestAnswer.model_validate(self.visibility.redact(answer))
 
     def lint(self, question: LintQuestion | dict | None = None, /, **fields) -> LintAnswer:
@@ -149,13 +167,14 @@ class Session:
         from .capacity import parse_request, plan_flows
 
         q = _question(SimulationRequest, request, fields)
-        config, seed = parse_request(q.query())
-        view = self.visibility
-        for flow in config.flows:
-            view.check_end(flow.source)
-            view.check_end(flow.destination)
-        tables = self.live.tables()
-        return PreparedSimulation(view, tables, config, seed, plan_flows(tables, config))
+        with engine_errors():
+            config, seed = parse_request(q.query())
+            view = self.visibility
+            for flow in config.flows:
+                view.check_end(flow.source)
+                view.check_end(flow.destination)
+            tables = self.live.tables()
+            return PreparedSimulation(view, tables, config, seed, plan_flows(tables, config))
 
     def topology(self) -> networkx.MultiDiGraph:
         """The plane as a graph: networks, subnets, routers, ports, floating IPs and the outside

@@ -79,6 +79,18 @@ def install_error_handlers(app, unauthorized) -> None:
     async def _invalid(request, exc):
         return neutron_error(errors.HTTPBadRequest(validation_message(exc.errors())))
 
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request, exc):
+        # FastAPI's own refusals (an unparsable body, an unknown route) in /simulation's format.
+        if not request.url.path.startswith("/simulation"):
+            return await http_exception_handler(request, exc)
+        kind = {400: "HTTPBadRequest", 404: "HTTPNotFound", 405: "HTTPMethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        body = {"NeutronError": {"type": kind, "message": str(exc.detail), "detail": ""}}
+        return json_response(exc.status_code, body, getattr(exc, "headers", None))
+
     @app.exception_handler(Exception)
     async def _other(request, exc):
         # The analysis layer's QueryError carries its own 4xx status (not imported here: the
