@@ -36,7 +36,7 @@ def _store_ids(plane: ControlPlane) -> set[str]:
 
 
 # No shrinking: a plan is a dozen small choices, readable as drawn, and each example builds a cloud.
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(plan=plans())
 def test_no_simulation_answer_names_an_id_the_caller_cannot_see(plan):

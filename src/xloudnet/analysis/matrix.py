@@ -1,4 +1,4 @@
-"""All-pairs reachability (DESIGN.md ``POST /simulation/v1/reachability/matrix``)."""
+"""All-pairs reachability (``POST /simulation/v1/reachability/matrix``)."""
 
 from __future__ import annotations
 

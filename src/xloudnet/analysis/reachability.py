@@ -1,4 +1,4 @@
-"""Reachability of one flow, explained (DESIGN.md ``POST /simulation/v1/reachability``)."""
+"""Reachability of one flow, explained (``POST /simulation/v1/reachability``)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``test_security_groups(snapshot_or_tables, query)`` answers which rules of the port's groups match
 one concrete flow in one direction, and the verdict. Security groups are a whitelist with
-default deny and no rule order (DESIGN.md, step 3/8), so the verdict is PERMIT exactly when at
+default deny and no rule order (docs/dataplane.md), so the verdict is PERMIT exactly when at
 least one rule matches. The port's rules are compiled into numpy columns and matched in one
 vectorised pass, so a port with thousands of rules stays cheap.
 """

@@ -4,9 +4,9 @@
 sources × a set of destinations × a region of the service space, outside of which no verdict can
 have changed. Only the boxes are evaluated, before and after.
 
-The reasoning follows DESIGN.md's walk, in which security groups are the only step that looks at
-the service, and a group is consulted only for the port that sends (egress) or the port that
-receives (ingress):
+The reasoning follows the data plane's walk (docs/dataplane.md), in which security groups are
+the only step that looks at the service, and a group is consulted only for the port that sends
+(egress) or the port that receives (ingress):
 
 - a rule of group G, direction egress, can change flows *sent by G's members* towards a
   destination address inside the rule's remote set (prefix, or the remote group's members'
