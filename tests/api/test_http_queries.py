@@ -95,6 +95,33 @@ def test_paging_forward_and_back_with_links(demo, networks):
     assert _marker(links["previous"]) == (every[2], True)
 
 
+def test_previous_link_of_an_empty_last_page_walks_back_from_the_end(demo, networks):
+    """One per page to the end, one more ``next`` to the empty page, then ``previous`` links all
+    the way back: Neutron drops the marker on an empty page, so no item is skipped."""
+    every = sorted(n["id"] for n in networks)
+    body = demo.get("/networks?limit=1&fields=id").json()
+    for _ in range(len(every)):
+        links = {link["rel"]: link["href"] for link in body["networks_links"]}
+        body = demo.http.get(links["next"][len(BASE):], headers=demo.headers()).json()
+    assert body["networks"] == []
+    links = {link["rel"]: link["href"] for link in body["networks_links"]}
+    assert "next" not in links and "marker" not in parse_qs(urlsplit(links["previous"]).query)
+    walked = []
+    for _ in range(len(every)):
+        body = demo.http.get(links["previous"][len(BASE):], headers=demo.headers()).json()
+        walked += [n["id"] for n in body["networks"]]
+        links = {link["rel"]: link["href"] for link in body["networks_links"]}
+    assert walked == every[::-1]
+
+
+def test_empty_reverse_page_links_forward_to_the_first_page(demo, networks):
+    first = sorted(n["id"] for n in networks)[0]
+    body = demo.get(f"/networks?limit=2&marker={first}&page_reverse=True").json()
+    assert body["networks"] == []
+    links = {link["rel"]: link["href"] for link in body["networks_links"]}
+    assert set(links) == {"next"} and "marker" not in parse_qs(urlsplit(links["next"]).query)
+
+
 def test_project_and_tenant_ids(demo):
     mismatch = demo.post("/networks", json={"network": {"name": "x", "project_id": "a", "tenant_id": "b"}})
     assert mismatch.status_code == 400

@@ -152,6 +152,15 @@ def test_update_without_port_id_keeps_association(call, demo, wired):
     assert updated["port_id"] == vm["id"] and updated["description"] == "web" and updated["status"] == "ACTIVE"
 
 
+def test_blank_update_clears_the_association(call, demo, wired):
+    vm = make_port(call, demo, wired.net["id"])
+    fip = ok(_create(call, demo, wired.ext_net["id"], port_id=vm["id"]), 201)["floatingip"]
+    cleared = ok(_update(call, demo, fip["id"]))["floatingip"]
+    assert (cleared["port_id"], cleared["fixed_ip_address"], cleared["status"]) == (None, None, "DOWN")
+    again = ok(_create(call, demo, wired.ext_net["id"], port_id=vm["id"]), 201)["floatingip"]
+    assert again["port_id"] == vm["id"]
+
+
 def test_no_router_between_subnet_and_external_network_is_404(call, demo, topo):
     vm = make_port(call, demo, topo.net["id"])
     message = error(_create(call, demo, topo.ext_net["id"], port_id=vm["id"]), 404, "ExternalGatewayForFloatingIPNotFound")
@@ -330,3 +339,24 @@ def test_full_seed_flow(call, plane, admin, demo):
     assert [p for p in leftovers if p["device_owner"] in ("network:router_gateway", "network:floatingip")] == []
     ok(call(admin, "DELETE", f"/v2.0/networks/{ext['id']}"), 204)
     assert ext_sub["id"] not in plane.store.table("subnets")
+
+
+def test_deleting_an_external_network_releases_its_unassociated_floating_ips(call, plane, admin, demo):
+    net = ok(call(admin, "POST", "/v2.0/networks", {"network": {"router:external": True}}), 201)["network"]
+    ok(call(admin, "POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"], "ip_version": 4,
+                                                        "cidr": "198.51.100.0/24"}}), 201)
+    spare = ok(_create(call, demo, net["id"]), 201)["floatingip"]
+    port_id = plane.store.get("floatingips", spare["id"])["floating_port_id"]
+    assert call(admin, "DELETE", f"/v2.0/networks/{net['id']}")[0] == 204
+    assert call(admin, "GET", f"/v2.0/floatingips/{spare['id']}")[0] == 404
+    assert plane.store.get("ports", port_id) is None
+
+
+def test_an_associated_floating_ip_keeps_its_external_network_in_use(call, plane, admin, demo, wired):
+    vm = make_port(call, demo, wired.net["id"])
+    used = ok(_create(call, demo, wired.ext_net["id"], port_id=vm["id"]), 201)["floatingip"]
+    spare = ok(_create(call, demo, wired.ext_net["id"]), 201)["floatingip"]
+    status, body = call(admin, "DELETE", f"/v2.0/networks/{wired.ext_net['id']}")
+    assert status == 409 and body["NeutronError"]["type"] == "NetworkInUse"
+    assert call(admin, "GET", f"/v2.0/floatingips/{spare['id']}")[0] == 200, "a refused delete changes nothing"
+    assert call(admin, "GET", f"/v2.0/floatingips/{used['id']}")[0] == 200

@@ -154,11 +154,45 @@ def test_admin_may_share_and_unshare(call, admin, net):
 
 
 # --- MTU -----------------------------------------------------------------------------------------
-def test_mtu_below_68_is_400_and_writable(call, demo, net):
-    assert call(demo, "POST", NETS, {"network": {"mtu": 67}})[0] == 400
+def test_mtu_is_writable_and_may_be_below_what_ip_needs(call, demo, net):
+    assert net(mtu=67)["mtu"] == 67
     network = net(mtu=1400)
     assert network["mtu"] == 1400
     assert call(demo, "PUT", f"{NETS}/{network['id']}", {"network": {"mtu": 1300}})[1]["network"]["mtu"] == 1300
+
+
+@pytest.mark.parametrize(("attrs", "largest"), [({}, 1450), ({"provider:network_type": "flat"}, 1500)])
+def test_mtu_above_the_segments_largest_is_400(call, admin, attrs, largest):
+    status, body = call(admin, "POST", NETS, {"network": {**attrs, "mtu": largest + 1}})
+    assert (status, error(body)[0]) == (400, "InvalidInput")
+    assert f"Requested MTU is too big, maximum is {largest}" in error(body)[1]
+    network = call(admin, "POST", NETS, {"network": {**attrs, "mtu": largest}})[1]["network"]
+    status, _ = call(admin, "PUT", f"{NETS}/{network['id']}", {"network": {"mtu": largest + 1}})
+    assert status == 400
+
+
+def test_mtu_zero_means_the_segments_largest(net):
+    assert net(mtu=0)["mtu"] == 1450
+
+
+@pytest.mark.parametrize(("mtu", "version", "cidr", "needed"),
+                         [(67, 4, "10.0.0.0/24", 68), (1279, 6, "2001:db8::/64", 1280), (67, 6, "2001:db8::/64", 68)])
+def test_subnet_on_a_network_whose_mtu_is_too_small_for_it_is_409(call, demo, net, mtu, version, cidr, needed):
+    network = net(mtu=mtu)
+    subnet = {"network_id": network["id"], "ip_version": version, "cidr": cidr}
+    status, body = call(demo, "POST", "/v2.0/subnets", {"subnet": subnet})
+    assert (status, error(body)[0]) == (409, "NetworkMTUSubnetConflict")
+    assert error(body)[1] == f"MTU of {network['id']} is not valid, subnet requires a minimum of {needed}"
+    assert call(demo, "GET", "/v2.0/subnets")[1]["subnets"] == []
+
+
+def test_lowering_mtu_below_an_ipv4_subnets_minimum_is_409(call, demo, net):
+    network = net(mtu=1280)
+    subnet = {"network_id": network["id"], "ip_version": 4, "cidr": "10.0.0.0/24"}
+    assert call(demo, "POST", "/v2.0/subnets", {"subnet": subnet})[0] == 201
+    status, body = call(demo, "PUT", f"{NETS}/{network['id']}", {"network": {"mtu": 67}})
+    assert (status, error(body)[0]) == (409, "NetworkMTUSubnetConflict")
+    assert call(demo, "GET", f"{NETS}/{network['id']}")[1]["network"]["mtu"] == 1280
 
 
 @pytest.mark.skipif(not SUBNETS_LANDED, reason="subnets service not implemented yet")

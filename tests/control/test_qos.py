@@ -313,6 +313,23 @@ def test_members_may_read_rules_of_shared_policies_but_not_change_them(call, dem
         assert error(body) == ("PolicyNotAuthorized", f"rule:{action}_policy_bandwidth_limit_rule is disallowed by policy")
 
 
+@pytest.mark.parametrize("kind", ["bandwidth_limit", "dscp_marking", "minimum_bandwidth"])
+def test_member_creating_a_rule_on_a_policy_it_cannot_see_is_403_not_404(call, demo, make_policy, kind):
+    policy = make_policy()  # the admin's, not shared: invisible to demo
+    fields = {"bandwidth_limit": {"max_kbps": 1}, "dscp_marking": {"dscp_mark": 8}, "minimum_bandwidth": {"min_kbps": 1}}
+    body = {f"{kind}_rule": fields[kind]}
+    status, answer = call(demo, "POST", f"{POLICIES}/{policy['id']}/{kind}_rules", body)
+    assert (status, error(answer)[0]) == (403, "PolicyNotAuthorized")
+
+
+def test_member_updating_a_rule_of_a_policy_it_cannot_see_is_404(call, demo, make_policy, add_rule):
+    policy = make_policy()
+    rule = add_rule(policy["id"], "bandwidth_limit", max_kbps=100)
+    url = f"{POLICIES}/{policy['id']}/bandwidth_limit_rules/{rule['id']}"
+    status, answer = call(demo, "PUT", url, {"bandwidth_limit_rule": {"max_kbps": 2}})
+    assert (status, error(answer)[0]) == (404, "QosPolicyNotFound")
+
+
 def test_rule_update_and_delete_keep_the_policy_rules_current(call, admin, make_policy, add_rule, plane):
     policy = make_policy()
     rule = add_rule(policy["id"], "bandwidth_limit", max_kbps=100)
@@ -530,3 +547,28 @@ def test_policy_rules_always_match_the_rule_records_and_stay_consistent(ops):
         for high in (r for r in stored["rules"] if r["type"] == "bandwidth_limit"):
             assert low["direction"] != high["direction"] or low["min_kbps"] <= high["max_kbps"]
     assert stored["revision_number"] == changes
+
+
+def test_policy_tags_are_served_under_policies_as_neutrons_tag_extension_does(call, admin, make_policy):
+    policy = make_policy()
+    status, body = call(admin, "PUT", f"/v2.0/policies/{policy['id']}/tags", {"tags": ["red", "blue"]})
+    assert (status, sorted(body["tags"])) == (200, ["blue", "red"])
+    assert call(admin, "PUT", f"/v2.0/policies/{policy['id']}/tags/green")[0] == 201
+    assert call(admin, "GET", f"/v2.0/policies/{policy['id']}/tags/green")[0] == 204
+    shown = call(admin, "GET", f"{POLICIES}/{policy['id']}")[1]["policy"]
+    assert sorted(shown["tags"]) == ["blue", "green", "red"]
+    listed = call(admin, "GET", POLICIES, query=[("tags", "green")])[1]["policies"]
+    assert [p["id"] for p in listed] == [policy["id"]]
+    assert call(admin, "DELETE", f"/v2.0/policies/{policy['id']}/tags")[0] == 204
+    assert call(admin, "GET", f"/v2.0/policies/{policy['id']}/tags")[1] == {"tags": []}
+
+
+def test_a_member_may_not_detach_a_policy_it_cannot_see_but_may_once_shared(call, admin, demo, make_policy, net):
+    network = net()
+    policy = make_policy()  # the admin's, not shared
+    assert call(admin, "PUT", f"/v2.0/networks/{network['id']}", {"network": {"qos_policy_id": policy["id"]}})[0] == 200
+    status, body = call(demo, "PUT", f"/v2.0/networks/{network['id']}", {"network": {"qos_policy_id": None}})
+    assert (status, error(body)[0]) == (403, "PolicyRemoveAuthorizationError")
+    call(admin, "PUT", f"{POLICIES}/{policy['id']}", {"policy": {"shared": True}})
+    status, body = call(demo, "PUT", f"/v2.0/networks/{network['id']}", {"network": {"qos_policy_id": None}})
+    assert status == 200 and body["network"]["qos_policy_id"] is None

@@ -301,6 +301,28 @@ def test_router_external_mirrors_the_network(call, admin):
     assert body["subnet"]["router:external"] is True
 
 
+def test_router_external_filters_on_the_network_as_it_is_now(call, admin):
+    net = _network(call, admin)
+    subnet = _ok_subnet(call, admin, net)
+    internal = _ok_subnet(call, admin, _network(call, admin), "10.9.0.0/24")
+    call(admin, "PUT", f"/v2.0/networks/{net}", {"network": {"router:external": True}})
+    _, body = call(admin, "GET", "/v2.0/subnets", query=[("router:external", "true")])
+    assert [s["id"] for s in body["subnets"]] == [subnet["id"]]
+    _, body = call(admin, "GET", "/v2.0/subnets", query=[("router:external", "False")])
+    assert [s["id"] for s in body["subnets"]] == [internal["id"]]
+    assert call(admin, "GET", "/v2.0/subnets", query=[("router:external", "maybe")])[0] == 400
+
+
+@pytest.mark.parametrize(("service_type", "valid"), [
+    ("compute:nova", True), ("network:dhcp", True), ("neutron:x", True),
+    # neutron-lib accepts anything starting with one of the characters of "compute:"
+    ("test:type_1", True), ("probe", True), ("baremetal:none", False), ("", False),
+])
+def test_service_types_follow_neutron_libs_prefix_rule(call, admin, net, service_type, valid):
+    status, body = _subnet(call, admin, net, service_types=[service_type])
+    assert status == (201 if valid else 400), body
+
+
 def test_list_filters_by_network_and_ip_version(call, demo, net):
     v4 = _ok_subnet(call, demo, net)
     v6 = _ok_subnet(call, demo, net, "2001:db8::/64", 6)
@@ -359,6 +381,8 @@ def test_router_interface_blocks_subnet_delete_and_gateway_change(call, demo, ne
                         "allocation_pools": [{"start": "10.0.0.2", "end": "10.0.0.200"}]}})
     assert (status, _error(body)[0]) == (409, "GatewayIpInUse")
     assert _error(body)[1].startswith("Current gateway ip 10.0.0.1 already in use by port ")
+    status, body = call(demo, "PUT", f"/v2.0/subnets/{subnet['id']}", {"subnet": {"gateway_ip": None}})
+    assert (status, _error(body)[0]) == (409, "GatewayIpInUse"), "removing the gateway counts as changing it"
 
 
 def test_gateway_may_move_when_no_router_holds_it(call, demo, net):

@@ -80,6 +80,10 @@ class PolicyNotAuthorized(NotAuthorized):
     message = "%(action)s is disallowed by policy"
 
 
+class PolicyRemoveAuthorizationError(NotAuthorized):
+    message = "Failed to remove provided policy %(policy_id)s because you are not authorized."
+
+
 class RevisionNumberConstraintFailed(NeutronException):
     status = 412
     message = "Constrained to %(expected)s, but current revision is %(current)s"
@@ -94,6 +98,10 @@ class ExtensionNotFound(NotFound):
 
 
 # --- not found ---------------------------------------------------------------------------------
+class AgentNotFound(NotFound):
+    message = "Agent %(id)s could not be found."
+
+
 class NetworkNotFound(NotFound):
     message = "Network %(net_id)s could not be found."
 
@@ -116,6 +124,14 @@ class FloatingIPNotFound(NotFound):
 
 class SecurityGroupNotFound(NotFound):
     message = "Security group %(id)s does not exist"
+
+
+class DefaultSecurityGroupRuleNotFound(NotFound):
+    message = "Default Security Group rule %(id)s does not exist"
+
+
+class DefaultSecurityGroupRuleExists(InUse):
+    message = "Default Security group rule already exists. Rule id is %(rule_id)s."
 
 
 class SecurityGroupRuleNotFound(NotFound):
@@ -205,11 +221,19 @@ class OverlappingAllocationPools(Conflict):
 
 
 class NetworkMTUSubnetConflict(Conflict):
-    message = "MTU of %(net_id)s is not compatible with subnet %(subnet_id)s."
+    message = "MTU of %(net_id)s is not valid, subnet requires a minimum of %(mtu)s"
 
 
 class InvalidSharedSetting(Conflict):
     message = "Unable to reconfigure sharing settings for network %(network)s. Multiple tenants are using it."
+
+
+class RbacPolicyNotFound(NotFound):
+    message = "RBAC policy of type %(object_type)s with ID %(id)s not found"
+
+
+class DuplicateRbacPolicy(Conflict):
+    message = "An RBAC policy already exists with those values."
 
 
 class RbacPolicyInUse(Conflict):
@@ -480,6 +504,48 @@ class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
 
 class SubnetPoolNotFound(NotFound):
     message = "Subnet pool %(subnetpool_id)s could not be found."
+
+
+# --- subnet pools (neutron-lib's messages) ------------------------------------------------------
+class SubnetAllocationError(Conflict):
+    # Neutron lets this one escape as a 500; the pool running out is a conflict with its state.
+    message = "Failed to allocate subnet: %(reason)s."
+
+
+class MaxPrefixSubnetAllocationError(BadRequest):
+    message = "Unable to allocate subnet with prefix length %(prefixlen)s, maximum allowed prefix is %(max_prefixlen)s."
+
+
+class MinPrefixSubnetAllocationError(BadRequest):
+    message = "Unable to allocate subnet with prefix length %(prefixlen)s, minimum allowed prefix is %(min_prefixlen)s."
+
+
+class IllegalSubnetPoolPrefixUpdate(BadRequest):
+    message = "Illegal update to prefixes: %(msg)s."
+
+
+class IllegalSubnetPoolPrefixBounds(BadRequest):
+    message = "Illegal prefix bounds: %(prefix_type)s=%(prefixlen)s, %(base_prefix_type)s=%(base_prefixlen)s."
+
+
+class PrefixVersionMismatch(BadRequest):
+    message = "Cannot mix IPv4 and IPv6 prefixes in a subnet pool."
+
+
+class EmptySubnetPoolPrefixList(BadRequest):
+    message = "Empty subnet pool prefix list."
+
+
+class SubnetPoolDeleteError(BadRequest):
+    message = "Unable to delete subnet pool: %(reason)s."
+
+
+class NetworkSubnetPoolAffinityError(BadRequest):
+    message = "Subnets hosted on the same network must be allocated from the same subnet pool."
+
+
+class SubnetPoolQuotaExceeded(OverQuota):
+    message = "Per-project subnet pool prefix quota exceeded."
 
 
 class AllowedAddressPairsMissingIP(InvalidInput):

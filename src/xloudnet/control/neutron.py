@@ -244,10 +244,12 @@ def _service_routes(service: ResourceService) -> list:
         "DELETE": lambda api, s: api._delete_handler(s),
     }, collection))
     if service.definition.tags:
-        tags = base + r"/(?P<rid>[^/]+)/tags"
-        routes.append((re.compile(tags), {m: _tag_factory(m) for m in ("GET", "PUT", "POST", "DELETE")}, collection))
-        one = {m: _tag_factory(f"{m} one") for m in ("GET", "PUT", "DELETE")}
-        routes.append((re.compile(tags + r"/(?P<tag>[^/]+)"), one, collection))
+        # The tag extension may name a parent by another path (QoS policies: /v2.0/policies).
+        for parent in (base, *(_pattern(c) for c in getattr(service, "tag_collections", ()))):
+            tags = parent + r"/(?P<rid>[^/]+)/tags"
+            routes.append((re.compile(tags), {m: _tag_factory(m) for m in ("GET", "PUT", "POST", "DELETE")}, collection))
+            one = {m: _tag_factory(f"{m} one") for m in ("GET", "PUT", "DELETE")}
+            routes.append((re.compile(tags + r"/(?P<tag>[^/]+)"), one, collection))
     for action, method_name in service.member_actions.items():
         factory = _action_factory(method_name)
         routes.append((re.compile(base + rf"/(?P<rid>[^/]+)/{action}"), {"PUT": factory}, collection))

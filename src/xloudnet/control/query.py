@@ -184,22 +184,18 @@ def _sort_value(value):
 def page_links(
     base_url: str, items: list[tuple[str, str]], collection: str, page: list[dict], q: ListQuery
 ) -> list[dict]:
-    """Neutron's ``<collection>_links`` quirks: ``previous`` on the first page, ``next`` on a
-    full last page."""
+    """Neutron's ``<collection>_links`` rules: ``next`` unless a short forward page, ``previous``
+    unless a short reverse page; each link carries the marker of the page's edge, or none at all
+    when the page is empty (so ``previous`` of an empty last page walks back from the end)."""
     links = []
     kept = [(k, v) for k, v in items if k not in ("marker", "page_reverse")]
-    full = len(page) >= (q.limit or 0)
-    if not page:
-        # Nothing here: point back at where the caller came from, as Neutron does.
-        if not q.page_reverse:
-            back = kept + ([("marker", q.marker)] if q.marker else []) + [("page_reverse", "True")]
-            links.append({"rel": "previous", "href": _href(base_url, back)})
-        return links
-    if full or q.page_reverse:
-        links.append({"rel": "next", "href": _href(base_url, kept + [("marker", page[-1]["id"])])})
-    if full or not q.page_reverse:
-        previous = kept + [("marker", page[0]["id"]), ("page_reverse", "True")]
-        links.append({"rel": "previous", "href": _href(base_url, previous)})
+    short = len(page) < (q.limit or 0)
+    if not (short and not q.page_reverse):
+        marker = [("marker", page[-1]["id"])] if page else []
+        links.append({"rel": "next", "href": _href(base_url, kept + marker)})
+    if not (short and q.page_reverse):
+        marker = [("marker", page[0]["id"])] if page else []
+        links.append({"rel": "previous", "href": _href(base_url, kept + marker + [("page_reverse", "True")])})
     return links
 
 

@@ -3,19 +3,24 @@
 ``SERVICES`` is the list the ``ControlPlane`` builds; order does not matter.
 """
 
+from .agents import AgentService
+from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
 from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
 from .ports import PortService
 from .qos import QosPolicyService, QOS_EXTRA_SERVICES
+from .rbac import RbacPolicyService
 from .quotas import QuotaService
 from .routers import RouterService
 from .security_groups import SecurityGroupRuleService, SecurityGroupService
+from .subnetpools import SubnetPoolService
 from .subnets import SubnetService
 
 SERVICES = (
     NetworkService,
     SubnetService,
+    SubnetPoolService,
     PortService,
     SecurityGroupService,
     SecurityGroupRuleService,
@@ -25,6 +30,9 @@ SERVICES = (
     *QOS_EXTRA_SERVICES,
     QuotaService,
     NetworkIPAvailabilityService,
+    AgentService,
+    RbacPolicyService,
+    DefaultSecurityGroupRuleService,
 )
 
 __all__ = ["SERVICES"]

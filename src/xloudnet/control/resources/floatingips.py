@@ -135,9 +135,10 @@ class FloatingIPService(ResourceService):
         return body
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
-        changes = dict(changes)
-        if changes.get("qos_policy_id"):
-            self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
+        # An empty body is the historical way to clear the association (Neutron bug 1610045);
+        # any other body leaves an association alone unless it names port_id.
+        changes = dict(changes) or {"port_id": None}
+        self.plane.qos_policies.check_change(ctx, record, changes)
         if "port_id" in changes or "fixed_ip_address" in changes:
             port_id, fixed_ip, router_id = self._association(
                 ctx, record, changes.get("port_id"), changes.get("fixed_ip_address")
@@ -153,6 +154,10 @@ class FloatingIPService(ResourceService):
         return new
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
+        self.release(record)
+
+    def release(self, record: dict) -> None:
+        """Drop the floating IP and its ``network:floatingip`` port (inside the caller's transaction)."""
         self.store.delete(self.table, record["id"])
         if self.store.get("ports", record["floating_port_id"]) is not None:
             self.plane.ports.delete_internal(record["floating_port_id"])

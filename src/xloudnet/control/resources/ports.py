@@ -89,7 +89,7 @@ class PortService(ResourceService):
         if not ctx.is_member:
             raise self.policy_error("create")
         network = self.plane.networks.get(ctx, attrs["network_id"])  # 404 when invisible
-        if not self.plane.networks.owned_by(ctx, network) and not network["shared"]:
+        if not self.plane.networks.owned_by(ctx, network) and not self.plane.networks.shared_with(ctx, network):
             raise self.policy_error("create")
         self._check_network_owner_attrs(ctx, network, attrs, "create")
         self.check_admin_set(ctx, attrs, "create")
@@ -298,8 +298,7 @@ class PortService(ResourceService):
         new.update(self._security_changes(ctx, record, changes))
         if "fixed_ips" in changes:
             new["fixed_ips"] = self._addresses_for_update(record, changes["fixed_ips"], owner, network)
-        if changes.get("qos_policy_id"):
-            self.plane.qos_policies.get_usable(ctx, changes["qos_policy_id"])
+        self.plane.qos_policies.check_change(ctx, record, changes)
         if "binding:host_id" in changes:
             new.update(binding_fields(changes["binding:host_id"]))
         if "extra_dhcp_opts" in changes:

@@ -114,6 +114,9 @@ QOS_POLICY = ResourceDef(
 class QosPolicyService(ResourceService):
     """QoS policies. Other services call ``get_usable`` when they set ``qos_policy_id``."""
 
+    # Neutron's tag extension serves policy tags at /v2.0/policies/{id}/tags (no qos/ prefix).
+    tag_collections = ("policies",)
+
     definition = QOS_POLICY
     table = "qos_policies"
     attribute = "qos_policies"
@@ -130,7 +133,14 @@ class QosPolicyService(ResourceService):
 
     # --- policy -------------------------------------------------------------------------------
     def visible(self, ctx: Context, record: dict) -> bool:
-        return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+        return (ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+                or self.plane.rbac_policies.grants(record["id"], ctx.project_id))
+
+    def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
+        # ``shared`` reads true for a project an RBAC entry shares the policy with.
+        if not record["shared"] and ctx.project_id and self.plane.rbac_policies.grants(record["id"], ctx.project_id):
+            record = {**record, "shared": True}
+        return super().present(ctx, record, fields)
 
     def writable(self, ctx: Context, record: dict) -> bool:
         return ctx.is_admin
@@ -143,6 +153,17 @@ class QosPolicyService(ResourceService):
     def get_usable(self, ctx: Context, policy_id: str) -> dict:
         """The policy if ``ctx`` may attach it to a port/network/FIP, else 404 QosPolicyNotFound."""
         return self.get(ctx, policy_id)
+
+    def check_change(self, ctx: Context, record: dict, changes: dict) -> None:
+        """Changing a resource's ``qos_policy_id``: the new one must be usable, and the old one
+        may be taken off only by a caller who can see it (Neutron's _check_policy_change_permission)."""
+        if "qos_policy_id" not in changes or changes["qos_policy_id"] == record.get("qos_policy_id"):
+            return
+        old = self.store.get(self.table, record["qos_policy_id"]) if record.get("qos_policy_id") else None
+        if old is not None and not self.visible(ctx, old):
+            raise errors.PolicyRemoveAuthorizationError(policy_id=old["id"])
+        if changes["qos_policy_id"]:
+            self.get_usable(ctx, changes["qos_policy_id"])
 
     def default_policy_id(self, project_id: str) -> str | None:
         """The project's ``is_default`` policy (qos-default: new networks without one get it)."""
@@ -165,15 +186,18 @@ class QosPolicyService(ResourceService):
         # Real Neutron reports a fresh policy at revision 0 (sample 056); the first rule makes it 1.
         record["revision_number"] = 0
         self.store.put(self.table, record)
+        if record["shared"]:
+            self.plane.rbac_policies.set_wildcard("qos_policy", record, "access_as_shared", True)
         return record
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
         if changes.get("is_default"):
             self._check_single_default(record["project_id"], record["id"])
-        if record["shared"] and changes.get("shared") is False:
-            self._check_unshare(record)
         new = self.changed(record, changes)
         self.store.put(self.table, new)
+        if "shared" in changes and changes["shared"] != record["shared"]:
+            # Unsharing deletes the wildcard entry: 409 while a project it admits uses the policy.
+            self.plane.rbac_policies.set_wildcard("qos_policy", new, "access_as_shared", changes["shared"])
         return new
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
@@ -183,14 +207,8 @@ class QosPolicyService(ResourceService):
                 raise errors.QosPolicyInUse(policy_id=record["id"], object_type=object_type, object_id=user["id"])
         for rule in record["rules"]:
             self.store.delete(RULES_TABLE, rule["id"])
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
-
-    def _check_unshare(self, record: dict) -> None:
-        """Unsharing deletes the wildcard RBAC entry, which Neutron refuses (409) while any
-        network, port or floating IP is bound to the policy — its owner's included, as
-        ``_validate_rbac_policy_delete`` only exempts projects with an RBAC entry of their own."""
-        if any(self._first_user(table, record["id"]) is not None for table, _ in BINDINGS):
-            raise errors.RbacPolicyInUse(object_id=record["id"], details="project_id=*")
 
     def _check_single_default(self, project_id: str, own_id: str | None) -> None:
         for other in self.store.find(self.table, "project_id", project_id):
@@ -257,8 +275,10 @@ class QosRuleService(ResourceService):
     # --- writes -------------------------------------------------------------------------------
     def create(self, ctx: Context, body: Any, policy_id: str | None = None, **parents) -> dict:
         fields = self._rule_fields(body)
-        policy = self._policy(ctx, policy_id)
+        # Neutron enforces the create policy before it looks the parent up: a member is refused
+        # (403) whether or not it can see the policy. Updates and deletes find the rule first.
         self.authorize(ctx, "create")
+        policy = self._policy(ctx, policy_id)
         rule = {**fields, "id": self.plane.new_id(), "qos_policy_id": policy["id"], "type": self.rule_type}
         with self.store.transaction():
             _check_conflicts(policy, rule, fields)

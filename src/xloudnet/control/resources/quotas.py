@@ -35,11 +35,13 @@ DEFAULTS: dict[str, int] = {
 TABLE_RESOURCES: dict[str, str] = {
     "networks": "network",
     "subnets": "subnet",
+    "subnetpools": "subnetpool",
     "ports": "port",
     "routers": "router",
     "floatingips": "floatingip",
     "security_groups": "security_group",
     "security_group_rules": "security_group_rule",
+    "rbac_policies": "rbac_policy",
 }
 RESOURCE_TABLES = {resource: table for table, resource in TABLE_RESOURCES.items()}
 

@@ -432,23 +432,24 @@ class SecurityGroupRuleService(ResourceService):
 
     # --- helpers the group service uses ----------------------------------------------------------
     def add_initial_rules(self, group: dict, ctx: Context | None = None) -> None:
-        """Egress IPv4/IPv6 for every group; the default group also admits its own members.
+        """The rules the default-rules template gives this kind of group (out of the box: egress
+        IPv4/IPv6 for every group; the default group also admits its own members).
 
         The group keeps its revision (Neutron reports 1 for a fresh group with these rules).
         """
         default = group["default_of"] is not None
-        for ethertype in ETHERTYPES:
-            directions = [("ingress", group["id"]), ("egress", None)] if default else [("egress", None)]
-            for direction, remote_group in directions:
-                if ctx is not None:
-                    self.plane.quotas.check(ctx, self.table, group["project_id"])
-                rule = {
-                    "project_id": group["project_id"], "security_group_id": group["id"],
-                    "ethertype": ethertype, "direction": direction, "protocol": None,
-                    "port_range_min": None, "port_range_max": None, "remote_ip_prefix": None,
-                    "remote_address_group_id": None, "remote_group_id": remote_group, "description": None,
-                }  # fmt: skip
-                self._put_rule(rule, belongs_to_default=default)
+        for template in self.plane.default_security_group_rules.rules_for(group):
+            if ctx is not None:
+                self.plane.quotas.check(ctx, self.table, group["project_id"])
+            rule = {
+                "project_id": group["project_id"], "security_group_id": group["id"],
+                "ethertype": template["ethertype"], "direction": template["direction"],
+                "protocol": template["protocol"], "port_range_min": template["port_range_min"],
+                "port_range_max": template["port_range_max"], "remote_ip_prefix": template["remote_ip_prefix"],
+                "remote_address_group_id": template["remote_address_group_id"],
+                "remote_group_id": template["remote_group_id"], "description": None,
+            }  # fmt: skip
+            self._put_rule(rule, belongs_to_default=default)
 
     def remove_for_group(self, sg_id: str) -> None:
         """Drop a deleted group's rules, and (as Neutron's cascade does) the rules of other

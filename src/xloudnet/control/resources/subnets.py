@@ -33,7 +33,10 @@ from .networks import AUTO_DELETE_OWNERS
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 MAX_DNS_NAMESERVERS = 5
 MAX_HOST_ROUTES = 20
-SERVICE_TYPE_PREFIXES = ("network:", "neutron:", "compute:")
+# neutron-lib builds its prefix list as ["network:", "neutron:"] + "compute:", which extends the
+# list with the *characters* of "compute:": any type starting with one of them is accepted (so
+# tempest's "test:type_1" is valid). Clients depend on it, so it is kept.
+SERVICE_TYPE_PREFIXES = ("network:", "neutron:", *"compute:")
 
 
 # --- converters and validators (messages as neutron-lib's validators word them) ---------------
@@ -173,10 +176,10 @@ class SubnetService(ResourceService):
     definition = SUBNET
     table = "subnets"
     attribute = "subnets"
-    indexes = ("project_id", "network_id")
+    indexes = ("project_id", "network_id", "subnetpool_id")
     indexed_filters = ("network_id", "project_id")
-    special_filters = frozenset({"shared"})
-    extensions = ("subnet-service-types",)
+    special_filters = frozenset({"shared", "router:external"})
+    extensions = ("subnet-service-types", "subnet-external-network")
 
     # --- policy --------------------------------------------------------------------------------
     def _network(self, record: dict) -> dict | None:
@@ -186,9 +189,7 @@ class SubnetService(ResourceService):
         if ctx.is_admin or record["project_id"] == ctx.project_id:
             return True
         network = self._network(record)
-        return network is not None and (
-            network["project_id"] == ctx.project_id or network["shared"] or network["router:external"]
-        )
+        return network is not None and self.plane.networks.visible(ctx, network)
 
     def writable(self, ctx: Context, record: dict) -> bool:
         if ctx.is_admin:
@@ -207,20 +208,26 @@ class SubnetService(ResourceService):
 
     # --- reads ---------------------------------------------------------------------------------
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        """``shared`` filters on the network's sharing (it is not an attribute of the subnet)."""
-        values = q.special.get("shared")
-        if values is None:
-            return []
-        try:
-            wanted = {to_bool(v) for v in values}
-        except ValueError as exc:
-            raise errors.HTTPBadRequest(f"Invalid input for shared. Reason: {exc}.") from None
+        """``shared`` and ``router:external`` filter on the subnet's network as it is now (neither
+        is an attribute the subnet owns)."""
+        checks = []
+        for key in ("shared", "router:external"):
+            values = q.special.get(key)
+            if values is None:
+                continue
+            try:
+                wanted = {to_bool(v) for v in values}
+            except ValueError as exc:
+                raise errors.HTTPBadRequest(f"Invalid input for {key}. Reason: {exc}.") from None
+            checks.append(self._network_flag_check(key, wanted))
+        return checks
 
+    def _network_flag_check(self, key: str, wanted: set[bool]):
         def check(record: dict) -> bool:
             network = self._network(record)
-            return bool(network and network["shared"]) in wanted
+            return bool(network and network[key]) in wanted
 
-        return [check]
+        return check
 
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         # router:external mirrors the network now, even if it flipped after the subnet was made.
@@ -233,7 +240,17 @@ class SubnetService(ResourceService):
     # --- create --------------------------------------------------------------------------------
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
         network = self.store.get("networks", attrs["network_id"])
+        pool = self._pool_for(ctx, attrs)
+        if pool is not None:
+            self._check_pool_affinity(network, attrs["ip_version"], pool["id"])
+            given = attrs.get("cidr")
+            attrs["cidr"] = self.plane.subnetpools.allocate(
+                pool, attrs["project_id"], None if given is NOT_SET else given,
+                None if attrs.get("prefixlen") is NOT_SET else attrs.get("prefixlen"))
+        else:
+            self._check_pool_affinity(network, attrs["ip_version"], None)
         computed = self._new_subnet_fields(network, attrs)
+        computed["subnetpool_id"] = pool["id"] if pool else None
         for name in ("prefixlen", "use_default_subnetpool"):
             attrs.pop(name, None)
         record = self.new_record(attrs, **computed)
@@ -246,7 +263,6 @@ class SubnetService(ResourceService):
 
     def _new_subnet_fields(self, network: dict, attrs: dict) -> dict:
         """Validate a new subnet against Neutron's rules; return the server-computed fields."""
-        self._check_pool_options(attrs)
         version = attrs["ip_version"]
         _check_version(version, attrs["cidr"], "cidr")
         net = ipaddress.ip_network(attrs["cidr"], strict=False)
@@ -257,6 +273,7 @@ class SubnetService(ResourceService):
         self._check_lists(version, attrs, "new subnet")
         self._check_ipv6_modes(version, net, attrs)
         self._check_overlap(network, net, cidr)
+        self.plane.networks.check_subnet_mtu(network["id"], network["mtu"], version)
         if attrs.get("allocation_pools", NOT_SET) is NOT_SET:
             pools = ipam.generate_pools(net, gateway)
         else:
@@ -268,28 +285,38 @@ class SubnetService(ResourceService):
             "cidr": cidr,
             "gateway_ip": gateway,
             "allocation_pools": pools,
-            "subnetpool_id": None,
             "router:external": network["router:external"],
         }
 
-    @staticmethod
-    def _check_pool_options(attrs: dict) -> None:
-        """Subnet pools are not implemented: the requests that need one fail as Neutron's would
-        with no pools defined."""
+    def _pool_for(self, ctx: Context, attrs: dict) -> dict | None:
+        """The subnet pool a new subnet is carved from, if any (checked as Neutron orders it)."""
         has_cidr = attrs.get("cidr", NOT_SET) is not NOT_SET
         has_prefixlen = attrs.get("prefixlen", NOT_SET) is not NOT_SET
         if has_cidr and has_prefixlen:
             raise _bad("cidr and prefixlen must not be supplied together")
         if attrs.get("subnetpool_id") and attrs.get("use_default_subnetpool"):
             raise _bad("subnetpool_id and use_default_subnetpool cannot both be specified")
+        pool = None
         if attrs.get("subnetpool_id"):
-            raise errors.SubnetPoolNotFound(subnetpool_id=attrs["subnetpool_id"])
-        if attrs.get("use_default_subnetpool"):
-            raise _bad(f"No default subnetpool found for IPv{attrs['ip_version']}")
-        if not has_cidr:
+            pool = self.plane.subnetpools.get(ctx, attrs["subnetpool_id"])  # 404 when invisible
+        elif attrs.get("use_default_subnetpool"):
+            pool = self.plane.subnetpools.default_pool(attrs["ip_version"])
+            if pool is None:
+                raise _bad(f"No default subnetpool found for IPv{attrs['ip_version']}")
+        if pool is None and not has_cidr:
             if has_prefixlen:
                 raise _bad("a subnetpool must be specified in the absence of a cidr")
             raise _bad("A cidr must be specified in the absence of a subnet pool")
+        if pool is not None and pool["ip_version"] != attrs["ip_version"]:
+            raise _invalid(f"Cannot allocate IPv{attrs['ip_version']} subnet from IPv{pool['ip_version']} subnet pool")
+        return pool
+
+    def _check_pool_affinity(self, network: dict, version: int, pool_id: str | None) -> None:
+        """Subnets of one IP version on one network come from one pool (or none)."""
+        for subnet_id in network["subnets"]:
+            other = self.store.get(self.table, subnet_id)
+            if other is not None and other["ip_version"] == version and other.get("subnetpool_id") != pool_id:
+                raise errors.NetworkSubnetPoolAffinityError()
 
     @staticmethod
     def _check_dhcp(net: ipam.IPNetwork) -> None:
@@ -368,8 +395,8 @@ class SubnetService(ResourceService):
         gateway = changes.get("gateway_ip", record["gateway_ip"])
         if "gateway_ip" in changes and gateway is not None:
             _check_gateway(net, gateway)
-            if gateway != record["gateway_ip"]:
-                self._check_gateway_free(record)
+        if "gateway_ip" in changes and gateway != record["gateway_ip"]:
+            self._check_gateway_free(record)  # moving or removing it alike
         self._check_lists(version, changes, record["id"])
         ranges = None
         if "allocation_pools" in changes:

@@ -1,0 +1,222 @@
+"""RBAC policies (``rbac-policies``): share a network or a QoS policy with one project, or with
+all of them (``*``), and make a network external for one project or all.
+
+An entry says: ``object_id`` (of ``object_type``) is granted ``action`` to ``target_tenant``.
+The objects' own flags follow the entries: a network or policy is ``shared`` when a wildcard
+``access_as_shared`` entry exists (setting ``shared`` creates or deletes that entry), and a
+network is ``router:external`` while any ``access_as_external`` entry exists. A targeted entry
+makes the object visible and usable to that project alone, and the object reads ``shared: true``
+for it. An entry cannot go while the projects it admits still use the object (their ports on the
+network, their networks / ports / floating IPs on the policy, their router gateways on the
+external network): 409 ``RbacPolicyInUse``. Entries are seen by their owner and by admins.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import errors
+from ..attributes import Attr, ResourceDef, string, uuid_value
+from ..context import Context
+from ..service import ResourceService
+
+SHARED, EXTERNAL = "access_as_shared", "access_as_external"
+# object_type -> (store table, actions it supports)
+OBJECT_TYPES = {"network": ("networks", (SHARED, EXTERNAL)), "qos_policy": ("qos_policies", (SHARED,))}
+WILDCARD = "*"
+_UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+def _object_type(value) -> str:
+    normalized = value.strip().lower() if isinstance(value, str) else value
+    if normalized not in OBJECT_TYPES:
+        raise errors.InvalidInput(error_message=f"'{value}' is not a valid RBAC object type")
+    return normalized
+
+
+def _target(value) -> None:
+    """neutron's valid_target_project: '*' or a UUID-like project id."""
+    if value == WILDCARD:
+        return
+    if not isinstance(value, str) or not _UUID_LIKE.match(value):
+        raise ValueError(f"'{value}' is not a valid target project ID; expected a UUID or '*'")
+
+
+RBAC_POLICY = ResourceDef(
+    collection="rbac-policies",
+    plural="rbac_policies",
+    singular="rbac_policy",
+    tags=False,
+    attrs=(
+        Attr("id", filter=True, sort=True),
+        Attr("project_id", post=True, filter=True, sort=True),
+        Attr("tenant_id", post=True, filter=True, sort=True),
+        Attr("object_type", post=True, default=None, convert=_object_type, filter=True, sort=True),
+        Attr("object_id", post=True, default=None, validate=uuid_value, filter=True, sort=True),
+        Attr("target_tenant", post=True, put=True, default=None, validate=_target, filter=True, sort=True),
+        Attr("action", post=True, default=None, validate=string(255), filter=True, sort=True),
+    ),
+)
+
+
+class RbacPolicyService(ResourceService):
+    """The ``rbac_policies`` table and the access it grants."""
+
+    definition = RBAC_POLICY
+    table = "rbac_policies"
+    attribute = "rbac_policies"
+    indexes = ("project_id", "object_id")
+    indexed_filters = ("object_id", "project_id")
+    extensions = ("rbac-policies",)
+
+    def not_found(self, rid: str) -> errors.NeutronException:
+        return errors.RbacPolicyNotFound(id=rid, object_type="rbac_policy")
+
+    # --- questions other services ask ---------------------------------------------------------
+    def grants(self, object_id: str, project_id: str | None, action: str = SHARED) -> bool:
+        """Does an entry give ``project_id`` (or everybody) ``action`` on the object?"""
+        return any(e["action"] == action and e["target_tenant"] in (WILDCARD, project_id)
+                   for e in self.store.find(self.table, "object_id", object_id))
+
+    def granted_to(self, object_id: str, project_id: str | None) -> bool:
+        """Any entry at all naming ``project_id`` or everybody (what makes an object visible)."""
+        return any(e["target_tenant"] in (WILDCARD, project_id) for e in self.store.find(self.table, "object_id", object_id))
+
+    # --- the flags the objects carry ----------------------------------------------------------
+    def set_wildcard(self, object_type: str, record: dict, action: str, wanted: bool) -> None:
+        """``shared`` / ``router:external`` written on the object: add or remove its wildcard entry."""
+        entries = [e for e in self.store.find(self.table, "object_id", record["id"]) if e["action"] == action]
+        if wanted and not any(e["target_tenant"] == WILDCARD for e in entries):
+            self.store.put(self.table, self._entry(object_type, record["id"], action, WILDCARD, record["project_id"]))
+        elif not wanted:
+            # Unsetting router:external drops every external grant, as Neutron's _process_l3_update.
+            for entry in entries:
+                if entry["target_tenant"] == WILDCARD or action == EXTERNAL:
+                    if action == SHARED:  # (the network checks its own gateway ports for external)
+                        self._check_not_in_use(entry, entry["target_tenant"])
+                    self.store.delete(self.table, entry["id"])
+
+    def forget(self, object_id: str) -> None:
+        """The object is gone: so are its entries."""
+        for entry in list(self.store.find(self.table, "object_id", object_id)):
+            self.store.delete(self.table, entry["id"])
+
+    def _entry(self, object_type: str, object_id: str, action: str, target: str, project_id: str) -> dict:
+        return {"id": self.plane.new_id(), "project_id": project_id, "tenant_id": project_id,
+                "object_type": object_type, "object_id": object_id, "action": action, "target_tenant": target}
+
+    def _sync(self, entry: dict) -> None:
+        """Make the object's flags match its entries, one revision later (Neutron bumps it)."""
+        table = OBJECT_TYPES[entry["object_type"]][0]
+        record = self.store.get(table, entry["object_id"])
+        if record is None:
+            return
+        flags = {"shared": self.grants(record["id"], WILDCARD)}
+        if entry["object_type"] == "network":
+            flags["router:external"] = any(e["action"] == EXTERNAL for e in self.store.find(self.table, "object_id", record["id"]))
+        service = next(s for s in self.plane.services.values() if s.table == table)
+        self.store.put(table, service.changed(record, flags))
+
+    # --- the API ------------------------------------------------------------------------------
+    def visible(self, ctx: Context, record: dict) -> bool:
+        return ctx.is_admin or record["project_id"] == ctx.project_id
+
+    def authorize_create(self, ctx: Context, attrs: dict) -> None:
+        if not ctx.is_member:
+            raise self.policy_error("create")
+        self._check_wildcard(ctx, attrs["target_tenant"], "create")
+
+    def _check_wildcard(self, ctx: Context, target: str, action: str) -> None:
+        # Neutron's restrict_wildcard rule: only admins share with everybody.
+        if target == WILDCARD and not ctx.is_admin:
+            raise errors.PolicyNotAuthorized(action=f"(rule:{action}_rbac_policy and rule:{action}_rbac_policy:target_tenant)")
+
+    def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
+        for name in ("object_type", "object_id", "target_tenant", "action"):
+            if attrs.get(name) is None:
+                raise errors.HTTPBadRequest(f"Failed to parse request. Required attribute '{name}' not specified")
+        table, actions = OBJECT_TYPES[attrs["object_type"]]
+        if attrs["action"] not in actions:
+            raise errors.InvalidInput(error_message=f"Action '{attrs['action']}' is not supported for {attrs['object_type']}")
+        target = self.store.get(table, attrs["object_id"])
+        if target is None or not (ctx.is_admin or target["project_id"] == ctx.project_id):
+            # Neutron's callbacks answer both cases alike, without telling whether it exists.
+            raise errors.InvalidInput(error_message="Only admins can manipulate policies on objects they do not own")
+        same = (attrs["object_id"], attrs["action"], attrs["target_tenant"])
+        if any((e["object_id"], e["action"], e["target_tenant"]) == same
+               for e in self.store.find(self.table, "object_id", attrs["object_id"])):
+            raise errors.DuplicateRbacPolicy()
+        entry = self._entry(attrs["object_type"], attrs["object_id"], attrs["action"], attrs["target_tenant"],
+                            attrs["project_id"])
+        self.store.put(self.table, entry)
+        self._sync(entry)
+        return entry
+
+    def authorize_update(self, ctx: Context, record: dict, changes: dict) -> None:
+        if "target_tenant" in changes:
+            self._check_wildcard(ctx, changes["target_tenant"], "update")
+
+    def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
+        new_target = changes.get("target_tenant", record["target_tenant"])
+        if new_target != record["target_tenant"]:
+            # Neutron's three validators differ: external grants count the new target as
+            # admitted; network shares check the old target even when widening to '*'; other
+            # objects check only when narrowing.
+            if record["action"] == EXTERNAL:
+                self._check_not_in_use(record, record["target_tenant"], also=new_target)
+            elif record["object_type"] == "network" or new_target != WILDCARD:
+                self._check_not_in_use(record, record["target_tenant"])
+            same = (record["object_id"], record["action"], new_target)
+            if any((e["object_id"], e["action"], e["target_tenant"]) == same
+                   for e in self.store.find(self.table, "object_id", record["object_id"])):
+                raise errors.DuplicateRbacPolicy()
+        new = {**record, "target_tenant": new_target}
+        self.store.put(self.table, new)
+        self._sync(new)
+        return new
+
+    def _delete(self, ctx: Context, record: dict, **parents) -> None:
+        self._check_not_in_use(record, record["target_tenant"])
+        self.store.delete(self.table, record["id"])
+        self._sync(record)
+
+    # --- who still needs an entry -------------------------------------------------------------
+    def _check_not_in_use(self, entry: dict, target: str, also: str | None = None) -> None:
+        """Refuse to drop ``entry`` (or retarget it to ``also``) while a project it admits, and
+        nothing else does, uses the object."""
+        table = OBJECT_TYPES[entry["object_type"]][0]
+        obj = self.store.get(table, entry["object_id"]) or {}
+        owner = obj.get("project_id")
+        if entry["action"] == EXTERNAL and target == WILDCARD and obj.get("is_default"):
+            raise errors.RbacPolicyInUse(object_id=entry["object_id"],
+                                         details="Default external networks must be shared to everyone.")
+        if target == owner and entry["action"] == SHARED:
+            return
+        others = [e for e in self.store.find(self.table, "object_id", entry["object_id"])
+                  if e["action"] == entry["action"] and e["id"] != entry["id"]]
+        if target != WILDCARD and any(e["target_tenant"] == WILDCARD for e in others):
+            return
+        users = self._users(entry)
+        if entry["object_type"] == "network" and entry["action"] == SHARED:
+            users.discard(owner)  # a network's owner needs no grant (Neutron exempts its ports)
+        admitted = {also} if also else set()
+        if target == WILDCARD:
+            stranded = users - {e["target_tenant"] for e in others} - admitted
+        else:
+            stranded = (users & {target}) - admitted
+        if stranded:
+            raise errors.RbacPolicyInUse(object_id=entry["object_id"], details=f"project_id={target}")
+
+    def _users(self, entry: dict) -> set[str]:
+        """Projects whose resources depend on the object through this kind of grant."""
+        oid = entry["object_id"]
+        if entry["object_type"] == "qos_policy":
+            return {r["project_id"] for t in ("networks", "ports", "floatingips")
+                    for r in self.store.find(t, "qos_policy_id", oid) if r.get("project_id")}
+        if entry["action"] == EXTERNAL:
+            # Gateway ports belong to nobody; the routers holding them do.
+            return {r["project_id"] for r in self.store.table("routers").values()
+                    if (r.get("external_gateway_info") or {}).get("network_id") == oid}
+        # The network's own infrastructure ports (DHCP, router interfaces) need no grant.
+        return {p["project_id"] for p in self.store.find("ports", "network_id", oid)
+                if p.get("project_id") and not p["device_owner"].startswith("network:")}
