@@ -25,8 +25,10 @@ from .whatif_scope import ALL, EndIndex, Scope, boundaries, merge
 class LivePlane:
     """``plane`` plus compiled-tables, endpoint-index and rule-boundary caches (by revision)."""
 
-    def __init__(self, plane: ControlPlane, api: NeutronAPI | None = None, max_evaluations: int | None = None):
+    def __init__(self, plane: ControlPlane, api: NeutronAPI | None = None, max_evaluations: int | None = None,
+                 matrix_max_pairs: int | None = None):
         self.plane = plane
+        self.matrix_max_pairs = matrix_max_pairs  # None: unbounded (library use); servers set a cap
         # The live interpreter: what-if forks borrow its URL table instead of building one.
         self.api = api or NeutronAPI(plane)
         self.max_evaluations = max_evaluations or MAX_EVALUATIONS

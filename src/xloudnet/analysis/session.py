@@ -63,11 +63,12 @@ class Session:
     """Questions about ``plane`` asked as ``context`` (default: admin)."""
 
     def __init__(self, plane: ControlPlane, context: Context | None = None, *, api: NeutronAPI | None = None,
-                 max_evaluations: int | None = None, live: LivePlane | None = None):
+                 max_evaluations: int | None = None, matrix_max_pairs: int | None = None,
+                 live: LivePlane | None = None):
         self.plane = plane
         self.context = context if context is not None else Context.admin()
         self._live = live
-        self._live_args = (api, max_evaluations)
+        self._live_args = (api, max_evaluations, matrix_max_pairs)
 
     @property
     def live(self) -> LivePlane:
@@ -99,8 +100,10 @@ class Session:
             answer = reachability(self.live.tables(), q.query())
         return ReachAnswer.model_validate(view.redact(answer))
 
-    def matrix(self, question: MatrixQuestion | dict | None = None, /, **fields) -> MatrixAnswer:
-        """Every (source, destination) pair's verdict for one service."""
+    def matrix(self, question: MatrixQuestion | dict | None = None, /, cancelled: Callable | None = None,
+               **fields) -> MatrixAnswer:
+        """Every (source, destination) pair's verdict for one service (``cancelled()``, when
+        given, is checked between batches by engines that support it)."""
         from .matrix import matrix
 
         q = _question(MatrixQuestion, question, fields)
@@ -114,8 +117,10 @@ class Session:
                 query[key] = [{"port_id": pid} for pid in self.live.visible_ids(self.context)]
         # Ids are the caller's own or visible ones (checked above): no redaction pass over what
         # can be millions of cells.
+        limits = {k: v for k, v in (("max_pairs", self.live.matrix_max_pairs), ("cancelled", cancelled))
+                  if v is not None}
         with engine_errors():
-            return MatrixAnswer.model_construct(**matrix(self.live.tables(), query))
+            return MatrixAnswer.model_construct(**matrix(self.live.tables(), query, **limits))
 
     def whatif(self, question: WhatIfQuestion | dict | None = None, /, **fields) -> WhatIfAnswer:
         """Apply the changes to a fork as this caller would, and report the flows whose verdict
@@ -203,7 +208,11 @@ class PreparedSimulation:
         raises ``QueryError``."""
         from .capacity import simulate
 
-        result = simulate(self.tables, self.config, self.seed, self.plans, progress)
+        return self.finish(simulate(self.tables, self.config, self.seed, self.plans, progress))
+
+    def finish(self, result: dict) -> SimulationResult:
+        """The engine's raw result (e.g. computed elsewhere, in a worker process) as the caller
+        may see it."""
         return SimulationResult.model_validate(self.view.redact_simulation(result))
 
 
