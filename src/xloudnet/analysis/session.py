@@ -183,10 +183,15 @@ class Session:
 
     def topology(self) -> networkx.MultiDiGraph:
         """The plane as a graph: networks, subnets, routers, ports, floating IPs and the outside
-        (admin's view; see ``xloudnet.analysis.topology``)."""
+        (see ``xloudnet.analysis.topology``), cut down to the nodes the caller may see."""
         from .topology import build_topology
 
-        return build_topology(self.plane.snapshot(), self.live.tables())
+        graph = build_topology(self.plane.snapshot(), self.live.tables())
+        if self.context.is_admin:
+            return graph
+        view = self.visibility
+        keep = [n for n in graph if view.can_see(str(n).partition(":")[2]) is not False]
+        return graph.subgraph(keep).copy()
 
 
 class PreparedSimulation:
