@@ -30,7 +30,8 @@ def build_topology(snapshot: Snapshot, tables=None) -> nx.MultiDiGraph:
     graph.add_node("external", kind="external", name="external")
     for kind, records in (("network", snapshot.networks), ("subnet", snapshot.subnets), ("router", snapshot.routers)):
         for rid, record in records.items():
-            graph.add_node(f"{kind}:{rid}", kind=kind, name=record.get("name") or "", project_id=record.get("project_id"))
+            graph.add_node(f"{kind}:{rid}", kind=kind, name=record.get("name") or "",
+                           project_id=record.get("project_id"))
     for nid, network in snapshot.networks.items():
         if network.get("router:external"):
             _both(graph, f"network:{nid}", "external", kind="uplink")
@@ -41,7 +42,8 @@ def build_topology(snapshot: Snapshot, tables=None) -> nx.MultiDiGraph:
     for pid, port in snapshot.ports.items():
         owner = port.get("device_owner") or ""
         network = f"network:{port['network_id']}"
-        if owner in ("network:router_interface", "network:router_interface_distributed", "network:ha_router_replicated_interface"):
+        if owner in ("network:router_interface", "network:router_interface_distributed",
+                     "network:ha_router_replicated_interface"):
             if f"router:{port.get('device_id')}" in graph:
                 _both(graph, f"router:{port['device_id']}", network, kind="interface", port_id=pid,
                       routes=sorted(subnets_of.get(port["network_id"], [])))

@@ -41,6 +41,8 @@ class Visibility:
         self.plane = plane
         self.ctx = ctx
         self._seen: dict[str, bool | None] = {}
+        self._texts: dict[str, str] = {}  # answers repeat their strings (nodes, stages): cut each once
+        self._maps = None
 
     @property
     def everything(self) -> bool:
@@ -51,17 +53,21 @@ class Visibility:
         """True / False for an id of the plane, ``None`` when no record has this id."""
         if rid in self._seen:
             return self._seen[rid]
-        store = self.plane.store
+        if self._maps is None:  # the tables as of the first look-up (O(1) persistent maps)
+            store = self.plane.store
+            self._maps = [(getattr(self.plane, attribute), store.table(table))
+                          for table, attribute in _SERVICES.items()]
+            self._rules, self._policies = store.table("qos_rules"), store.table("qos_policies")
         answer = None
-        for table, attribute in _SERVICES.items():
-            record = store.get(table, rid)
+        for service, records in self._maps:
+            record = records.get(rid)
             if record is not None:
-                answer = self.everything or getattr(self.plane, attribute).visible(self.ctx, record)
+                answer = self.everything or service.visible(self.ctx, record)
                 break
         else:
-            rule = store.get("qos_rules", rid)
+            rule = self._rules.get(rid)
             if rule is not None:
-                policy = store.get("qos_policies", rule.get("qos_policy_id"))
+                policy = self._policies.get(rule.get("qos_policy_id"))
                 answer = self.everything or (policy is not None
                                              and self.plane.qos_policies.visible(self.ctx, policy))
         self._seen[rid] = answer
@@ -75,8 +81,8 @@ class Visibility:
         """Every endpoint port (not ``network:*``) the caller may see, in id order."""
         ports = self.plane.ports
         table = self.plane.store.table("ports")
-        return sorted(pid for pid, p in table.items()
-                      if not p["device_owner"].startswith("network:") and (self.everything or ports.visible(self.ctx, p)))
+        return sorted(pid for pid, p in table.items() if not p["device_owner"].startswith("network:")
+                      and (self.everything or ports.visible(self.ctx, p)))
 
     def check_end(self, end: dict) -> None:
         """The networking API's 404 for a port or network the caller may not see (or that does
@@ -108,11 +114,22 @@ class Visibility:
         return value
 
     def _text(self, text: str) -> str:
-        if self.hidden(text):
-            return HIDDEN
-        if len(text) < 8:  # shorter than any id worth hiding; keeps dispositions and names cheap
-            return text
-        return _TOKEN.sub(lambda m: HIDDEN if self.hidden(m.group(0)) else m.group(0), text)
+        done = self._texts.get(text)
+        if done is None:
+            if self.hidden(text):
+                done = HIDDEN
+            elif len(text) < 8:  # shorter than any id worth hiding: dispositions, actions
+                done = text
+            else:
+                done = _TOKEN.sub(self._token, text)
+            self._texts[text] = done
+        return done
+
+    def _token(self, match: re.Match) -> str:
+        token = match.group(0)
+        # Inside a longer string only id-length tokens are looked up ("port", "uplink", "rx" are
+        # not ids); a whole string is looked up whatever its length (see ``_text``).
+        return HIDDEN if len(token) >= 8 and self.hidden(token) else token
 
     def redact_simulation(self, result: dict) -> dict:
         """A simulation result as the caller may see it: ids redacted, and the DSCP marks a

@@ -87,7 +87,8 @@ def install_error_handlers(app, unauthorized) -> None:
         # FastAPI's own refusals (an unparsable body, an unknown route) in /simulation's format.
         if not request.url.path.startswith("/simulation"):
             return await http_exception_handler(request, exc)
-        kind = {400: "HTTPBadRequest", 404: "HTTPNotFound", 405: "HTTPMethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        kinds = {400: "HTTPBadRequest", 404: "HTTPNotFound", 405: "HTTPMethodNotAllowed"}
+        kind = kinds.get(exc.status_code, "HTTPError")
         body = {"NeutronError": {"type": kind, "message": str(exc.detail), "detail": ""}}
         return json_response(exc.status_code, body, getattr(exc, "headers", None))
 
