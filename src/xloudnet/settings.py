@@ -39,6 +39,11 @@ class Settings:
     pagination_max_limit: int | None = None
     max_body_bytes: int = 1_048_576
     quotas: dict[str, int] = field(default_factory=dict)
+    # Directory of the durable state (SQLite); None: everything lives in memory only.
+    state_dir: str | None = None
+    # "normal": an acknowledged write survives the process being killed (kill -9, OOM);
+    # "full": also a power loss, at one fsync per write (docs/state.md).
+    state_sync: str = "normal"
 
     def check_safe_to_bind(self) -> None:
         """Refuse the well-known default password on an address others can reach."""

@@ -1,6 +1,6 @@
-"""A plain, per-packet reference for DESIGN.md's "Data-plane semantics".
+"""A plain, per-packet reference for the data-plane semantics of docs/semantics.md.
 
-Written from DESIGN.md alone (never from the engine in ``xloudnet.dataplane``), so that the
+Written from the semantics alone (never from the engine in ``xloudnet.dataplane``), so that the
 property tests compare two independent readings of the same text. Clarity over speed: every
 step is a plain loop over the snapshot's API-shaped dicts, addresses are ``ipaddress`` objects.
 
@@ -336,7 +336,7 @@ def subnet_next_hop(subnet: dict, addr):
 
 
 def vm_forward(ix: Index, port: dict, pkt: Packet, walk: Walk) -> Outcome:
-    """Step 5: on-link delivery at L2, else the subnet's routes to a router port."""
+    """§4.4: on-link delivery at L2, else the subnet's routes to a router port."""
     net_id = port["network_id"]
     node = f"port:{port['id']}"
     walk.leaving_router = None
@@ -363,7 +363,7 @@ def to_next_hop(ix: Index, net_id: str, hop, pkt: Packet, walk: Walk) -> Outcome
 
 
 def deliver(ix: Index, net_id: str, pkt: Packet, walk: Walk) -> Outcome:
-    """Deliver to the owner of the destination on this network (step 7 / corner cases)."""
+    """Deliver to the owner of the destination on this network (§4.6 / §6 corner cases)."""
     owner = owner_of(ix, net_id, pkt.dst)
     if owner is None:
         return walk.stop("NEIGHBOR_UNREACHABLE", f"network:{net_id}", pkt, "no owner")
@@ -386,7 +386,7 @@ def exit_cloud(ix: Index, net_id: str, pkt: Packet, walk: Walk) -> Outcome:
 
 
 def arrive(ix: Index, port: dict, pkt: Packet, walk: Walk) -> Outcome:
-    """Step 8: the destination port's admin state and ingress groups."""
+    """§4.7: the destination port's admin state and ingress groups."""
     node = f"port:{port['id']}"
     if not _admin_up(port):
         return walk.stop("ADMIN_DOWN", node, pkt, "destination port is down")
@@ -419,7 +419,7 @@ def _is_reverse(pkt: Packet, fwd: Packet) -> bool:
 
 
 def enter_router(ix: Index, router_id: str, in_port: dict | None, pkt: Packet, walk: Walk) -> Outcome:
-    """Step 6: TTL, admin state, conntrack or DNAT, router-local addresses, then routing."""
+    """§4.5: TTL, admin state, conntrack or DNAT, router-local addresses, then routing."""
     node = f"router:{router_id}"
     if walk.ttl <= 0:
         return walk.stop("LOOP", node, pkt, "TTL exceeded")
@@ -574,7 +574,7 @@ def _gateway_snat(ix: Index, router: dict, pkt: Packet, walk: Walk) -> Packet:
 
 
 def from_port(ix: Index, port: dict, pkt: Packet, walk: Walk, established: bool = False) -> Outcome:
-    """Steps 1-3 at the sending port, then its forwarding."""
+    """§4.1 at the sending port, then its forwarding."""
     node = f"port:{port['id']}"
     if not _admin_up(port) or not _admin_up(ix.networks.get(port["network_id"])):
         return walk.stop("ADMIN_DOWN", node, pkt, "source port or network is down")
@@ -733,7 +733,7 @@ def _walk_reply(ix: Index, out: Outcome, request: Walk) -> tuple[Outcome, Walk]:
 
 
 def reference_reachability(snapshot: Snapshot, query: dict) -> dict:
-    """Walk one flow and its reply through the snapshot, per DESIGN.md."""
+    """Walk one flow and its reply through the snapshot, per docs/semantics.md."""
     ix = Index(snapshot)
     pkt = build_packet(ix, query)
     source = query["source"]

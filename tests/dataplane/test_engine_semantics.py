@@ -1,4 +1,4 @@
-"""Hand-written topologies: every disposition and every rule of DESIGN.md's data-plane semantics,
+"""Hand-written topologies: every disposition and every rule of docs/semantics.md,
 checked on the vectorised engine (``evaluate_flows``) and on the explained trace."""
 
 from __future__ import annotations
@@ -179,3 +179,15 @@ def test_bad_queries_raise_query_error(bad, status):
     with pytest.raises(QueryError) as err:
         reachability(tables, bad)
     assert err.value.http_status == status
+
+
+def test_traces_speak_only_the_model_vocabulary():
+    from xloudnet.model import Action, Disposition, Stage
+
+    tables = compile_tables(base().snapshot())
+    for q in (query("vm-a", {"ip_address": "203.0.113.20"}), query("vm-a", "vm-b")):
+        answer = reachability(tables, q)
+        hops = answer["hops"] + ((answer.get("return") or {}).get("hops") or [])
+        assert hops and answer["disposition"] in set(Disposition)
+        assert {h["stage"] for h in hops} <= set(Stage)
+        assert {h["action"] for h in hops} <= set(Action)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
@@ -11,6 +12,8 @@ from topologies import base, flows, topologies
 from xloudnet.dataplane import QueryError, compile_tables, evaluate_flows
 from xloudnet.dataplane import groups as sg
 from xloudnet.dataplane import trie
+from xloudnet.dataplane import topology as topo
+from xloudnet.dataplane.tables import GROUPS, GroupDirColumns
 from xloudnet.dataplane.synthetic import change_one_route, change_one_rule, synthetic_snapshot
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -61,10 +64,10 @@ def test_group_classifier_equals_naive_rule_loop(data):
         pass
     tb = Tables()
     tb.nodes, tb.cells, tb.refs, tb.limits = nodes.view(), cells.view(), np.zeros(1, np.int32), np.zeros(1, np.uint64)
-    for name, value in (("svc", gdir.svc_root), ("a4", gdir.addr_roots[0]), ("a6", gdir.addr_roots[1]),
-                        ("n4", gdir.sizes[0]), ("n6", gdir.sizes[1]), ("t4", gdir.t_bases[0]),
-                        ("t6", gdir.t_bases[1]), ("u", gdir.u_base), ("nref", 0), ("refs", 0), ("lim", -1)):
-        setattr(tb, f"gd_{name}", np.array([value], dtype=np.int64))
+    tb.gd = GroupDirColumns(**{name: np.array([value], dtype=np.int64) for name, value in (
+        ("svc", gdir.svc_root), ("a4", gdir.addr_roots[0]), ("a6", gdir.addr_roots[1]),
+        ("n4", gdir.sizes[0]), ("n6", gdir.sizes[1]), ("t4", gdir.t_bases[0]),
+        ("t6", gdir.t_bases[1]), ("u", gdir.u_base), ("nref", 0), ("refs", 0), ("lim", -1))})
     packets = data.draw(st.lists(st.tuples(st.sampled_from([1, 6, 17, 47]), st.integers(0, 300),
                                            st.sampled_from([0x0A010203, 0x0A010204, 0x0B000001])), min_size=1, max_size=40))
     proto = np.array([p[0] for p in packets], dtype=np.int64)
@@ -137,8 +140,8 @@ def test_one_rule_change_rebuilds_one_group_only():
     tables = compile_tables(snap)
     after = compile_tables(change_one_rule(snap, 1), tables)
     assert after.stats["rebuilt"] == {"grp": 1, "gd": 1}
-    assert after.port_net is tables.port_net  # unchanged columns are shared, not copied
-    assert after.rt_main4 is tables.rt_main4
+    assert after.port.net is tables.port.net  # unchanged columns are shared, not copied
+    assert after.rt.main4 is tables.rt.main4
 
 
 def test_one_route_change_rebuilds_one_router_only():
@@ -146,7 +149,7 @@ def test_one_route_change_rebuilds_one_router_only():
     tables = compile_tables(snap)
     after = compile_tables(change_one_route(snap, 1), tables)
     assert after.stats["rebuilt"] == {"rt": 1}
-    assert after.gd_svc is tables.gd_svc
+    assert after.gd.svc is tables.gd.svc
 
 
 def test_previous_tables_stay_valid_after_a_later_compile():
@@ -192,7 +195,7 @@ def test_merged_classifier_equals_per_group_path(data):
     t = data.draw(topologies())
     tables = compile_tables(t.snapshot())
     rng = random.Random(data.draw(st.integers(0, 2**16)))
-    filtered = np.flatnonzero(tables.port_filtered)
+    filtered = np.flatnonzero(tables.port.filtered)
     if not len(filtered):
         return
     port = np.array([rng.choice(filtered.tolist()) for _ in range(300)], dtype=np.int64)
@@ -258,3 +261,17 @@ def test_recompile_with_the_changed_ids_equals_a_full_diff():
     grown = replace(after, security_group_rules=MappingProxyType(rules))
     missed = compile_tables(grown, tables, changed={("security_group_rules", rid)})
     assert missed.stats["changed"]["security_group_rules"] == 2  # fell back to the full diff
+
+
+def test_flow_tables_column_groups_are_the_declared_types_with_their_dtypes():
+    tables = compile_tables(synthetic_snapshot(ports=50, groups=5, rules=50, seed=0))
+    for family, cls in GROUPS.items():
+        group = getattr(tables, family)
+        assert type(group) is cls
+        for spec in dataclasses.fields(cls):
+            if "spec" in spec.metadata:
+                column = getattr(group, spec.name)
+                assert column.dtype == spec.metadata["spec"][0]
+                assert column.ndim == (2 if spec.metadata["spec"][2] else 1)
+    assert set(tables.entry.__slots__) == set(topo.ENTRY_DTYPE.names)
+    assert not hasattr(tables, "port_net")  # no flat attributes made up at run time

@@ -1,4 +1,4 @@
-"""The vectorised engine against the per-packet reference (DESIGN.md, "Quality bar").
+"""The vectorised engine against the per-packet reference (docs/semantics.md: both implement it).
 
 (a) every hand-written case of ``test_reference_*.py`` also holds on the engine, through both
 ``reachability`` (one flow, with its trace) and ``evaluate_flows`` (a batch);

@@ -183,5 +183,5 @@ CASES = [
 
 @pytest.mark.parametrize("c", CASES, ids=str)
 def test_forwarding_semantics(c):
-    """Each hand-written forwarding rule of DESIGN.md holds on the reference."""
+    """Each hand-written forwarding rule of docs/semantics.md holds on the reference."""
     assert_case(reference_reachability(c.build().snapshot(), c.query), c)

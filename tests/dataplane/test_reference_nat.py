@@ -168,7 +168,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("c", CASES, ids=str)
 def test_nat_and_external_semantics(c):
-    """Each hand-written NAT / external-network rule of DESIGN.md holds on the reference."""
+    """Each hand-written NAT / external-network rule of docs/semantics.md holds on the reference."""
     assert_case(reference_reachability(c.build().snapshot(), c.query), c)
 
 

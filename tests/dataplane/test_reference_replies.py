@@ -111,5 +111,5 @@ CASES = [
 
 @pytest.mark.parametrize("c", CASES, ids=str)
 def test_reply_semantics(c):
-    """Each hand-written reply rule of DESIGN.md holds on the reference."""
+    """Each hand-written reply rule of docs/semantics.md holds on the reference."""
     assert_case(reference_reachability(c.build().snapshot(), c.query), c)

@@ -200,5 +200,5 @@ CASES = [
 
 @pytest.mark.parametrize("c", CASES, ids=str)
 def test_security_group_semantics(c):
-    """Each hand-written security-group rule of DESIGN.md holds on the reference."""
+    """Each hand-written security-group rule of docs/semantics.md holds on the reference."""
     assert_case(reference_reachability(c.build().snapshot(), c.query), c)

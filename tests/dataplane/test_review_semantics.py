@@ -1,6 +1,6 @@
-"""An independent third reading of DESIGN.md's "Data-plane semantics", pinned on BOTH sides.
+"""An independent third reading of the data-plane semantics (docs/semantics.md), pinned on BOTH sides.
 
-Each case states DESIGN.md's answer and is checked on the per-packet reference and on the
+Each case states the semantics' answer and is checked on the per-packet reference and on the
 engine (``reachability`` with its trace, and ``evaluate_flows`` as a batch). The first group
 records a divergence the review found (both implementations shared it); the rest pin easy-to-misread
 rules that were checked and found right, so that a later change cannot silently drift from them.
@@ -84,7 +84,7 @@ CASES = [
          query("vm-a", {"ip_address": "fd00:a::1"}, "icmp", icmp_type=8), DI),
 
     # --- checked and found right
-    # step 5: a host route whose next hop is a DHCP port (network:*, not a router) → NO_ROUTE
+    # §4.4: a host route whose next hop is a DHCP port (network:*, not a router) → NO_ROUTE
     case("host_route_next_hop_dhcp_port", variant(
         lambda t: t.port("dhcp", "n-a", ("10.0.1.2",), owner="network:dhcp", security=False),
         set_attr("subnets", "s-a", host_routes=[{"destination": "10.0.2.0/24", "nexthop": "10.0.1.2"}])),
@@ -93,11 +93,11 @@ CASES = [
     case("dhcp_port_sends_unfiltered", variant(
         lambda t: t.port("dhcp", "n-a", ("10.0.1.2",), owner="network:dhcp")),
         query({"port_id": "dhcp", "ip_address": "10.0.1.77"}, "vm-a"), ACC, NU),
-    # step 5: a pair on A's network holding an off-link address does not make it on-link
+    # §4.4: a pair on A's network holding an off-link address does not make it on-link
     case("off_link_pair_holder_is_ignored", variant(
         vm("vm-v", "n-a", ("10.0.1.12",), pairs=("10.0.2.10",))),
         query("vm-a", "vm-b"), ACC, ACC, delivered_to="port:vm-b"),
-    # step 6: extra-route next hops: a floating IP is not a router port; another router's gateway is
+    # §4.5: extra-route next hops: a floating IP is not a router port; another router's gateway is
     case("extra_route_next_hop_floating_ip", variant(r1_routes(("10.0.9.0/24", "203.0.113.20"))),
          query("vm-a", {"ip_address": "10.0.9.5"}), NR),
     case("extra_route_next_hop_upstream_snat", variant(r1_routes(("10.0.9.0/24", "203.0.113.1"))),
@@ -149,13 +149,13 @@ CASES = [
 
 @pytest.mark.parametrize("c", CASES, ids=str)
 def test_reference_follows_design(c):
-    """DESIGN.md's answer holds on the per-packet reference."""
+    """The semantics' answer holds on the per-packet reference."""
     assert_case(reference_reachability(c.build().snapshot(), c.query), c)
 
 
 @pytest.mark.parametrize("c", CASES, ids=str)
 def test_engine_follows_design(c):
-    """DESIGN.md's answer holds on the engine, one flow (with trace) and as a batch."""
+    """The semantics' answer holds on the engine, one flow (with trace) and as a batch."""
     tables = compile_tables(c.build().snapshot())
     assert_case(engine_answer(tables, c.query), c)
     [got] = evaluate_flows(tables, [c.query])

@@ -1,6 +1,6 @@
 """Every ``/simulation/v1`` endpoint over HTTP, on a topology built through the Neutron API.
 
-Covers the DESIGN.md "Service layout and the analysis API" contract: reachability with trace,
+Covers the analysis API contract (docs/dataplane.md): reachability with trace,
 return and exact allowed set; the matrix; what-if (delete → newly blocked, add → newly allowed,
 refused change → that error and nothing applied); security-group test and lint; project
 isolation; bad input → 400 NeutronError bodies; no token → 401.

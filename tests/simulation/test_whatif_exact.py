@@ -13,7 +13,7 @@ from sim_helpers import REACHABLE
 
 from xloudnet.analysis.matrix import matrix
 from xloudnet.analysis.reachability import reachability
-from xloudnet.analysis.whatif import NAMES
+from xloudnet.model.protocols import protocol_name
 from xloudnet.control.changes import apply_changes
 from xloudnet.dataplane import compile_tables
 
@@ -36,7 +36,7 @@ def _points(allowed: list[dict]) -> dict:
     out: dict = {}
     for entry in allowed:
         if entry["protocol"] == "any":
-            return {NAMES.get(p, str(p)): [(0, 0xFFFF)] for p in range(1, 256)}
+            return {protocol_name(p): [(0, 0xFFFF)] for p in range(1, 256)}
         out.setdefault(entry["protocol"], []).extend(_spans(entry))
     return {k: _merge(v) for k, v in out.items()}
 

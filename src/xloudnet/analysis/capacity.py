@@ -1,5 +1,5 @@
-"""QoS capacity runs (``POST /simulation/v1/simulations``, docs/simulation.md): the JSON-facing
-side of ``xloudnet.sim``.
+"""QoS capacity runs (``POST /simulation/v1/simulations``): the JSON-facing side of
+``xloudnet.sim``.
 
 ``run_capacity(tables, request, progress=None) -> dict`` validates the request, builds each
 flow's path from the data plane's trace and runs the simulation. The API calls the parts

@@ -1,11 +1,11 @@
-"""All-pairs reachability (``POST /simulation/v1/reachability/matrix``)."""
+"""All-pairs reachability (``POST /simulation/v1/reachability/matrix``; docs/dataplane.md)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..dataplane import FlowTables, QueryError
-from ..dataplane.batch import DISPOSITIONS
+from ..dataplane.batch import DISPOSITIONS, reachable_codes
 from ..dataplane.engine import Walk
 from ..dataplane.pairs import PairSet, endpoint_ports
 
@@ -41,7 +41,7 @@ def matrix(tables: FlowTables, query: dict) -> dict:
         codes[first:last] = batch.disp.reshape(last - first, len(dst_ids))
     names = np.array(DISPOSITIONS, dtype=object)[codes]
     return {"sources": src_ids, "destinations": dst_ids,
-            "reachable": (codes <= 1).tolist(), "dispositions": names.tolist()}
+            "reachable": reachable_codes(codes).tolist(), "dispositions": names.tolist()}
 
 
 __all__ = ["matrix"]

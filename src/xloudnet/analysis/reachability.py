@@ -1,4 +1,4 @@
-"""Reachability of one flow, explained (``POST /simulation/v1/reachability``)."""
+"""Reachability of one flow, explained (``POST /simulation/v1/reachability``; docs/dataplane.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``test_security_groups(snapshot_or_tables, query)`` answers which rules of the port's groups match
 one concrete flow in one direction, and the verdict. Security groups are a whitelist with
-default deny and no rule order (docs/dataplane.md), so the verdict is PERMIT exactly when at
+default deny and no rule order (docs/semantics.md §4.2), so the verdict is PERMIT exactly when at
 least one rule matches. The port's rules are compiled into numpy columns and matched in one
 vectorised pass, so a port with thousands of rules stays cheap.
 """
@@ -17,6 +17,7 @@ import numpy as np
 
 from xloudnet.control.snapshot import Snapshot
 from xloudnet.dataplane import QueryError
+from xloudnet.model.dispositions import Action
 from xloudnet.model.protocols import (
     ICMP_ECHO_REQUEST,
     ICMP_PROTOCOLS,
@@ -221,15 +222,15 @@ def test_security_groups(snapshot_or_tables, query: Mapping) -> dict:
     enabled = _port_security(snapshot, port)
     answer["port_security_enabled"] = enabled
     if (port.get("device_owner") or "").startswith("network:"):
-        return {**answer, "verdict": "PERMIT", "reason": "network:* ports are trusted (unfiltered)"}
+        return {**answer, "verdict": Action.PERMIT, "reason": "network:* ports are trusted (unfiltered)"}
     if not enabled:
-        return {**answer, "verdict": "PERMIT", "reason": "port security is disabled (unfiltered)"}
+        return {**answer, "verdict": Action.PERMIT, "reason": "port security is disabled (unfiltered)"}
     rules = port_rules(snapshot, port)
     cols = RuleColumns.compile(rules)
     hits = np.array([_in_group(snapshot, g, flow["remote"]) for g in cols.groups], dtype=bool)
     mask = _match(cols, flow["direction"] == "egress", flow, hits)
     matching = [_rule_view(rules[i], snapshot) for i in np.flatnonzero(mask)]
-    verdict = "PERMIT" if matching else "DENY"
+    verdict = Action.PERMIT if matching else Action.DENY
     reason = "matched" if matching else "no rule matched (default deny)"
     return {**answer, "verdict": verdict, "matching_rules": matching, "reason": reason}
 

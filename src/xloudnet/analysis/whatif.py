@@ -22,24 +22,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dataplane import FlowTables, QueryError
-from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS, protocol_number
+from ..dataplane.explain import service_entry as entry
+from ..model import services
+from ..model.dispositions import REACHABLE
+from ..model.protocols import (ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PREFERRED_PROTOCOLS,
+                               protocol_number)
 from .matrix import matrix
 from .whatif_scope import ALL, Box
 
 MAX_EVALUATIONS = 20_000_000  # pair × service evaluations (before and after) one what-if may run
-NAMES = {number: name for name, number in sorted(PROTOCOL_NUMBERS.items(), reverse=True)}
-NAMES.update({1: "icmp", 58: "ipv6-icmp", 6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udplite"})
-PREFERRED = (6, 17, 1, 58)
+PREFERRED = PREFERRED_PROTOCOLS
 
 
 def _fixed_cuts() -> np.ndarray:
     cuts = set()
     for v6 in (0, 1):
-        top = v6 << 24
-        cuts |= {top | p << 16 for p in range(257)}
+        cuts |= {services.pack(v6, p) for p in range(257)}
         echo = ICMP_ECHO_REQUEST[6 if v6 else 4]
         for proto in ICMP_PROTOCOLS:
-            cuts |= {top | proto << 16 | echo << 8, top | proto << 16 | (echo + 1) << 8}
+            cuts |= {services.pack(v6, proto, services.icmp_value(echo, 0)),
+                     services.pack(v6, proto, services.icmp_value(echo + 1, 0))}
     return np.array(sorted(cuts), dtype=np.int64)
 
 
@@ -62,25 +64,24 @@ def question_region(question: dict) -> list[tuple[int, int]]:
     families = [str(ethertype).lower() == "ipv6"] if ethertype is not None else [False, True]
     region = []
     for v6 in families:
-        top = int(v6) << 24
         try:
             proto = protocol_number(protocol, 6 if v6 else 4)
         except ValueError as exc:
             raise QueryError(str(exc)) from None
         if proto is None:
-            region.append((top | 1 << 16, top | 0xFFFFFF))
+            region.append(services.packet_span(v6))
             continue
-        base = top | proto << 16
+        base = services.pack(int(v6), proto)
         if proto in PORT_PROTOCOLS:
             port = _number(question, "destination_port", 0xFFFF)
-            region.append((base, base | 0xFFFF) if port is None else (base | port,) * 2)
+            region.append(services.protocol_span(v6, proto) if port is None else (base | port,) * 2)
         elif proto in ICMP_PROTOCOLS:
             kind = _number(question, "icmp_type", 0xFF)
             code = _number(question, "icmp_code", 0xFF)
             kind = ICMP_ECHO_REQUEST[6 if v6 else 4] if kind is None else kind
-            region.append((base | kind << 8 | (code or 0),) * 2)
+            region.append((base | services.icmp_value(kind, code or 0),) * 2)
         else:
-            region.append((base, base | 0xFFFF))
+            region.append(services.protocol_span(v6, proto))
     return region
 
 
@@ -123,13 +124,14 @@ def classes(region: list[tuple[int, int]], cuts: np.ndarray) -> list[tuple[int, 
 
 def service_query(key: int) -> dict | None:
     """The matrix query fields of the representative service ``key`` (None: not expressible)."""
-    v6, proto, value = key >> 24, (key >> 16) & 0xFF, key & 0xFFFF
+    v6, proto, value = services.unpack(key)
     if v6 and proto == 1:
         return None  # "icmp" means ICMPv6 on IPv6 pairs; protocol 1 there is not a flow one can ask for
     if proto in PORT_PROTOCOLS:
         return {"protocol": proto, "destination_port": value}
     if proto in ICMP_PROTOCOLS:
-        return {"protocol": proto, "icmp_type": value >> 8, "icmp_code": value & 0xFF}
+        kind, code = services.icmp_type_code(value)
+        return {"protocol": proto, "icmp_type": kind, "icmp_code": code}
     return {"protocol": proto}
 
 
@@ -161,17 +163,18 @@ def plan(box: Box, sources: list, destinations: list, extra: set, region: list, 
         return None
     ingress = ALL if any(c in extra for c in cols) else box.cut_ingress  # DNAT: any receiver
     rule_cuts = cuts_for(box.cut_egress, ingress)
-    named = set((rule_cuts >> 16).tolist())  # (v6, protocol) pairs some deciding rule names
-    services: dict = {}
+    named = set(services.family_protocol(rule_cuts).tolist())  # (v6, protocol) pairs some deciding rule names
+    chosen: dict = {}
     others: dict = {}  # family → the service standing for every protocol no rule names
     for first, last in classes(spans, np.union1d(FIXED_CUTS, rule_cuts)):
         if service_query(first) is None:
             continue
-        key = ((first >> 16) & 0xFF, first & 0xFFFF)
-        if key[0] not in PORT_PROTOCOLS and key[0] not in ICMP_PROTOCOLS and first >> 16 not in named:
-            key = others.setdefault(first >> 24, key)  # alike: one batch decides them all
-        services.setdefault(key, []).append((bool(first >> 24), first, last))
-    return Plan(rows, cols, services) if services else None
+        key = (services.protocol_of(first), services.value_of(first))
+        if (key[0] not in PORT_PROTOCOLS and key[0] not in ICMP_PROTOCOLS
+                and services.family_protocol(first) not in named):
+            key = others.setdefault(services.family_of(first), key)  # alike: one batch decides them all
+        chosen.setdefault(key, []).append((bool(services.family_of(first)), first, last))
+    return Plan(rows, cols, chosen) if chosen else None
 
 
 def compare(before: FlowTables, after: FlowTables, boxes: list[Box], question: dict, ends: dict,
@@ -212,14 +215,15 @@ def _evaluate(before, after, p: Plan, base: dict, ends: dict, v4_capable, ethert
     else:
         pair_v6 = ~(v4_capable(p.rows)[:, None] & v4_capable(p.cols)[None, :])
     for (proto, value), spans in p.services.items():
-        query = dict(base, **service_query(proto << 16 | value), sources=sources, destinations=destinations)
+        query = dict(base, **service_query(services.pack(0, proto, value)), sources=sources,
+                     destinations=destinations)
         was, now = matrix(before, query), matrix(after, query)
         flipped = np.asarray(was["reachable"], dtype=bool) != np.asarray(now["reachable"], dtype=bool)
         for v6, first, last in spans:
             for i, j in np.argwhere(flipped & (pair_v6 == v6)).tolist():
-                key = (p.rows[i], p.cols[j], v6, (first >> 16) & 0xFF, was["dispositions"][i][j],
+                key = (p.rows[i], p.cols[j], v6, services.protocol_of(first), was["dispositions"][i][j],
                        now["dispositions"][i][j])
-                found.setdefault(key, []).append((first & 0xFFFF, last & 0xFFFF))
+                found.setdefault(key, []).append((services.value_of(first), services.value_of(last)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -236,34 +240,10 @@ def fold(found: dict, ends: dict) -> dict:
                 "ethertype": "IPv6" if v6 else "IPv4"}
         item.update(entry(proto, _normalise(found[key])))
         item["before"], item["after"] = was, now
-        (newly_allowed if now in ("ACCEPTED", "EXITS_NETWORK") else newly_blocked).append(item)
+        (newly_allowed if now in REACHABLE else newly_blocked).append(item)
     return {"newly_allowed": newly_allowed, "newly_blocked": newly_blocked}
 
 
 def _preference(proto: int) -> tuple:
     return (proto not in PREFERRED, PREFERRED.index(proto) if proto in PREFERRED else proto)
 
-
-def entry(proto: int, spans: list[tuple[int, int]]) -> dict:
-    """One protocol's spans in the allowed-set shape: ``port_ranges``, or ``icmp_types`` (types
-    with every code) and ``icmp_codes`` (``{"type": [[lo, hi]]}`` for the others)."""
-    out: dict = {"protocol": NAMES.get(proto, str(proto))}
-    if proto in PORT_PROTOCOLS:
-        out["port_ranges"] = [[lo, hi] for lo, hi in spans]
-    elif proto in ICMP_PROTOCOLS:
-        types: list[list[int]] = []
-        codes: dict[str, list] = {}
-        for lo, hi in spans:
-            for kind in range(lo >> 8, (hi >> 8) + 1):
-                first = lo & 0xFF if kind == lo >> 8 else 0
-                last = hi & 0xFF if kind == hi >> 8 else 0xFF
-                if (first, last) != (0, 0xFF):
-                    codes.setdefault(str(kind), []).append([first, last])
-                elif types and types[-1][1] == kind - 1:
-                    types[-1][1] = kind
-                else:
-                    types.append([kind, kind])
-        out["icmp_types"] = types
-        if codes:
-            out["icmp_codes"] = codes
-    return out

@@ -4,9 +4,9 @@
 sources × a set of destinations × a region of the service space, outside of which no verdict can
 have changed. Only the boxes are evaluated, before and after.
 
-The reasoning follows the data plane's walk (docs/dataplane.md), in which security groups are
-the only step that looks at the service, and a group is consulted only for the port that sends
-(egress) or the port that receives (ingress):
+The reasoning follows the packet path of docs/semantics.md §4, in which security groups are the only step that looks at
+the service, and a group is consulted only for the port that sends (egress) or the port that
+receives (ingress):
 
 - a rule of group G, direction egress, can change flows *sent by G's members* towards a
   destination address inside the rule's remote set (prefix, or the remote group's members'
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..dataplane.groups import service_ranges
+from ..model import services
 
 MASK64 = (1 << 64) - 1
 ALL = None  # "every row", "every column", "the whole service space", "every group"
@@ -67,17 +68,15 @@ FULL = Box(ALL, ALL, ALL, ALL, ALL)
 
 
 # ------------------------------------------------------------------------------------------
-# The service space: key = v6 << 24 | protocol << 16 | value (destination port, or ICMP
-# type << 8 | code, or 0), the same key space the allowed sets are folded from.
+# The service space (``model.services``): the same key space the allowed sets are folded from.
 
 
 def rule_region(rule: dict) -> list[tuple[int, int]]:
     """The service keys a rule matches (empty when it can match nothing): the data plane's
     ranges, except that "any protocol" starts at protocol 1 (no packet carries protocol 0)."""
     ranges = service_ranges(rule)
-    if len(ranges) == 1 and ranges[0][1] - ranges[0][0] == 0xFFFFFF:
-        top = ranges[0][0]
-        return [(top | 1 << 16, top | 0xFFFFFF)]
+    if len(ranges) == 1 and ranges[0][1] - ranges[0][0] == services.FAMILY_MASK:
+        return [services.packet_span(services.family_of(ranges[0][0]))]
     return ranges
 
 

@@ -1,4 +1,4 @@
-"""QoS simulation jobs under ``/simulation/v1/simulations`` (see docs/analysis.md).
+"""QoS simulation jobs under ``/simulation/v1/simulations`` (docs/simulation.md).
 
 - ``POST /v1/simulations`` — validates the request at once (bad input → 400, an endpoint the
   caller cannot see or that does not exist → 404, both with Neutron's error body), then starts

@@ -23,7 +23,8 @@ def _serve(args: argparse.Namespace) -> int:
     from ..control.plane import ControlPlane
     from ..settings import load_settings
 
-    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port)
+    settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port,
+                             state_dir=args.state)
     try:
         settings.check_safe_to_bind()
     except ValueError as exc:
@@ -34,12 +35,27 @@ def _serve(args: argparse.Namespace) -> int:
     # 2-3x one at 1k. Collecting the young generation less often keeps the cost flat.
     gc.set_threshold(50_000, 20, 10)
     plane = ControlPlane(quotas=settings.quotas)
-    app = create_app(plane, settings)
+    log = identity = None
+    if settings.state_dir:
+        from ..control.statelog import StateError
+        from .state import open_state
+
+        try:
+            log, identity, restored = open_state(settings, plane)
+        except (StateError, OSError, ValueError) as exc:
+            print(f"xloudnet: state: {exc}", file=sys.stderr)
+            return 2
+        print(f"xloudnet: state in {settings.state_dir} ({restored} resources restored)", flush=True)
+    app = create_app(plane, settings, identity)
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
           f"simulation {base}/simulation/v1", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                access_log=args.access_log)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
+                    access_log=args.access_log)
+    finally:
+        if log is not None:
+            log.close()
     return 0
 
 
@@ -55,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port to bind (default 9696)")
     serve.add_argument("--config", type=Path, default=None, help="YAML settings file (password, accounts, quotas, ...)")
+    serve.add_argument("--state", default=None, metavar="DIR",
+                       help="keep every resource, user and token durably in DIR (SQLite) and restore them at start")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)

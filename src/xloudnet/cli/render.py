@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..model.protocols import PROTOCOL_NUMBERS
+from ..model.dispositions import REACHABLE, Action
+from ..model.protocols import protocol_name
 
-GOOD = {"ACCEPTED", "EXITS_NETWORK", "PERMIT"}
+GOOD = {*REACHABLE, Action.PERMIT}
 
 
 def _verdict(text: str | None) -> str:
@@ -21,8 +22,7 @@ def _protocol_name(number) -> str:
     """``6`` → ``tcp``: the names people read (numbers without a name stay numbers)."""
     if number is None:
         return "any protocol"
-    names = {n: name for name, n in PROTOCOL_NUMBERS.items() if name not in ("icmpv6", "ip", "hopopt")}
-    return names.get(number, str(number)) if isinstance(number, int) else str(number)
+    return protocol_name(number) if isinstance(number, int) else str(number)
 
 
 def _detail(hop: dict) -> str:
@@ -48,7 +48,7 @@ def hops_table(title: str, hops: list[dict]) -> Table:
         table.add_column(column, overflow="fold")
     for number, hop in enumerate(hops, 1):
         action = hop.get("action", "")
-        style = "red" if action in ("DENY", "DROP") else ""
+        style = "red" if action in (Action.DENY, Action.DROP) else ""
         table.add_row(str(number), hop.get("node", ""), hop.get("stage", ""),
                       f"[{style}]{action}[/]" if style else action, _detail(hop))
     return table

@@ -8,32 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors, query
 from .context import Context
 from .extensions import extension_list
+from .messages import Request, Response
 from .plane import ControlPlane
 from .service import ResourceService, envelope
-
-
-@dataclass
-class Request:
-    """One Neutron API call. ``path`` is relative to the networking root (``/v2.0/...``)."""
-
-    method: str
-    path: str
-    query: list[tuple[str, str]] = field(default_factory=list)
-    body: Any = None
-    if_match: int | None = None
-    base_url: str = ""  # networking root URL, for links
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None
 
 
 _Handler = Callable[..., Response]

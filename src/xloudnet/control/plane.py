@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .context import Context
+from .resources import SERVICES
 from .snapshot import Snapshot
 from .store import Store
 
@@ -32,15 +33,14 @@ class ControlPlane:
         ids: Callable[[], str] = _uuid,
         quotas: dict[str, int] | None = None,
         rng_seed: int | None = None,
+        services: tuple = SERVICES,
     ):
-        from .resources import SERVICES
-
         self.clock = clock
         self.ids = ids
         self._quota_overrides = dict(quotas or {})
         self.rng_seed = rng_seed
         self.services = {}
-        for cls in SERVICES:
+        for cls in services:
             service = cls(self)
             self.services[cls.definition.collection] = service
             setattr(self, cls.attribute, service)

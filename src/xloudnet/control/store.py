@@ -11,11 +11,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import immutables
 from sortedcontainers import SortedList
 
 _EMPTY = immutables.Map()
+
+
+class Journal(Protocol):
+    """Where committed change sets become durable (``control.statelog.StateLog``)."""
+
+    def commit(self, changes: dict[tuple[str, str], dict | None], revision: int) -> None:
+        """Make ``changes`` ((table, id) -> record, None for deleted) durable, or raise."""
 
 
 class Store:
@@ -35,6 +43,11 @@ class Store:
         self.touched: set[tuple[str, str]] | None = None
         # The revision of the store this one was forked from (None on the live store).
         self.base_revision: int | None = None
+        # Where committed change sets go to become durable (``attach_journal``); None: memory only.
+        self._journal: Journal | None = None
+        # (table, id) -> record, or None for a delete: what the open transaction wrote.
+        self._changes: dict[tuple[str, str], dict | None] | None = None
+        self._writer: int | None = None  # the thread inside the outermost transaction
 
     # --- reads -------------------------------------------------------------------------------
     def table(self, name: str) -> immutables.Map:
@@ -67,6 +80,9 @@ class Store:
     # --- writes ------------------------------------------------------------------------------
     def put(self, table: str, record: dict) -> None:
         """Insert or replace a record (a new dict each time; never mutate a stored one)."""
+        if self._journal is not None and self._writer != threading.get_ident():
+            with self.transaction():  # a lone write outside a transaction commits on its own
+                return self.put(table, record)
         rid = record["id"]
         records = self._tables[table]
         old = records.get(rid)
@@ -77,8 +93,13 @@ class Store:
         self.revision += 1
         if self.touched is not None:
             self.touched.add((table, rid))
+        if self._changes is not None:
+            self._changes[(table, rid)] = record
 
     def delete(self, table: str, rid: str) -> dict:
+        if self._journal is not None and self._writer != threading.get_ident():
+            with self.transaction():
+                return self.delete(table, rid)
         records = self._tables[table]
         old = records[rid]
         new_records = records.delete(rid)
@@ -88,6 +109,8 @@ class Store:
         self.revision += 1
         if self.touched is not None:
             self.touched.add((table, rid))
+        if self._changes is not None:
+            self._changes[(table, rid)] = None
         return old
 
     @contextmanager
@@ -95,20 +118,39 @@ class Store:
         """All-or-nothing: any exception restores every table and index as they were.
 
         Holds the store's lock, so a snapshot or fork taken from another thread (the analysis
-        API runs in worker threads) never sees half of a change.
+        API runs in worker threads) never sees half of a change. With a journal attached, the
+        outermost transaction is also the commit point: its change set reaches the journal
+        before the lock is released (and so before any caller can acknowledge it); if the
+        journal refuses it, memory rolls back too, so memory never holds what disk lacks.
         """
         with self._lock:
             saved = (dict(self._tables), dict(self._indexes), self.revision)
             touched = None if self.touched is None else set(self.touched)
+            outermost = self._depth == 0
+            # What to restore on failure: nothing (no journal), or the enclosing change set.
+            if self._journal is None:
+                changes = None
+            elif outermost:
+                changes = self._changes = {}
+                self._writer = threading.get_ident()
+            else:
+                changes = dict(self._changes or {})
             self._depth += 1
             try:
                 yield
+                if outermost and self._changes:
+                    self._journal.commit(self._changes, self.revision)
             except BaseException:
                 self._tables, self._indexes, self.revision = dict(saved[0]), dict(saved[1]), saved[2]
                 self.touched = touched
+                if changes is not None and not outermost:
+                    self._changes = changes
                 raise
             finally:
                 self._depth -= 1
+                if outermost:
+                    self._changes = None
+                    self._writer = None
 
     def consistent(self) -> threading.RLock:
         """``with store.consistent():`` — read several tables with no change in between."""
@@ -130,7 +172,44 @@ class Store:
         other._depth = 0
         other.touched = set()
         other.base_revision = self.revision
+        other._journal = None  # forks are what-if copies: nothing they do is ever durable
+        other._changes = None
+        other._writer = None
         return other
+
+    # --- durability --------------------------------------------------------------------------
+    def attach_journal(self, journal: "Journal") -> None:
+        """From now on every committed change set goes to ``journal`` inside its transaction."""
+        with self._lock:
+            self._journal = journal
+
+    def load(self, table: str, records: Iterable[dict]) -> None:
+        """Bulk-insert restored records into an empty table (no journal, no revision bump:
+        they are the past). Builds the table and its indexes in one pass each (mutable
+        builders) rather than one persistent-map update per record and index."""
+        with self._lock:
+            if len(self._tables[table]):
+                raise ValueError(f"table {table!r} is not empty")
+            fields = self._index_fields[table]
+            builder = self._tables[table].mutate()
+            ids_by_value: dict[str, dict] = {f: {} for f in fields}
+            for record in records:
+                rid = record["id"]
+                builder[rid] = record
+                for field in fields:
+                    by_value = ids_by_value[field]
+                    for value in _values(record, field):
+                        by_value.setdefault(value, []).append(rid)
+            self._tables[table] = builder.finish()
+            for field in fields:
+                self._indexes[(table, field)] = immutables.Map(
+                    (value, immutables.Map(dict.fromkeys(ids, True)))
+                    for value, ids in ids_by_value[field].items()
+                )
+            self._sorted.pop(table, None)
+
+    def tables(self) -> tuple[str, ...]:
+        return tuple(self._tables)
 
     # --- internals ---------------------------------------------------------------------------
     def _reindex(self, table: str, rid: str, old: dict | None, new: dict | None) -> None:

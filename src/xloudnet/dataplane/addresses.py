@@ -77,3 +77,18 @@ def in_range(hi, lo, first_hi, first_lo, last_hi, last_lo) -> np.ndarray:
     above = (hi > first_hi) | ((hi == first_hi) & (lo >= first_lo))
     below = (hi < last_hi) | ((hi == last_hi) & (lo <= last_lo))
     return above & below
+
+
+def address_family(text) -> bool | None:
+    """True for IPv6, False for IPv4, None when unparsable."""
+    try:
+        return parse_ip(text)[0]
+    except (ValueError, TypeError):
+        return None
+
+
+def cidr_family(text) -> bool | None:
+    try:
+        return parse_range(text)[0]
+    except (ValueError, TypeError):
+        return None

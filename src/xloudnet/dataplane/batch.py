@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.dispositions import Disposition
-from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS
+from ..model import services
+from ..model.dispositions import REACHABLE, Disposition
+from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_OF_VERSION, ICMP_PROTOCOLS, PORT_PROTOCOLS
 
 DISPOSITIONS = [d.value for d in (
     Disposition.ACCEPTED, Disposition.EXITS_NETWORK, Disposition.DENIED_EGRESS,
@@ -20,6 +21,7 @@ DISPOSITIONS = [d.value for d in (
     Disposition.NEIGHBOR_UNREACHABLE, Disposition.LOOP, Disposition.ADMIN_DOWN)]
 CODE = {name: i for i, name in enumerate(DISPOSITIONS)}
 ACCEPTED, EXITS, DENIED_EGRESS, DENIED_INGRESS, SPOOFED, NO_ROUTE, UNREACHABLE, LOOP, ADMIN_DOWN = range(9)
+REACHABLE_CODES = tuple(sorted(CODE[d] for d in REACHABLE))  # the model's one reachable set, as codes
 
 SEND, OUTSIDE, DELIVER, NEXTHOP, ROUTER, ROUTE = 1, 2, 3, 4, 5, 6
 AT_PORT, AT_ROUTER, AT_EXTERNAL = 1, 2, 3
@@ -68,7 +70,7 @@ class Batch:
         self._svc = None  # service keys, once asked for (``service``)
 
     def service(self, idx: np.ndarray) -> np.ndarray:
-        """The 25-bit service key of packets ``idx`` (see ``groups.py``). Headers other than
+        """The service key of packets ``idx`` (``model.services``). Headers other than
         addresses never change on the walk, so the keys of the whole batch are computed once."""
         if self._svc is None:
             self._svc = self.service_keys(slice(None))
@@ -83,8 +85,9 @@ class Batch:
         proto = np.clip(self.proto[idx], 0, 255)
         value = np.where(_PORT_PROTOS[proto], np.maximum(self.dport[idx], 0), 0)
         icmp = _ICMP_PROTOS[proto]
-        value = np.where(icmp, (np.maximum(self.itype[idx], 0) << 8) | np.maximum(self.icode[idx], 0), value)
-        key = (self.v6[idx].astype(np.int64) << 24) | (proto << 16) | (value & 0xFFFF)
+        value = np.where(icmp, services.icmp_value(np.maximum(self.itype[idx], 0), np.maximum(self.icode[idx], 0)),
+                         value)
+        key = services.pack(self.v6[idx].astype(np.int64), proto, value & services.VALUE_MASK)
         return key.astype(np.uint64)
 
     def headers(self, i: int) -> dict:
@@ -99,6 +102,19 @@ class Batch:
     def stop(self, idx, code: int) -> None:
         self.disp[idx] = code
         self.op[idx] = 0
+
+
+def is_echo_request(b: Batch, idx) -> np.ndarray:
+    """ICMP echo request of the packet's family (any code): what a router answers. ICMP of the
+    other family (protocol 58 in IPv4, 1 in IPv6) is not an echo request."""
+    v6 = b.v6[idx]
+    return ((b.proto[idx] == np.where(v6, ICMP_OF_VERSION[6], ICMP_OF_VERSION[4]))
+            & (b.itype[idx] == np.where(v6, ICMP_ECHO_REQUEST[6], ICMP_ECHO_REQUEST[4])))
+
+
+def reachable_codes(codes: np.ndarray) -> np.ndarray:
+    """Which disposition codes count as reachable (``model.REACHABLE``)."""
+    return np.isin(codes, REACHABLE_CODES)
 
 
 def port_protocol(proto: np.ndarray) -> np.ndarray:

@@ -6,8 +6,7 @@ import numpy as np
 
 from . import groups as sg
 from . import topology as topo
-from .addresses import parse_ip, parse_range
-from .tables import cidr_family
+from .addresses import cidr_family, parse_ip, parse_range
 
 MASK = (1 << 64) - 1
 

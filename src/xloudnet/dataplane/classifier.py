@@ -275,12 +275,12 @@ class Cache:
 def merged_for(tb, port: int, direction: int) -> Merged | None:
     """The (cached) merged classifier of a port's groups in one direction, or ``None``."""
     ids = tb.ids("grp")
-    groups = [int(g) for g in tb.port_groups[port] if g >= 0]
+    groups = [int(g) for g in tb.port.groups[port] if g >= 0]
     gdirs = [(2 * g + direction, tb.gdirs.get((ids[g], direction))) for g in groups]
     refs = sorted({spec[3] for _gd, gdir in gdirs if gdir is not None for spec in gdir.specs if spec[3]})
     ref_slots = [tb.slots["grp"].get(r) for r in refs]
-    key = (direction, tuple(int(tb.gd_u[gd]) for gd, _ in gdirs),
-           tuple((int(tb.grp_mem4[s]), int(tb.grp_mem6[s])) if s >= 0 else (0, 0) for s in ref_slots))
+    key = (direction, tuple(int(tb.gd.u[gd]) for gd, _ in gdirs),
+           tuple((int(tb.grp.mem4[s]), int(tb.grp.mem6[s])) if s >= 0 else (0, 0) for s in ref_slots))
     cache = tb.arenas.merged
     found = cache.get(key)
     if found is None:

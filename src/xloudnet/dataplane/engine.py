@@ -1,4 +1,4 @@
-"""The vectorised walk: DESIGN.md "Data-plane semantics" steps 1-9 over a whole batch.
+"""The vectorised walk: the packet path of docs/semantics.md §4 over a whole batch.
 
 Every packet waits for one operation (``SEND`` from a port, ``OUTSIDE`` entry from beyond an
 external network, ``DELIVER`` on a network, ``NEXTHOP`` to a next hop on a network, ``ROUTER``
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.dispositions import EXTERNAL, Action, Stage
 from . import groups as sg
 from . import topology as topo
 from . import trie
@@ -22,22 +23,16 @@ from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, DELIVER, DENIED_
                     DENIED_INGRESS, EXITS, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
                     SPOOFED, UNREACHABLE, Batch)
 from .qos import port_qos
+from .routing import enter_router, route_out
+from .topology import owner_lookup
 
 MAX_ROUNDS = 4 * 64 + 16
 
 
-def owner_lookup(tb, net, v6, hi, lo):
-    """``(owner, on_link)`` of addresses on networks (see ``topology``)."""
-    safe = np.maximum(net, 0)
-    value = trie.lookup_addr(tb.nodes, tb.net_own4[safe], tb.net_own6[safe], v6, hi, lo)
-    value = np.where(net >= 0, value, topo.pack_owner(topo.NOBODY, 0))
-    return (value >> 1) - 2, (value & 1).astype(bool)
-
-
 def port_stateful(tb, port) -> np.ndarray:
     """Connection tracking applies unless one of the port's groups is stateless."""
-    groups = tb.port_groups[port]
-    return np.all((groups < 0) | tb.grp_stateful[np.maximum(groups, 0)], axis=1)
+    groups = tb.port.groups[port]
+    return np.all((groups < 0) | tb.grp.stateful[np.maximum(groups, 0)], axis=1)
 
 
 class Walk:
@@ -72,24 +67,24 @@ class Walk:
             if make is not None:
                 self.note(idx, make)
 
-    # -- step 1-3 and 5: a port sends ---------------------------------------------------------
+    # -- docs/semantics.md §4.1: a port sends -------------------------------------------------
     def send(self, idx) -> None:
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        net = tb.port_net[port]
-        self.note(idx, lambda i: self.hop("port", b.arg[i], "enter", "FORWARD"))
-        up = tb.port_admin[port] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
-        self.stop(idx[~up], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
+        net = tb.port.net[port]
+        self.note(idx, lambda i: self.hop("port", b.arg[i], Stage.ENTER, Action.FORWARD))
+        up = tb.port.admin[port] & np.where(net >= 0, tb.net.admin[np.maximum(net, 0)], False)
+        self.stop(idx[~up], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                            reason="source port or network is down"))
         idx = idx[up]
-        filtered = tb.port_filtered[b.arg[idx]]
+        filtered = tb.port.filtered[b.arg[idx]]
         owned = self.owns(b.arg[idx], idx)
         bad = filtered & ~owned
-        self.stop(idx[bad], SPOOFED, lambda i: self.hop("port", b.arg[i], "anti-spoofing", "DROP",
+        self.stop(idx[bad], SPOOFED, lambda i: self.hop("port", b.arg[i], Stage.ANTI_SPOOFING, Action.DROP,
                                                         reason="source address not owned"))
         idx = idx[~bad]
-        self.note(idx[tb.port_filtered[b.arg[idx]]],
-                  lambda i: self.hop("port", b.arg[i], "anti-spoofing", "PERMIT"))
+        self.note(idx[tb.port.filtered[b.arg[idx]]],
+                  lambda i: self.hop("port", b.arg[i], Stage.ANTI_SPOOFING, Action.PERMIT))
         idx = self.security(idx, sg.EGRESS)
         self.qos(idx, "egress")
         self.forward(idx)
@@ -107,30 +102,30 @@ class Walk:
         tb, b = self.tb, self.b
         v6 = b.v6[idx]
         if not v6.any():
-            return tb.port_first4[port] == b.src_lo[idx]
-        return (tb.port_fx_valid[port, 0] & (tb.port_fx_lo[port, 0] == b.src_lo[idx])
-                & (tb.port_fx_hi[port, 0] == b.src_hi[idx]) & (tb.port_fx_v6[port, 0] == v6))
+            return tb.port.first4[port] == b.src_lo[idx]
+        return (tb.port.fx_valid[port, 0] & (tb.port.fx_lo[port, 0] == b.src_lo[idx])
+                & (tb.port.fx_hi[port, 0] == b.src_hi[idx]) & (tb.port.fx_v6[port, 0] == v6))
 
     def _owns(self, port, idx) -> np.ndarray:
         tb, b = self.tb, self.b
         v6, hi, lo = b.v6[idx, None], b.src_hi[idx, None], b.src_lo[idx, None]
-        fixed = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == v6) & (
-            tb.port_fx_hi[port] == hi) & (tb.port_fx_lo[port] == lo)
-        pairs = tb.port_pr_valid[port] & (tb.port_pr_v6[port] == v6) & in_range(
-            hi, lo, tb.port_pr_fhi[port], tb.port_pr_flo[port], tb.port_pr_lhi[port], tb.port_pr_llo[port])
+        fixed = tb.port.fx_valid[port] & (tb.port.fx_v6[port] == v6) & (
+            tb.port.fx_hi[port] == hi) & (tb.port.fx_lo[port] == lo)
+        pairs = tb.port.pr_valid[port] & (tb.port.pr_v6[port] == v6) & in_range(
+            hi, lo, tb.port.pr_fhi[port], tb.port.pr_flo[port], tb.port.pr_lhi[port], tb.port.pr_llo[port])
         return fixed.any(axis=1) | pairs.any(axis=1)
 
     def security(self, idx, direction: int) -> np.ndarray:
         """Groups of the port in ``arg``; returns the packets let through."""
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        check = tb.port_filtered[port]
-        stage = "egress-security-group" if direction == sg.EGRESS else "ingress-security-group"
+        check = tb.port.filtered[port]
+        stage = Stage.EGRESS_SECURITY_GROUP if direction == sg.EGRESS else Stage.INGRESS_SECURITY_GROUP
         if direction == sg.EGRESS:
             est = check & b.est_send[idx]
         else:
             est = check & self.established_here(idx, port)
-        self.note(idx[est], lambda i: self.hop("port", b.arg[i], stage, "PERMIT", conntrack="established"))
+        self.note(idx[est], lambda i: self.hop("port", b.arg[i], stage, Action.PERMIT, conntrack="established"))
         ask = np.flatnonzero(check & ~est)
         if not len(ask):
             return idx
@@ -139,25 +134,26 @@ class Walk:
         allowed, gd, rule = sg.port_verdict(tb, b.arg[sel], direction, b.v6[sel], b.service(sel),
                                             hi[sel], lo[sel])
         code = DENIED_EGRESS if direction == sg.EGRESS else DENIED_INGRESS
-        self.stop(sel[~allowed], code, lambda i: self.hop("port", b.arg[i], stage, "DENY",
+        self.stop(sel[~allowed], code, lambda i: self.hop("port", b.arg[i], stage, Action.DENY,
                                                           reason="no rule matched (default deny)"))
         if self.tr is not None:
             for i, g, r in zip(sel[allowed], gd[allowed], rule[allowed]):
-                self.tr.add(int(i), self.hop("port", b.arg[i], stage, "PERMIT", rule_id=self.rule_id(g, r)))
+                self.tr.add(int(i), self.hop("port", b.arg[i], stage, Action.PERMIT, rule_id=self.rule_id(g, r)))
         keep = np.ones(len(idx), dtype=bool)
         keep[ask[~allowed]] = False
         return idx[keep]
 
     def qos(self, idx, direction: str) -> None:
-        """Steps 4 and 8, in traces only: the port's QoS policy in this direction (the DSCP
+        """§4.3, in traces only: the port's QoS policy in this direction (the DSCP
         mark it sets, the limits that apply). The analyser does not police, so: PERMIT."""
         if self.tr is None:
             return
         ids = self.tb.ids("port")
+        stage = Stage.QOS_EGRESS if direction == "egress" else Stage.QOS_INGRESS
         for i in idx:
             applied = port_qos(self.tb, ids[self.b.arg[i]], direction)
             if applied is not None:
-                self.tr.add(int(i), self.hop("port", self.b.arg[i], f"qos-{direction}", "PERMIT", qos=applied))
+                self.tr.add(int(i), self.hop("port", self.b.arg[i], stage, Action.PERMIT, qos=applied))
 
     def established_here(self, idx, port) -> np.ndarray:
         """A reply reaching its request's source port with the connection's addresses."""
@@ -169,42 +165,42 @@ class Walk:
                 & (b.dst_hi[idx] == b.ct_src[0][idx]) & (b.dst_lo[idx] == b.ct_src[1][idx]))
 
     def forward(self, idx) -> None:
-        """Step 5: on-link → deliver at L2; else the source subnet's routes to a next hop."""
+        """§4.4: on-link → deliver at L2; else the source subnet's routes to a next hop."""
         tb, b = self.tb, self.b
-        net = tb.port_net[b.arg[idx]]
+        net = tb.port.net[b.arg[idx]]
         b.leaving[idx] = -1
         _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
-        self.note(idx[link], lambda i: self.hop("port", b.arg[i], "forward", "FORWARD"))
+        self.note(idx[link], lambda i: self.hop("port", b.arg[i], Stage.FORWARD, Action.FORWARD))
         b.move(idx[link], DELIVER, net[link])
         idx, net = idx[~link], net[~link]
         sub = self.source_subnet(idx)
         safe = np.maximum(sub, 0)
-        entry = trie.lookup_addr(tb.nodes, tb.sub_rt4[safe], tb.sub_rt6[safe], b.v6[idx],
+        entry = trie.lookup_addr(tb.nodes, tb.sub.rt4[safe], tb.sub.rt6[safe], b.v6[idx],
                                  b.dst_hi[idx], b.dst_lo[idx])
         entry = np.where(sub >= 0, entry, -1)
         none = entry < 0
-        self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], "forward", "DROP", reason="no route"))
+        self.stop(idx[none], NO_ROUTE, lambda i: self.hop("port", b.arg[i], Stage.FORWARD, Action.DROP, reason="no route"))
         idx, net, sub, entry = idx[~none], net[~none], sub[~none], entry[~none]
-        at = tb.sub_base[sub] + entry
-        b.hop_hi[idx], b.hop_lo[idx] = tb.entry_nh_hi[at], tb.entry_nh_lo[at]
+        at = tb.sub.base[sub] + entry
+        b.hop_hi[idx], b.hop_lo[idx] = tb.entry.nh_hi[at], tb.entry.nh_lo[at]
         if self.tr is not None:
             for i, s, e in zip(idx, sub, entry):
                 route = self.tb.subnet_tables[self.tb.ids("sub")[s]].texts[e]
-                self.tr.add(int(i), self.hop("port", b.arg[i], "forward", "FORWARD", route=route))
+                self.tr.add(int(i), self.hop("port", b.arg[i], Stage.FORWARD, Action.FORWARD, route=route))
         b.move(idx, NEXTHOP, net)
 
     def source_subnet(self, idx) -> np.ndarray:
         """The subnet of the fixed IP sent from, else the port's fallback of the family."""
         tb, b = self.tb, self.b
         port = b.arg[idx]
-        out = np.where(self.first_fixed(port, idx), tb.port_fx_sub[port, 0], -2)
+        out = np.where(self.first_fixed(port, idx), tb.port.fx_sub[port, 0], -2)
         rest = np.flatnonzero(out == -2)
         if len(rest):
             port, idx = port[rest], idx[rest]
-            match = tb.port_fx_valid[port] & (tb.port_fx_v6[port] == b.v6[idx, None]) & (
-                tb.port_fx_hi[port] == b.src_hi[idx, None]) & (tb.port_fx_lo[port] == b.src_lo[idx, None])
-            fixed_sub = tb.port_fx_sub[port, match.argmax(axis=1)]
-            fallback = np.where(b.v6[idx], tb.port_fallback6[port], tb.port_fallback4[port])
+            match = tb.port.fx_valid[port] & (tb.port.fx_v6[port] == b.v6[idx, None]) & (
+                tb.port.fx_hi[port] == b.src_hi[idx, None]) & (tb.port.fx_lo[port] == b.src_lo[idx, None])
+            fixed_sub = tb.port.fx_sub[port, match.argmax(axis=1)]
+            fallback = np.where(b.v6[idx], tb.port.fallback6[port], tb.port.fallback4[port])
             out[rest] = np.where(match.any(axis=1), fixed_sub, fallback)
         return out
 
@@ -212,54 +208,54 @@ class Walk:
     def outside(self, idx) -> None:
         tb, b = self.tb, self.b
         net = b.arg[idx]
-        down = ~tb.net_admin[net]
-        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("network", b.arg[i], "admin-state", "DROP",
+        down = ~tb.net.admin[net]
+        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("network", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                             reason="external network is down"))
         idx, net = idx[~down], net[~down]
         b.leaving[idx] = -1
         _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
-        self.note(idx, lambda i: {"node": "external", "stage": "enter", "action": "FORWARD"})
-        self.stop(idx[~link], NO_ROUTE, lambda i: {"node": "external", "stage": "forward", "action": "DROP",
+        self.note(idx, lambda i: {"node": EXTERNAL, "stage": Stage.ENTER, "action": Action.FORWARD})
+        self.stop(idx[~link], NO_ROUTE, lambda i: {"node": EXTERNAL, "stage": Stage.FORWARD, "action": Action.DROP,
                                                    "reason": "the upstream does not route tenant space"})
         b.move(idx[link], DELIVER)
 
-    # -- steps 7-9: on a network ----------------------------------------------------------------
+    # -- §4.6-4.7: on a network -----------------------------------------------------------------
     def deliver(self, idx) -> None:
         tb, b = self.tb, self.b
         net = b.arg[idx]
         owner, _link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
         self.stop(idx[owner == topo.NOBODY], UNREACHABLE, lambda i: self.hop(
-            "network", b.arg[i], "deliver", "DROP", reason="no port holds the address"))
+            "network", b.arg[i], Stage.DELIVER, Action.DROP, reason="no port holds the address"))
         self.exit(idx[owner == topo.UPSTREAM], net[owner == topo.UPSTREAM])
         fip = (owner >= 0) & (owner % 2 == 1)
         router = owner[fip] // 2
-        b.in_port[idx[fip]] = self.tb.rt_gw_port[router]
+        b.in_port[idx[fip]] = self.tb.rt.gw_port[router]
         b.move(idx[fip], ROUTER, router)
         port = np.where(owner >= 0, owner // 2, -1)
-        to_router = (owner >= 0) & (owner % 2 == 0) & tb.port_rport[np.maximum(port, 0)]
+        to_router = (owner >= 0) & (owner % 2 == 0) & tb.port.rport[np.maximum(port, 0)]
         b.in_port[idx[to_router]] = port[to_router]
-        b.move(idx[to_router], ROUTER, tb.port_router[port[to_router]])
+        b.move(idx[to_router], ROUTER, tb.port.router[port[to_router]])
         arrive = (owner >= 0) & (owner % 2 == 0) & ~to_router
         self.arrive(idx[arrive], port[arrive])
 
     def arrive(self, idx, port) -> None:
-        """Step 8: the destination port's admin state and ingress groups, then ACCEPTED."""
+        """§4.7: the destination port's admin state and ingress groups, then ACCEPTED."""
         tb, b = self.tb, self.b
         b.arg[idx] = port
         b.end_kind[idx], b.end_slot[idx] = AT_PORT, port  # also for refusals: who refused
-        self.note(idx, lambda i: self.hop("port", b.arg[i], "enter", "FORWARD"))
-        down = ~tb.port_admin[port]
-        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], "admin-state", "DROP",
+        self.note(idx, lambda i: self.hop("port", b.arg[i], Stage.ENTER, Action.FORWARD))
+        down = ~tb.port.admin[port]
+        self.stop(idx[down], ADMIN_DOWN, lambda i: self.hop("port", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                             reason="destination port is down"))
         idx = self.security(idx[~down], sg.INGRESS)
         self.qos(idx, "ingress")
-        self.stop(idx, ACCEPTED, lambda i: self.hop("port", b.arg[i], "deliver", "DELIVER"))
+        self.stop(idx, ACCEPTED, lambda i: self.hop("port", b.arg[i], Stage.DELIVER, Action.DELIVER))
 
     def exit(self, idx, net) -> None:
         b = self.b
         b.exit_net[idx] = net
         b.end_kind[idx] = AT_EXTERNAL
-        self.stop(idx, EXITS, lambda i: {"node": "external", "stage": "exit", "action": "FORWARD"})
+        self.stop(idx, EXITS, lambda i: {"node": EXTERNAL, "stage": Stage.EXIT, "action": Action.FORWARD})
 
     def nexthop(self, idx) -> None:
         """Hand the packet to the next hop: a router port, or the upstream; else NO_ROUTE."""
@@ -267,25 +263,23 @@ class Walk:
         net = b.arg[idx]
         owner, _link = owner_lookup(tb, net, b.v6[idx], b.hop_hi[idx], b.hop_lo[idx])
         port = np.where((owner >= 0) & (owner % 2 == 0), owner // 2, -1)
-        router = (port >= 0) & tb.port_rport[np.maximum(port, 0)]
+        router = (port >= 0) & tb.port.rport[np.maximum(port, 0)]
         b.in_port[idx[router]] = port[router]
-        b.move(idx[router], ROUTER, tb.port_router[port[router]])
+        b.move(idx[router], ROUTER, tb.port.router[port[router]])
         up = owner == topo.UPSTREAM
         self.exit(idx[up], net[up])
         self.stop(idx[~router & ~up], NO_ROUTE, lambda i: self.hop(
-            "network", b.arg[i], "forward", "DROP", reason="next hop is not a router"))
+            "network", b.arg[i], Stage.FORWARD, Action.DROP, reason="next hop is not a router"))
 
-    # -- step 6: routers ----------------------------------------------------------------------
+    # -- §4.5: routers (``routing.py``) ---------------------------------------------------------
     def router(self, idx) -> None:
-        from .routing import enter_router
         enter_router(self, idx)
 
     def route(self, idx) -> None:
-        from .routing import route_out
         route_out(self, idx)
 
     # -- naming --------------------------------------------------------------------------------
-    def hop(self, kind: str, slot, stage: str, action: str, **extra) -> dict:
+    def hop(self, kind: str, slot, stage: Stage, action: Action, **extra) -> dict:
         family = {"port": "port", "network": "net", "router": "rt"}[kind]
         ids = self.tb.ids(family)
         name = ids[int(slot)] if 0 <= int(slot) < len(ids) else None
@@ -296,9 +290,3 @@ class Walk:
         gdir = self.tb.gdirs.get((gid, int(gd) % 2))
         return gdir.rule_ids[int(rule)] if gdir is not None and rule >= 0 else None
 
-
-def is_echo_request(b: Batch, idx) -> np.ndarray:
-    """ICMP echo request of the packet's family (any code): what a router answers. ICMP of the
-    other family (protocol 58 in IPv4, 1 in IPv6) is not an echo request."""
-    v6 = b.v6[idx]
-    return (b.proto[idx] == np.where(v6, 58, 1)) & (b.itype[idx] == np.where(v6, 128, 8))

@@ -15,16 +15,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, PROTOCOL_NUMBERS
-from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS
+from ..model import services
+from ..model.dispositions import EXTERNAL, REACHABLE
+from ..model.protocols import (ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PREFERRED_PROTOCOLS,
+                               protocol_name)
+from .addresses import join
+from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, REACHABLE_CODES, reachable_codes
 from .flows import Flow, packet_dict
 from .run import run_flows
 
-NAMES = {1: "icmp", 58: "ipv6-icmp"}
-for _name, _number in PROTOCOL_NUMBERS.items():
-    NAMES.setdefault(_number, _name)
-NAMES.update({0: "any", 6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udplite"})
-PREFERRED = (6, 17, 1, 58)
+PREFERRED = PREFERRED_PROTOCOLS
 
 
 class Tracer:
@@ -39,26 +39,25 @@ class Tracer:
 
 def _end_name(tables, b, i: int) -> str | None:
     kind, slot = int(b.end_kind[i]), int(b.end_slot[i])
-    if b.disp[i] not in (0, 1):
+    if b.disp[i] not in REACHABLE_CODES:
         return None
     if kind == AT_EXTERNAL:
-        return "external"
+        return EXTERNAL
     family, label = {AT_PORT: ("port", "port"), AT_ROUTER: ("rt", "router")}[kind]
     return f"{label}:{tables.ids(family)[slot]}"
 
 
 def _final(b, i: int) -> dict:
-    from .addresses import join
     return packet_dict(bool(b.v6[i]), join(b.src_hi[i], b.src_lo[i]), join(b.dst_hi[i], b.dst_lo[i]),
                        int(b.proto[i]), int(b.sport[i]), int(b.dport[i]), int(b.itype[i]), int(b.icode[i]))
 
 
 def trace(tables, flow: Flow) -> dict:
-    """The DESIGN.md answer for one concrete flow: verdict, hops, the reply's verdict and hops."""
+    """The reachability answer for one concrete flow (docs/semantics.md §8): verdict, hops, the reply's verdict and hops."""
     tracers = (Tracer(), Tracer())
     req, rep = run_flows(tables, [flow], tracers)
     disposition = DISPOSITIONS[req.disp[0]]
-    answer = {"disposition": disposition, "reachable": disposition in ("ACCEPTED", "EXITS_NETWORK"),
+    answer = {"disposition": disposition, "reachable": disposition in REACHABLE,
               "flow": flow.as_dict(), "hops": tracers[0].hops.get(0, []),
               "delivered_to": _end_name(tables, req, 0), "delivered_flow": _final(req, 0), "return": None}
     if rep is not None and rep.n:
@@ -72,15 +71,12 @@ def trace(tables, flow: Flow) -> dict:
 
 
 def _family_cuts(v6: bool, protocol: int | None) -> tuple[int, int, set]:
-    top = int(v6) << 24
-    if protocol is not None:
-        lo, hi = top | protocol << 16, top | protocol << 16 | 0xFFFF
-    else:
-        lo, hi = top | 1 << 16, top | 0xFFFFFF
-    cuts = {lo} | {top | p << 16 for p in range(256)}
+    lo, hi = services.packet_span(v6) if protocol is None else services.protocol_span(v6, protocol)
+    cuts = {lo} | {services.pack(int(v6), p) for p in range(256)}
     for proto in ICMP_PROTOCOLS:
-        echo = 128 if v6 else 8
-        cuts |= {top | proto << 16 | echo << 8, top | proto << 16 | (echo + 1) << 8}
+        echo = ICMP_ECHO_REQUEST[6 if v6 else 4]
+        cuts |= {services.pack(int(v6), proto, services.icmp_value(echo, 0)),
+                 services.pack(int(v6), proto, services.icmp_value(echo + 1, 0))}
     return lo, hi, cuts
 
 
@@ -88,7 +84,7 @@ def _group_cuts(tables, port: int, direction: int) -> set:
     cuts = set()
     if port < 0:
         return cuts
-    for slot in tables.port_groups[port]:
+    for slot in tables.port.groups[port]:
         if slot >= 0:
             gdir = tables.gdirs.get((tables.ids("grp")[slot], direction))
             if gdir is not None:
@@ -99,12 +95,13 @@ def _group_cuts(tables, port: int, direction: int) -> set:
 def _representatives(flow: Flow, starts: list[int]) -> list[Flow]:
     reps = []
     for key in starts:
-        proto, value = (key >> 16) & 0xFF, key & 0xFFFF
+        _v6, proto, value = services.unpack(key)
         rep = replace(flow, proto=proto, dport=-1, itype=-1, icode=-1)
         if proto in PORT_PROTOCOLS:
             rep = replace(rep, dport=value)
         elif proto in ICMP_PROTOCOLS:
-            rep = replace(rep, itype=value >> 8, icode=value & 0xFF)
+            kind, code = services.icmp_type_code(value)
+            rep = replace(rep, itype=kind, icode=code)
         reps.append(rep)
     return reps
 
@@ -126,7 +123,7 @@ def allowed_set(tables, flow: Flow) -> tuple[list[dict], Flow]:
         seen_ports |= fresh
         for port in fresh:
             cuts |= _group_cuts(tables, port, 1)
-    ok = np.isin(req.disp, (0, 1))
+    ok = reachable_codes(req.disp)
     ends = starts[1:] + [hi + 1]
     classes = [(s, e - 1) for s, e, good in zip(starts, ends, ok) if good]
     order = sorted(range(len(reps)), key=lambda k: _preference(reps[k].proto))
@@ -140,22 +137,23 @@ def fold(classes: list[tuple[int, int]], every_protocol: bool) -> list[dict]:
     {"<type>": [[lo, hi] code ranges]}}, {"protocol": "gre"}, ...]``, or ``[{"protocol": "any"}]`` when every protocol is."""
     per: dict[int, list] = {}
     for first, last in classes:
-        for proto in range((first >> 16) & 0xFF, ((last >> 16) & 0xFF) + 1):
-            a = first & 0xFFFF if proto == (first >> 16) & 0xFF else 0
-            b = last & 0xFFFF if proto == (last >> 16) & 0xFF else 0xFFFF
+        top, bottom = services.protocol_of(first), services.protocol_of(last)
+        for proto in range(top, bottom + 1):
+            a = services.value_of(first) if proto == top else 0
+            b = services.value_of(last) if proto == bottom else services.VALUE_MASK
             spans = per.setdefault(proto, [])
             if spans and spans[-1][1] + 1 >= a:
                 spans[-1][1] = max(spans[-1][1], b)
             else:
                 spans.append([a, b])
-    full = [p for p in range(1, 256) if per.get(p) == [[0, 0xFFFF]]]
+    full = [p for p in range(1, 256) if per.get(p) == [[0, services.VALUE_MASK]]]
     if every_protocol and len(full) == 255:
         return [{"protocol": "any"}]
     out = []
     for proto in sorted(per, key=_preference):
         if proto == 0:
             continue
-        out.append(_entry(proto, per[proto]))
+        out.append(service_entry(proto, per[proto]))
     return out
 
 
@@ -163,16 +161,19 @@ def _preference(proto: int) -> tuple:
     return (proto not in PREFERRED, PREFERRED.index(proto) if proto in PREFERRED else proto)
 
 
-def _entry(proto: int, spans: list) -> dict:
-    entry = {"protocol": NAMES.get(proto, str(proto))}
+def service_entry(proto: int, spans: list) -> dict:
+    """One protocol's value spans in the allowed-set shape: ``port_ranges``, or ``icmp_types``
+    (types with every code) and ``icmp_codes`` (``{"type": [[lo, hi]]}`` for the others)."""
+    entry = {"protocol": protocol_name(proto)}
     if proto in PORT_PROTOCOLS:
         entry["port_ranges"] = [list(s) for s in spans]
     elif proto in ICMP_PROTOCOLS:
         types, codes = [], {}
         for a, b in spans:
-            for kind in range(a >> 8, (b >> 8) + 1):
-                lo = a & 0xFF if kind == a >> 8 else 0
-                hi = b & 0xFF if kind == b >> 8 else 0xFF
+            (first_type, first_code), (last_type, last_code) = services.icmp_type_code(a), services.icmp_type_code(b)
+            for kind in range(first_type, last_type + 1):
+                lo = first_code if kind == first_type else 0
+                hi = last_code if kind == last_type else 0xFF
                 if (lo, hi) != (0, 0xFF):
                     codes.setdefault(str(kind), []).append([lo, hi])
                 elif types and types[-1][1] == kind - 1:

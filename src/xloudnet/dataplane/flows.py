@@ -1,4 +1,4 @@
-"""From reachability queries (DESIGN.md JSON) to packet batches, and back to verdicts.
+"""From reachability queries (docs/dataplane.md JSON) to packet batches, and back to verdicts.
 
 ``resolve`` turns one query into a ``Flow`` (addresses, protocol, ports, where it starts);
 resolving may loop over queries, evaluation never loops over packets. ``run_flows`` walks the
@@ -13,9 +13,9 @@ import numpy as np
 
 from ..model.protocols import ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 from .addresses import MASK64, format_ip, parse_ip, parse_range
+from .topology import UPSTREAM, owner_lookup
 
 DEFAULT_SOURCE_PORT = 49152
-REACHABLE = ("ACCEPTED", "EXITS_NETWORK")
 
 
 class QueryError(ValueError):
@@ -48,7 +48,7 @@ class Flow:
 
 
 def packet_dict(v6, src, dst, proto, sport, dport, itype, icode) -> dict:
-    """The DESIGN.md "flow" object of a concrete packet."""
+    """The answer's "flow" object of a concrete packet."""
     def opt(value):
         return None if value is None or value < 0 else int(value)
     return {"ethertype": "IPv6" if v6 else "IPv4", "source_ip": format_ip(v6, src),
@@ -194,15 +194,13 @@ def in_cloud(tables, v6: bool, value: int) -> bool:
 
 def _upstream(tables, net: int, v6: bool, value: int) -> bool:
     """The address is an external subnet's unowned gateway: the upstream, outside the cloud."""
-    from .engine import owner_lookup
-    from .topology import UPSTREAM
     owner, _ = owner_lookup(tables, np.array([net]), np.array([v6]), np.array([value >> 64], dtype=np.uint64),
                             np.array([value & MASK64], dtype=np.uint64))
     return bool(owner[0] == UPSTREAM)
 
 
 def entry_network(tables, source: dict, v6: bool, dst: int) -> int:
-    """The external network an external host enters on (DESIGN.md "Naming a flow's ends")."""
+    """The external network an external host enters on (docs/semantics.md §2)."""
     snap = tables.snapshot
     if source.get("network_id") is not None:
         net = snap.networks.get(source["network_id"])

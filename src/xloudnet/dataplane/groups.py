@@ -2,8 +2,8 @@
 
 A rule is an allow on three dimensions:
 
-- the *service* key ``v6 << 24 | protocol << 16 | value`` where value is the destination port
-  (tcp, udp, sctp, dccp, udplite), ``type << 8 | code`` (ICMP, ICMPv6) or 0 (other protocols).
+- the *service* key (``model.services``) ``v6 << 24 | protocol << 16 | value`` where value is
+  the destination port (tcp, udp, sctp, dccp, udplite), ``type << 8 | code`` (ICMP, ICMPv6) or 0.
   A rule is one or a few ranges of that 25-bit space: protocol "any" of an ethertype is one
   range, a port range is one range, an ICMP type with any code is 256 codes in a row;
 - the remote address: a ``remote_ip_prefix`` range (or everything), matched through the
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model import services
 from ..model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 from . import classifier, trie
 from .addresses import parse_range
@@ -48,36 +49,35 @@ def rule_v6(rule: dict) -> bool:
 def service_ranges(rule: dict) -> list[tuple[int, int]]:
     """The rule's ranges in the 25-bit service space (empty when it can match nothing)."""
     v6 = rule_v6(rule)
-    top = int(v6) << 24
     try:
         proto = protocol_number(rule.get("protocol"), 6 if v6 else 4)
     except ValueError:
         return []
     if proto is None:
-        return [(top, top | 0xFFFFFF)]
-    base = top | proto << 16
+        return [services.family_span(v6)]
+    base = services.pack(int(v6), proto)
     lo, hi = rule.get("port_range_min"), rule.get("port_range_max")
     if proto in PORT_PROTOCOLS:
         if lo is None and hi is None:
-            return [(base, base | 0xFFFF)]
+            return [services.protocol_span(v6, proto)]
         lo, hi = (0 if lo is None else int(lo)), (0xFFFF if hi is None else int(hi))
         return [(base | lo, base | hi)] if 0 <= lo <= hi <= 0xFFFF else []
     if proto in ICMP_PROTOCOLS:
         return _icmp_ranges(base, lo, hi)
-    return [(base, base | 0xFFFF)]
+    return [services.protocol_span(v6, proto)]
 
 
 def _icmp_ranges(base: int, kind, code) -> list[tuple[int, int]]:
     """ICMP type = port_range_min, code = port_range_max; ``None`` is "any", 0 a real code."""
     if kind is None and code is None:
-        return [(base, base | 0xFFFF)]
+        return [(base, base | services.VALUE_MASK)]
     if kind is None:
-        return [(base | t << 8 | int(code),) * 2 for t in range(256)] if 0 <= int(code) <= 255 else []
+        return [(base | services.icmp_value(t, int(code)),) * 2 for t in range(256)] if 0 <= int(code) <= 255 else []
     if not 0 <= int(kind) <= 255:
         return []
     if code is None:
-        return [(base | int(kind) << 8, base | int(kind) << 8 | 0xFF)]
-    return [(base | int(kind) << 8 | int(code),) * 2] if 0 <= int(code) <= 255 else []
+        return [(base | services.icmp_value(int(kind), 0), base | services.icmp_value(int(kind), 0xFF))]
+    return [(base | services.icmp_value(int(kind), int(code)),) * 2] if 0 <= int(code) <= 255 else []
 
 
 def remote_range(rule: dict) -> tuple[int, int] | None:
@@ -187,18 +187,18 @@ def decide(tb, gd: np.ndarray, v6: np.ndarray, svc: np.ndarray, hi: np.ndarray,
     ``fixed`` the per-group-direction rows when the whole batch has one service.
     """
     if fixed is None:
-        s = trie.lookup(tb.nodes, tb.gd_svc[gd], (svc, svc), trie.SERVICE_LEVELS)
-        stride = tb.gd_nref[gd] + 1
-        cell4, row = tb.gd_t4[gd] + s * tb.gd_n4[gd], tb.gd_u[gd] + s * stride
-        cell6 = (tb.gd_t6[gd] + s * tb.gd_n6[gd]) if v6.any() else None
+        s = trie.lookup(tb.nodes, tb.gd.svc[gd], (svc, svc), trie.SERVICE_LEVELS)
+        stride = tb.gd.nref[gd] + 1
+        cell4, row = tb.gd.t4[gd] + s * tb.gd.n4[gd], tb.gd.u[gd] + s * stride
+        cell6 = (tb.gd.t6[gd] + s * tb.gd.n6[gd]) if v6.any() else None
         best = np.take(tb.cells, row)
     else:
         cell4, row, best = fixed.cell4[gd], fixed.row[gd], fixed.best[gd]
         cell6 = fixed.cell6[gd] if v6.any() else None
     if cell6 is None:  # the usual all-IPv4 batch
-        rule = np.take(tb.cells, cell4 + trie.lookup(tb.nodes, tb.gd_a4[gd], (hi, lo), trie.V4_LEVELS))
+        rule = np.take(tb.cells, cell4 + trie.lookup(tb.nodes, tb.gd.a4[gd], (hi, lo), trie.V4_LEVELS))
     else:
-        a = trie.lookup_addr(tb.nodes, tb.gd_a4[gd], tb.gd_a6[gd], v6, hi, lo)
+        a = trie.lookup_addr(tb.nodes, tb.gd.a4[gd], tb.gd.a6[gd], v6, hi, lo)
         rule = np.take(tb.cells, np.where(v6, cell6, cell4) + a)
     # ``best``: the first remote-group rule of the class, whichever group it names
     cand = np.flatnonzero((best >= 0) & ((rule < 0) | (best < rule)))
@@ -211,20 +211,20 @@ class FixedService:
     """Per group-direction rows of one service (see ``decide``), computed once per batch."""
 
     def __init__(self, tb, key, direction: int):
-        rows = np.arange(direction, len(tb.gd_svc), 2)
+        rows = np.arange(direction, len(tb.gd.svc), 2)
         keys = np.full(len(rows), key, dtype=np.uint64)
-        s = np.zeros(len(tb.gd_svc), dtype=np.int64)
-        s[rows] = trie.lookup(tb.nodes, tb.gd_svc[rows], (keys, keys), trie.SERVICE_LEVELS)
-        self.cell4 = tb.gd_t4 + s * tb.gd_n4
-        self.cell6 = tb.gd_t6 + s * tb.gd_n6
-        self.row = tb.gd_u + s * (tb.gd_nref + 1)
+        s = np.zeros(len(tb.gd.svc), dtype=np.int64)
+        s[rows] = trie.lookup(tb.nodes, tb.gd.svc[rows], (keys, keys), trie.SERVICE_LEVELS)
+        self.cell4 = tb.gd.t4 + s * tb.gd.n4
+        self.cell6 = tb.gd.t6 + s * tb.gd.n6
+        self.row = tb.gd.u + s * (tb.gd.nref + 1)
         self.best = np.take(tb.cells, self.row)
 
 
 def _references(tb, gd, row, v6, hi, lo, rule, at) -> None:
     """Remote-group rules that could beat ``rule[at]``: membership of the remote address in
     each referenced group in turn (a group-direction references a few)."""
-    nref = tb.gd_nref[gd]
+    nref = tb.gd.nref[gd]
     live = np.arange(len(gd))
     limited = len(tb.limits) > 1  # some rule names both a remote group and a prefix
     for r in range(int(nref.max())):
@@ -235,12 +235,12 @@ def _references(tb, gd, row, v6, hi, lo, rule, at) -> None:
         cand, ur = live[ok], ur[ok]
         if not len(cand):
             continue
-        group = tb.refs[tb.gd_refs[gd[cand]] + r]
+        group = tb.refs[tb.gd.refs[gd[cand]] + r]
         if v6[cand].any():
-            member = trie.lookup_addr(tb.nodes, tb.member4[group], tb.member6[group],
+            member = trie.lookup_addr(tb.nodes, tb.grp.mem4[group], tb.grp.mem6[group],
                                       v6[cand], hi[cand], lo[cand]) > 0
         else:
-            member = trie.lookup(tb.nodes, tb.member4[group], (None, lo[cand]), trie.V4_LEVELS) > 0
+            member = trie.lookup(tb.nodes, tb.grp.mem4[group], (None, lo[cand]), trie.V4_LEVELS) > 0
         if limited:
             member &= _within_limits(tb, gd[cand], ur, hi[cand], lo[cand])
         rule[at[cand[member]]] = ur[member]
@@ -248,7 +248,7 @@ def _references(tb, gd, row, v6, hi, lo, rule, at) -> None:
 
 def _within_limits(tb, gd, idx, hi, lo) -> np.ndarray:
     """Rules with a remote group *and* a prefix also need the prefix to hold."""
-    base = tb.gd_lim[gd]
+    base = tb.gd.lim[gd]
     ok = np.ones(len(gd), dtype=bool)
     limited = np.flatnonzero(base >= 0)
     if len(limited):
@@ -304,8 +304,8 @@ def _by_group(tb, port, direction, headers, at, chosen_gd, chosen_rule) -> None:
     """The per-group path: each group column in turn, for the packets still undecided
     (``at``: their indexes, ``None`` while that is every packet — no gathers needed)."""
     fixed = _fixed_service(tb, headers[1], direction)
-    for col in range(tb.port_groups.shape[1]):
-        column = tb.port_groups[:, col]
+    for col in range(tb.port.groups.shape[1]):
+        column = tb.port.groups[:, col]
         g = column[port] if at is None else column[port[at]]
         live = g >= 0
         if at is not None or not live.all():
@@ -328,6 +328,6 @@ def _by_group(tb, port, direction, headers, at, chosen_gd, chosen_rule) -> None:
 def _fixed_service(tb, svc: np.ndarray, direction: int) -> FixedService | None:
     """When the whole batch asks about one service (a matrix), the per-group-direction rows
     of that service, looked up once instead of once per packet."""
-    if len(svc) < 4 * len(tb.gd_svc) or svc[0] != svc[-1] or not (svc == svc[0]).all():
+    if len(svc) < 4 * len(tb.gd.svc) or svc[0] != svc[-1] or not (svc == svc[0]).all():
         return None
     return FixedService(tb, svc[0], direction)

@@ -1,4 +1,4 @@
-"""QoS as the analyser sees it (DESIGN.md steps 4 and 8): which policy applies to a port and
+"""QoS as the analyser sees it (docs/semantics.md §4.3, §9): which policy applies to a port and
 what it does in one direction. The analyser never polices (that is the simulator's job); traces
 show the policy as a ``qos-egress`` / ``qos-ingress`` hop with action ``PERMIT``.
 """

@@ -1,4 +1,4 @@
-"""Step 6 over a batch: entering a router (TTL, admin state, conntrack or DNAT, router-local
+"""docs/semantics.md §4.5 over a batch: entering a router (TTL, admin state, conntrack or DNAT, router-local
 addresses) and routing out of it (longest prefix, gateway SNAT, the out port's admin state).
 
 NAT is IPv4 only. A router that translated a request reverses it for the reply (matched on
@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.dispositions import Action, Stage, Translation
 from . import topology as topo
 from . import trie
 from .addresses import format_ip, join
-from .batch import ACCEPTED, ADMIN_DOWN, AT_ROUTER, DELIVER, DENIED_INGRESS, LOOP, NEXTHOP, NO_ROUTE, ROUTE
-from .engine import is_echo_request
+from .batch import (ACCEPTED, ADMIN_DOWN, AT_ROUTER, DELIVER, DENIED_INGRESS, LOOP, NEXTHOP, NO_ROUTE, ROUTE,
+                    is_echo_request)
 
 
 def enter_router(w, idx) -> None:
     """Arrival at router ``arg`` by port ``in_port`` (-1: no port, e.g. a missing gateway)."""
     tb, b = w.tb, w.b
-    w.note(idx, lambda i: w.hop("router", b.arg[i], "enter", "FORWARD"))
+    w.note(idx, lambda i: w.hop("router", b.arg[i], Stage.ENTER, Action.FORWARD))
     loop = b.ttl[idx] <= 0
-    w.stop(idx[loop], LOOP, lambda i: w.hop("router", b.arg[i], "route", "DROP", reason="TTL exceeded"))
+    w.stop(idx[loop], LOOP, lambda i: w.hop("router", b.arg[i], Stage.ROUTE, Action.DROP, reason="TTL exceeded"))
     idx = idx[~loop]
     b.ttl[idx] -= 1
     router, port = b.arg[idx], b.in_port[idx]
-    up = tb.rt_admin[router] & ((port < 0) | tb.port_admin[np.maximum(port, 0)])
-    w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "admin-state", "DROP",
+    up = tb.rt.admin[router] & ((port < 0) | tb.port.admin[np.maximum(port, 0)])
+    w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                  reason="router or its port is down"))
     idx = idx[up]
     for pair, cols in ((b.in_src, (b.src_hi, b.src_lo)), (b.in_dst, (b.dst_hi, b.dst_lo))):
@@ -57,38 +58,38 @@ def _reverse(w, idx) -> None:
         b.dst_hi[sel], b.dst_lo[sel] = visit["in_src"][0][ks], visit["in_src"][1][ks]
         b.translated[sel] = True
         done |= hit
-    w.note(idx[done], lambda i: w.hop("router", b.arg[i], "dnat", "TRANSLATE", conntrack="established"))
+    w.note(idx[done], lambda i: w.hop("router", b.arg[i], Stage.DNAT, Action.TRANSLATE, conntrack="established"))
 
 
 def _dnat(w, idx) -> None:
     """A floating IP held by this router → its fixed IP; hairpin SNAT for internal sources."""
     tb, b = w.tb, w.b
     router = b.arg[idx]
-    fip = trie.lookup(tb.nodes, tb.rt_dnat[router], (b.dst_hi[idx], b.dst_lo[idx]), trie.V4_LEVELS)
+    fip = trie.lookup(tb.nodes, tb.rt.dnat[router], (b.dst_hi[idx], b.dst_lo[idx]), trie.V4_LEVELS)
     hit = fip >= 0
     idx, router, fip = idx[hit], router[hit], fip[hit]
     if not len(idx):
         return
     before = b.dst_lo[idx].copy()
-    b.dst_lo[idx] = tb.fip_fixed[fip]
+    b.dst_lo[idx] = tb.fip.fixed[fip]
     b.translated[idx] = True
-    _note_each(w, idx, lambda k: _translation(w, idx[k], "dnat", "DNAT", before[k], b.dst_lo[idx[k]]))
+    _note_each(w, idx, lambda k: _translation(w, idx[k], Stage.DNAT, Translation.DNAT, before[k], b.dst_lo[idx[k]]))
     port = b.in_port[idx]
-    inside = (port < 0) | ~tb.port_gw[np.maximum(port, 0)]
-    _source_nat(w, idx[inside], router[inside], "snat")
+    inside = (port < 0) | ~tb.port.gw[np.maximum(port, 0)]
+    _source_nat(w, idx[inside], router[inside], Stage.SNAT)
 
 
-def _source_nat(w, idx, router, stage: str) -> None:
+def _source_nat(w, idx, router, stage: Stage) -> None:
     """Own floating IP on the router, else the gateway IP when enable_snat, else unchanged."""
     tb, b = w.tb, w.b
-    own = trie.lookup(tb.nodes, tb.rt_srcfip[router], (b.src_hi[idx], b.src_lo[idx]), trie.V4_LEVELS)
-    gateway = tb.rt_snat[router] & tb.rt_gw4_has[router]
-    new = np.where(own >= 0, tb.fip_addr[np.maximum(own, 0)], tb.rt_gw4[router])
+    own = trie.lookup(tb.nodes, tb.rt.srcfip[router], (b.src_hi[idx], b.src_lo[idx]), trie.V4_LEVELS)
+    gateway = tb.rt.snat[router] & tb.rt.gw4_has[router]
+    new = np.where(own >= 0, tb.fip.addr[np.maximum(own, 0)], tb.rt.gw4[router])
     change = (own >= 0) | gateway
     idx, new = idx[change], new[change]
     before = b.src_lo[idx].copy()
     b.src_lo[idx] = new
-    _note_each(w, idx, lambda k: _translation(w, idx[k], stage, "SNAT", before[k], new[k]))
+    _note_each(w, idx, lambda k: _translation(w, idx[k], stage, Translation.SNAT, before[k], new[k]))
 
 
 def _note_each(w, idx, make) -> None:
@@ -98,14 +99,14 @@ def _note_each(w, idx, make) -> None:
             w.tr.add(int(i), make(k))
 
 
-def _translation(w, i, stage: str, kind: str, before, after) -> dict:
-    hop = w.hop("router", w.b.arg[i], stage, "TRANSLATE", translation={
+def _translation(w, i, stage: Stage, kind: Translation, before, after) -> dict:
+    hop = w.hop("router", w.b.arg[i], stage, Action.TRANSLATE, translation={
         "type": kind, "from": format_ip(False, int(before)), "to": format_ip(False, int(after))})
     return hop
 
 
 def _lookup(tb, router, b, idx) -> np.ndarray:
-    return trie.lookup_addr(tb.nodes, tb.rt_main4[router], tb.rt_main6[router], b.v6[idx],
+    return trie.lookup_addr(tb.nodes, tb.rt.main4[router], tb.rt.main6[router], b.v6[idx],
                             b.dst_hi[idx], b.dst_lo[idx])
 
 
@@ -114,20 +115,20 @@ def _local(w, idx) -> None:
     tb, b = w.tb, w.b
     router = b.arg[idx]
     entry = _lookup(tb, router, b, idx)
-    at = tb.rt_base[router] + np.maximum(entry, 0)
-    local = (entry >= 0) & (tb.entry_kind[at] == topo.LOCAL)
+    at = tb.rt.base[router] + np.maximum(entry, 0)
+    local = (entry >= 0) & (tb.entry.kind[at] == topo.LOCAL)
     b.move(idx[~local], ROUTE)
     b.route_entry[idx[~local]] = entry[~local]  # the ROUTE step needs this very lookup
-    idx, port = idx[local], tb.entry_port[at[local]]
-    down = ~tb.port_admin[port]
-    w.stop(idx[down], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "router-local", "DROP",
+    idx, port = idx[local], tb.entry.port[at[local]]
+    down = ~tb.port.admin[port]
+    w.stop(idx[down], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], Stage.ROUTER_LOCAL, Action.DROP,
                                                   reason="router port holding the address is down"))
     idx = idx[~down]
     echo = is_echo_request(b, idx)
     b.end_kind[idx[echo]], b.end_slot[idx[echo]] = AT_ROUTER, b.arg[idx[echo]]
-    w.stop(idx[echo], ACCEPTED, lambda i: w.hop("router", b.arg[i], "router-local", "DELIVER",
+    w.stop(idx[echo], ACCEPTED, lambda i: w.hop("router", b.arg[i], Stage.ROUTER_LOCAL, Action.DELIVER,
                                                 reason="the router answers echo requests"))
-    w.stop(idx[~echo], DENIED_INGRESS, lambda i: w.hop("router", b.arg[i], "router-local", "DENY",
+    w.stop(idx[~echo], DENIED_INGRESS, lambda i: w.hop("router", b.arg[i], Stage.ROUTER_LOCAL, Action.DENY,
                                                        reason="a router runs no services"))
 
 
@@ -140,37 +141,37 @@ def route_out(w, idx) -> None:
     if len(unknown):
         entry[unknown] = _lookup(tb, router[unknown], b, idx[unknown])
     b.route_entry[idx] = -2
-    at = tb.rt_base[router] + np.maximum(entry, 0)
-    entry = np.where((entry >= 0) & (tb.entry_kind[at] == topo.LOCAL), tb.entry_aux[at], entry)
+    at = tb.rt.base[router] + np.maximum(entry, 0)
+    entry = np.where((entry >= 0) & (tb.entry.kind[at] == topo.LOCAL), tb.entry.aux[at], entry)
     none = entry < 0
-    w.stop(idx[none], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP", reason="no route"))
+    w.stop(idx[none], NO_ROUTE, lambda i: w.hop("router", b.arg[i], Stage.ROUTE, Action.DROP, reason="no route"))
     keep = np.flatnonzero(~none)
     idx, router, entry = idx[keep], router[keep], entry[keep]
-    at = tb.rt_base[router] + entry
+    at = tb.rt.base[router] + entry
     if w.tr is not None:
         for i, r, e in zip(idx, router, entry):
             text = tb.router_tables[tb.ids("rt")[r]].main.texts[e]
-            w.tr.add(int(i), w.hop("router", r, "route", "FORWARD", route=text))
-    out = tb.entry_port[at].astype(np.int64)
+            w.tr.add(int(i), w.hop("router", r, Stage.ROUTE, Action.FORWARD, route=text))
+    out = tb.entry.port[at].astype(np.int64)
     loose = out < 0
-    w.stop(idx[loose], NO_ROUTE, lambda i: w.hop("router", b.arg[i], "route", "DROP",
+    w.stop(idx[loose], NO_ROUTE, lambda i: w.hop("router", b.arg[i], Stage.ROUTE, Action.DROP,
                                                  reason="next hop is not on a connected subnet"))
     keep = np.flatnonzero(~loose)
     idx, router, out, at = idx[keep], router[keep], out[keep], at[keep]
-    snat = tb.port_gw[out] & ~b.translated[idx] & ~b.v6[idx]
-    _source_nat(w, idx[snat], router[snat], "snat")
+    snat = tb.port.gw[out] & ~b.translated[idx] & ~b.v6[idx]
+    _source_nat(w, idx[snat], router[snat], Stage.SNAT)
     if b.record_visits and len(idx):
         _visit(b, idx, router)
-    net = tb.port_net[out]
-    up = tb.port_admin[out] & np.where(net >= 0, tb.net_admin[np.maximum(net, 0)], False)
-    w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], "admin-state", "DROP",
+    net = tb.port.net[out]
+    up = tb.port.admin[out] & np.where(net >= 0, tb.net.admin[np.maximum(net, 0)], False)
+    w.stop(idx[~up], ADMIN_DOWN, lambda i: w.hop("router", b.arg[i], Stage.ADMIN_STATE, Action.DROP,
                                                  reason="out port or network is down"))
     keep = np.flatnonzero(up)
     idx, router, net, at = idx[keep], router[keep], net[keep], at[keep]
     b.leaving[idx] = router
-    via = tb.entry_kind[at] == topo.VIA
+    via = tb.entry.kind[at] == topo.VIA
     hop = idx[via]
-    b.hop_hi[hop], b.hop_lo[hop] = tb.entry_nh_hi[at[via]], tb.entry_nh_lo[at[via]]
+    b.hop_hi[hop], b.hop_lo[hop] = tb.entry.nh_hi[at[via]], tb.entry.nh_lo[at[via]]
     b.move(hop, NEXTHOP, net[via])
     b.move(idx[~via], DELIVER, net[~via])
 

@@ -6,10 +6,12 @@ import numpy as np
 
 from ..model.protocols import ICMP_REPLIES
 from .addresses import MASK64
-from .batch import (AT_EXTERNAL, AT_PORT, AT_ROUTER, DELIVER, DISPOSITIONS, NO_ROUTE, OUTSIDE, ROUTE,
-                    ROUTER, SEND, Batch, icmp_protocol, port_protocol)
-from .engine import Walk, owner_lookup, port_stateful
+from .batch import (AT_EXTERNAL, AT_PORT, AT_ROUTER, DELIVER, DISPOSITIONS, NO_ROUTE, OUTSIDE,
+                    REACHABLE_CODES, ROUTE, ROUTER, SEND, Batch, icmp_protocol, port_protocol,
+                    reachable_codes)
+from .engine import Walk, port_stateful
 from .flows import Flow, resolve
+from .topology import owner_lookup
 
 _REPLY4 = np.full(256, -1, dtype=np.int64)
 _REPLY6 = np.full(256, -1, dtype=np.int64)
@@ -96,7 +98,7 @@ def _reply_start(tb, req: Batch, idx: np.ndarray, r: Batch) -> None:
     back = outside[~link]
     router = req.leaving[idx[back]]
     via = router >= 0
-    r.in_port[back[via]] = tb.rt_gw_port[router[via]]
+    r.in_port[back[via]] = tb.rt.gw_port[router[via]]
     r.move(back[via], ROUTER, router[via])
     r.stop(back[~via], NO_ROUTE)
 
@@ -111,7 +113,7 @@ def run_flows(tb, flows: list[Flow], tracers=None, replies: bool = True) -> tupl
     Walk(tb, req, tracers[0] if tracers else None).run()
     if not replies:
         return req, None
-    reachable = np.isin(req.disp, (0, 1)) & has_reply(req)
+    reachable = reachable_codes(req.disp) & has_reply(req)
     idx = np.flatnonzero(reachable)
     rep = reply_batch(tb, req, idx)
     Walk(tb, rep, tracers[1] if tracers else None, request=req).run()
@@ -127,7 +129,7 @@ def verdicts(req: Batch, rep: Batch | None) -> list[dict]:
     out = []
     for i, code in enumerate(req.disp.tolist()):
         name = DISPOSITIONS[code]
-        out.append({"disposition": name, "reachable": code in (0, 1), "return_disposition": back[i]})
+        out.append({"disposition": name, "reachable": code in REACHABLE_CODES, "return_disposition": back[i]})
     return out
 
 

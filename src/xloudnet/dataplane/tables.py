@@ -1,4 +1,4 @@
-"""``FlowTables``: a Snapshot compiled to numpy struct-of-arrays, and its incremental compiler.
+"""``FlowTables``: a Snapshot compiled to numpy struct-of-arrays (the compiler is ``compiler.py``).
 
 Layout (all columns are indexed by stable *slots*, see ``rows.py``):
 
@@ -15,7 +15,7 @@ Layout (all columns are indexed by stable *slots*, see ``rows.py``):
 
 Addresses are two uint64 columns (``hi``, ``lo``; IPv4 in ``lo``) with a separate family flag.
 Tries, decision cells, references and route entries live in append-only arenas shared along a
-lineage of compiles. ``compile_tables(snapshot, previous)`` diffs the snapshot against
+lineage of compiles. ``compiler.compile_tables(snapshot, previous)`` diffs the snapshot against
 ``previous.snapshot`` by record identity (records are immutable), rebuilds only the pieces that
 depend on changed records (one group-direction for a rule change, one router for a route
 change), and patches the rows of changed records.
@@ -23,7 +23,7 @@ change), and patches the rows of changed records.
 
 from __future__ import annotations
 
-import gc
+from dataclasses import dataclass, field, fields
 from itertools import compress
 from operator import is_not
 
@@ -34,38 +34,126 @@ from . import classifier
 from . import groups as sg
 from . import topology as topo
 from . import trie
-from .addresses import parse_ip, parse_range
 from .rows import Rows, Slots
 
 I32, I64, U64, B = np.int32, np.int64, np.uint64, np.bool_
 NONE_ROOT = trie.leaf(-1)
 ZERO_ROOT = trie.leaf(0)
 
-SPECS = {
-    "port": {"net": (I32, -1, False), "admin": (B, False, False), "filtered": (B, False, False),
-             "router": (I32, -1, False), "gw": (B, False, False), "rport": (B, False, False),
-             "fallback4": (I32, -1, False), "fallback6": (I32, -1, False),
-             "groups": (I32, -1, True), "fx_valid": (B, False, True), "fx_v6": (B, False, True),
-             "fx_hi": (U64, 0, True), "fx_lo": (U64, 0, True), "fx_sub": (I32, -1, True),
-             "pr_valid": (B, False, True), "pr_v6": (B, False, True),
-             "pr_fhi": (U64, 0, True), "pr_flo": (U64, 0, True),
-             "pr_lhi": (U64, 0, True), "pr_llo": (U64, 0, True)},
-    "net": {"admin": (B, False, False), "external": (B, False, False),
-            "own4": (I64, NONE_ROOT, False), "own6": (I64, NONE_ROOT, False)},
-    "sub": {"rt4": (I64, NONE_ROOT, False), "rt6": (I64, NONE_ROOT, False), "base": (I64, 0, False)},
-    "rt": {"admin": (B, False, False), "main4": (I64, NONE_ROOT, False),
-           "main6": (I64, NONE_ROOT, False), "base": (I64, 0, False),
-           "dnat": (I64, NONE_ROOT, False), "srcfip": (I64, NONE_ROOT, False),
-           "gw_port": (I32, -1, False), "gw4_has": (B, False, False), "gw4": (U64, 0, False),
-           "snat": (B, True, False)},
-    "fip": {"addr": (U64, 0, False), "fixed": (U64, 0, False), "router": (I32, -1, False)},
-    "grp": {"stateful": (B, True, False), "mem4": (I64, ZERO_ROOT, False),
-            "mem6": (I64, ZERO_ROOT, False)},
-    "gd": {"svc": (I64, ZERO_ROOT, False), "a4": (I64, ZERO_ROOT, False),
-           "a6": (I64, ZERO_ROOT, False), "n4": (I64, 1, False), "n6": (I64, 1, False),
-           "t4": (I64, 0, False), "t6": (I64, 0, False), "u": (I64, 0, False),
-           "nref": (I64, 0, False), "refs": (I64, 0, False), "lim": (I64, -1, False)},
-}
+def column(dtype, fill, two_dimensional: bool = False):
+    """A column of a group: its dtype, the value of rows no record fills, and whether it is 2-D
+    (one row per slot, as wide as the widest record needs, padded with the fill)."""
+    return field(metadata={"spec": (dtype, fill, two_dimensional)})
+
+
+# The typed column groups (``tables.port.net``, ``tables.gd.svc``, ...). Each is a frozen view of
+# one family's ``Rows`` taken when a compile finishes; its fields declare the columns' specs.
+@dataclass(frozen=True, slots=True)
+class PortColumns:
+    net: np.ndarray = column(I32, -1)  # network slot
+    admin: np.ndarray = column(B, False)
+    filtered: np.ndarray = column(B, False)  # port security on and not ``network:*``
+    router: np.ndarray = column(I32, -1)  # router slot of a router port
+    gw: np.ndarray = column(B, False)  # a router's gateway port
+    rport: np.ndarray = column(B, False)  # a router port (interface or gateway)
+    fallback4: np.ndarray = column(I32, -1)  # subnet a non-fixed source routes by, per family
+    fallback6: np.ndarray = column(I32, -1)
+    groups: np.ndarray = column(I32, -1, True)  # group slots
+    fx_valid: np.ndarray = column(B, False, True)  # fixed IPs: family, address, subnet slot
+    fx_v6: np.ndarray = column(B, False, True)
+    fx_hi: np.ndarray = column(U64, 0, True)
+    fx_lo: np.ndarray = column(U64, 0, True)
+    fx_sub: np.ndarray = column(I32, -1, True)
+    pr_valid: np.ndarray = column(B, False, True)  # allowed address pairs: family, first, last
+    pr_v6: np.ndarray = column(B, False, True)
+    pr_fhi: np.ndarray = column(U64, 0, True)
+    pr_flo: np.ndarray = column(U64, 0, True)
+    pr_lhi: np.ndarray = column(U64, 0, True)
+    pr_llo: np.ndarray = column(U64, 0, True)
+    # Derived when frozen, not compiled: the first fixed IP as one IPv4 column (a value no IPv4
+    # address has when it is not IPv4): most packets are sent from it, and one compare checks
+    # that (``engine``).
+    first4: np.ndarray = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkColumns:
+    admin: np.ndarray = column(B, False)
+    external: np.ndarray = column(B, False)
+    own4: np.ndarray = column(I64, NONE_ROOT)  # owner-map roots per family (``topology``)
+    own6: np.ndarray = column(I64, NONE_ROOT)
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetColumns:
+    rt4: np.ndarray = column(I64, NONE_ROOT)  # route-table roots per family
+    rt6: np.ndarray = column(I64, NONE_ROOT)
+    base: np.ndarray = column(I64, 0)  # first route entry
+
+
+@dataclass(frozen=True, slots=True)
+class RouterColumns:
+    admin: np.ndarray = column(B, False)
+    main4: np.ndarray = column(I64, NONE_ROOT)  # route-table roots per family
+    main6: np.ndarray = column(I64, NONE_ROOT)
+    base: np.ndarray = column(I64, 0)  # first route entry
+    dnat: np.ndarray = column(I64, NONE_ROOT)  # floating IP -> fip slot
+    srcfip: np.ndarray = column(I64, NONE_ROOT)  # fixed IP -> its floating IP's slot
+    gw_port: np.ndarray = column(I32, -1)
+    gw4_has: np.ndarray = column(B, False)
+    gw4: np.ndarray = column(U64, 0)  # gateway IPv4 address
+    snat: np.ndarray = column(B, True)  # ``enable_snat``
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPColumns:
+    addr: np.ndarray = column(U64, 0)
+    fixed: np.ndarray = column(U64, 0)
+    router: np.ndarray = column(I32, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupColumns:
+    stateful: np.ndarray = column(B, True)
+    mem4: np.ndarray = column(I64, ZERO_ROOT)  # member-address trie roots per family
+    mem6: np.ndarray = column(I64, ZERO_ROOT)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDirColumns:
+    """Row ``2 * group + direction``: the ``GroupDir`` classifier of ``groups.py``."""
+
+    svc: np.ndarray = column(I64, ZERO_ROOT)
+    a4: np.ndarray = column(I64, ZERO_ROOT)
+    a6: np.ndarray = column(I64, ZERO_ROOT)
+    n4: np.ndarray = column(I64, 1)
+    n6: np.ndarray = column(I64, 1)
+    t4: np.ndarray = column(I64, 0)
+    t6: np.ndarray = column(I64, 0)
+    u: np.ndarray = column(I64, 0)
+    nref: np.ndarray = column(I64, 0)
+    refs: np.ndarray = column(I64, 0)
+    lim: np.ndarray = column(I64, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryColumns:
+    """Per-field views of the route-entry arena (``topology.ENTRY_DTYPE``): gathers of one
+    field are cheaper than of the structured array."""
+
+    kind: np.ndarray
+    port: np.ndarray
+    v6: np.ndarray
+    nh_hi: np.ndarray
+    nh_lo: np.ndarray
+    aux: np.ndarray
+
+
+GROUPS = {"port": PortColumns, "net": NetworkColumns, "sub": SubnetColumns, "rt": RouterColumns,
+          "fip": FloatingIPColumns, "grp": GroupColumns, "gd": GroupDirColumns}
+# family -> column -> (dtype, fill, two-dimensional), read off the declarations above.
+SPECS = {family: {f.name: f.metadata["spec"] for f in fields(cls) if "spec" in f.metadata}
+         for family, cls in GROUPS.items()}
 
 
 class Arenas:
@@ -83,6 +171,21 @@ class Arenas:
 class FlowTables:
     """Compiled tables (see the module docstring). Treat as read-only."""
 
+    # Set by ``freeze`` at the end of every compile.
+    port: PortColumns
+    net: NetworkColumns
+    sub: SubnetColumns
+    rt: RouterColumns
+    fip: FloatingIPColumns
+    grp: GroupColumns
+    gd: GroupDirColumns
+    entry: EntryColumns
+    nodes: np.ndarray  # arena views: trie nodes, decision cells, references, limits, route entries
+    cells: np.ndarray
+    refs: np.ndarray
+    limits: np.ndarray
+    entries: np.ndarray
+
     def __init__(self, snapshot: Snapshot, arenas: Arenas):
         self.snapshot = snapshot
         self.revision = snapshot.revision
@@ -97,22 +200,23 @@ class FlowTables:
         self.stats = {"rebuilt": {}}
 
     def freeze(self) -> "FlowTables":
-        """Expose columns as attributes (``port_net``, ``gd_svc``, ...) and arena views."""
-        for family, rows in self.rows.items():
-            for name, column in rows.columns.items():
-                setattr(self, f"{family}_{name}", column)
+        """Take the typed column groups (``port``, ``gd``, ...) and the arena views."""
+        rows = self.rows
         self.nodes = self.arenas.nodes.view()
         self.cells = self.arenas.cells.view()
         self.refs = self.arenas.refs.view()
         self.limits = self.arenas.limits.view()
         self.entries = self.arenas.entries.view()
-        for name in topo.ENTRY_DTYPE.names:  # per-field views: gathers of one field are cheaper
-            setattr(self, f"entry_{name}", self.entries[name])
-        # The first fixed IP as one IPv4 column (a value no IPv4 address has when it is not
-        # IPv4): most packets are sent from it, and one compare checks that (``engine``).
-        first = self.port_fx_valid[:, 0] & ~self.port_fx_v6[:, 0]
-        self.port_first4 = np.where(first, self.port_fx_lo[:, 0], np.uint64(1 << 63))
-        self.member4, self.member6 = self.grp_mem4, self.grp_mem6
+        self.entry = EntryColumns(**{name: self.entries[name] for name in topo.ENTRY_DTYPE.names})
+        port = rows["port"].columns
+        first = port["fx_valid"][:, 0] & ~port["fx_v6"][:, 0]
+        self.port = PortColumns(**port, first4=np.where(first, port["fx_lo"][:, 0], np.uint64(1 << 63)))
+        self.net = NetworkColumns(**rows["net"].columns)
+        self.sub = SubnetColumns(**rows["sub"].columns)
+        self.rt = RouterColumns(**rows["rt"].columns)
+        self.fip = FloatingIPColumns(**rows["fip"].columns)
+        self.grp = GroupColumns(**rows["grp"].columns)
+        self.gd = GroupDirColumns(**rows["gd"].columns)
         return self
 
     # Helpers for callers (query resolution, traces).
@@ -131,31 +235,6 @@ class FlowTables:
 
 
 INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips")
-
-
-def compile_tables(snapshot: Snapshot, previous: FlowTables | None = None,
-                   changed=None) -> FlowTables:
-    """Compile ``snapshot``; with ``previous``, reuse every piece whose records are unchanged.
-
-    Finding the changed records costs a pass over every changed collection. ``changed`` — an
-    optional iterable of ``(collection, id)`` pairs, such as a control-plane fork's ``touched``
-    set — names every record that may differ from ``previous.snapshot``, and only those are
-    compared. It is a promise by the caller: pass it only when ``snapshot`` was derived from
-    ``previous.snapshot`` by exactly those writes (a count check falls back to the full pass
-    when records were added or removed unannounced).
-
-    The cyclic garbage collector is paused meanwhile: a big compile allocates millions of
-    small acyclic objects, and each collection they trigger would walk the whole snapshot
-    again (a fifth of a 100k-port compile). Reference counting still frees everything."""
-    from .compiler import Compiler
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        return Compiler(snapshot, previous, changed).run()
-    finally:
-        if paused:
-            gc.enable()
 
 
 def diff(old, new, candidates=None) -> set:
@@ -179,19 +258,5 @@ def diff(old, new, candidates=None) -> set:
     return changed
 
 
-def address_family(text) -> bool | None:
-    """True for IPv6, False for IPv4, None when unparsable."""
-    try:
-        return parse_ip(text)[0]
-    except (ValueError, TypeError):
-        return None
-
-
-def cidr_family(text) -> bool | None:
-    try:
-        return parse_range(text)[0]
-    except (ValueError, TypeError):
-        return None
-
-
-__all__ = ["FlowTables", "compile_tables", "diff", "Arenas", "SPECS", "sg", "topo"]
+__all__ = ["FlowTables", "diff", "Arenas", "SPECS", "GROUPS", "PortColumns", "NetworkColumns", "SubnetColumns",
+           "RouterColumns", "FloatingIPColumns", "GroupColumns", "GroupDirColumns", "EntryColumns", "sg", "topo"]

@@ -8,7 +8,7 @@ Owner maps (one per network and family) answer two questions at once, packed in 
 ``((owner + 2) << 1) | on_link``. ``on_link`` says the address lies in a subnet of the network;
 ``owner`` is ``NOBODY`` (-1), ``UPSTREAM`` (-2: an external subnet's unowned gateway), a port
 (``2 * slot``) or a router holding a floating IP there (``2 * slot + 1``). Precedence follows
-DESIGN.md: a floating IP held by a router, then the fixed-IP holder with the lowest port id,
+docs/semantics.md §4.6: a floating IP held by a router, then the fixed-IP holder with the lowest port id,
 then an allowed-address-pair holder with the lowest port id, then the upstream.
 
 Route tables are partitions painted in priority order: longest prefix, then an extra route over
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import trie
-from .addresses import parse_ip, parse_range, prefix_len
+from .addresses import format_ip, parse_ip, parse_range, prefix_len
 
 NOBODY, UPSTREAM = -1, -2
 LOCAL, CONNECTED, VIA = 1, 2, 3
@@ -36,6 +36,14 @@ ENTRY_DTYPE = np.dtype([("kind", np.int8), ("port", np.int32), ("v6", np.bool_),
 def owner_code(kind: str, slot: int) -> int:
     """Owner value of a port or of a router holding a floating IP."""
     return 2 * slot + (1 if kind == "router" else 0)
+
+
+def owner_lookup(tb, net, v6, hi, lo):
+    """``(owner, on_link)`` of addresses on networks (see the module docstring)."""
+    safe = np.maximum(net, 0)
+    value = trie.lookup_addr(tb.nodes, tb.net.own4[safe], tb.net.own6[safe], v6, hi, lo)
+    value = np.where(net >= 0, value, pack_owner(NOBODY, 0))
+    return (value >> 1) - 2, (value & 1).astype(bool)
 
 
 def pack_owner(owner: int, on_link: int) -> int:
@@ -213,7 +221,6 @@ def _router_routes(router: dict, ports: list[dict], subnets) -> list[tuple]:
 
 
 def _text(value: int, v6: bool) -> str:
-    from .addresses import format_ip
     return format_ip(v6, value)
 
 

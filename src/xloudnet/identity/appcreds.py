@@ -3,6 +3,7 @@ subset of roles (what clouds.yaml and terraform setups often use instead of pass
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Callable
 
@@ -34,8 +35,11 @@ class AppCredentials:
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
         new_secret: Callable[[int], str],
+        lock: "threading.RLock | None" = None,
     ):
         self._directory = directory
+        # The identity service's lock: a create checks names and inserts with nothing between.
+        self._lock = lock if lock is not None else threading.RLock()
         self._clock = clock
         self._new_id = new_id
         self._new_secret = new_secret
@@ -50,24 +54,25 @@ class AppCredentials:
         if caller.project_id is None:
             raise ValidationError("An application credential needs a project-scoped token.")
         known, _ = read_entity(body, "application_credential", _FIELDS, ("name",))
-        if any(c.user_id == user_id and c.name == known["name"] for c in self._creds.values()):
-            raise Conflict(
-                f"Conflict occurred attempting to store application_credential - "
-                f"Duplicate entry found with name {known['name']}."
+        with self._lock:
+            if any(c.user_id == user_id and c.name == known["name"] for c in self._creds.values()):
+                raise Conflict(
+                    f"Conflict occurred attempting to store application_credential - "
+                    f"Duplicate entry found with name {known['name']}."
+                )
+            secret = known.get("secret") or self._new_secret(48)
+            cred = AppCredential(
+                id=self._new_id(),
+                name=known["name"],
+                user_id=user_id,
+                project_id=caller.project_id,
+                secret_hash=hash_password(secret),
+                role_ids=self._role_ids(caller, body["application_credential"].get("roles")),
+                description=known.get("description"),
+                expires_at=self._expiry(known.get("expires_at")),
+                unrestricted=known.get("unrestricted", False),
             )
-        secret = known.get("secret") or self._new_secret(48)
-        cred = AppCredential(
-            id=self._new_id(),
-            name=known["name"],
-            user_id=user_id,
-            project_id=caller.project_id,
-            secret_hash=hash_password(secret),
-            role_ids=self._role_ids(caller, body["application_credential"].get("roles")),
-            description=known.get("description"),
-            expires_at=self._expiry(known.get("expires_at")),
-            unrestricted=known.get("unrestricted", False),
-        )
-        self._creds[cred.id] = cred
+            self._creds[cred.id] = cred
         return cred, secret
 
     def list(self, caller: TokenInfo, user_id: str, name: str | None = None) -> list[AppCredential]:
@@ -86,8 +91,9 @@ class AppCredentials:
         return cred
 
     def delete(self, caller: TokenInfo, user_id: str, cred_id: str) -> AppCredential:
-        cred = self.get(caller, user_id, cred_id)
-        return self._creds.pop(cred.id)
+        with self._lock:
+            cred = self.get(caller, user_id, cred_id)
+            return self._creds.pop(cred.id)
 
     def authenticate(self, auth: AppCredentialAuth) -> AppCredential:
         """The credential the secret opens; ``Unauthorized`` for anything wrong."""
@@ -99,6 +105,13 @@ class AppCredentials:
         if cred.expires_at is not None and cred.expires_at <= self._clock():
             raise Unauthorized("The application credential has expired.")
         return cred
+
+    def all(self) -> list[AppCredential]:
+        return list(self._creds.values())
+
+    def restore(self, creds) -> None:
+        """Replace every credential with stored ones (a server restarting on its state)."""
+        self._creds = {c.id: c for c in creds}
 
     def forget(self, predicate: Callable[[AppCredential], bool]) -> None:
         """Drop the credentials of deleted users/projects or of lost role assignments."""

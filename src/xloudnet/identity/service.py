@@ -16,6 +16,7 @@ from xloudnet.identity.appcreds import AppCredentials
 from xloudnet.identity.auth import AuthRequest, Scope, parse_auth
 from xloudnet.identity.directory import Directory
 from xloudnet.identity.errors import Forbidden, NotFound, Unauthorized
+from xloudnet.identity.persistence import FlushingLock, IdentityJournal, StateSpace
 from xloudnet.identity.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from xloudnet.identity.records import DEFAULT_DOMAIN_ID, AppCredential, Domain, Project, Role, User
 from xloudnet.identity.tokens import TokenInfo, TokenStore, as_utc, format_time
@@ -66,17 +67,24 @@ class IdentityService:
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_hex_id,
         new_secret: Callable[[int], str] = secrets.token_urlsafe,
+        state: StateSpace | None = None,
     ):
         self.settings = settings
         self._clock = clock
         self._new_secret = new_secret
-        self._lock = threading.RLock()
+        # With a state log, leaving the lock writes what changed under it (see persistence).
+        self._lock = threading.RLock() if state is None else FlushingLock()
         self.directory = Directory(new_id)
         self.tokens = TokenStore(self.now)
-        self.app_credentials = AppCredentials(self.directory, self.now, new_id, new_secret)
+        self.app_credentials = AppCredentials(self.directory, self.now, new_id, new_secret, self._lock)
         self.admin = IdentityAdmin(self.directory, self.tokens, self.app_credentials, self._lock)
-        for account in settings.accounts:
-            self._create_account(account)
+        with self._lock:
+            if state is not None:
+                journal = IdentityJournal(state, self.directory, self.app_credentials, self.tokens, self.now)
+                journal.restore()
+                self._lock.flush = journal.flush
+            for account in settings.accounts:
+                self._create_account(account)
 
     def now(self) -> datetime:
         return as_utc(self._clock())
@@ -300,9 +308,13 @@ class IdentityService:
             project_name, DEFAULT_DOMAIN_ID, description=f"Project {project_name}"
         )
         role = d.role_named(account.role) or d.add_role(account.role)
-        user = d.user_named(account.name, DEFAULT_DOMAIN_ID) or d.add_user(
-            account.name,
-            DEFAULT_DOMAIN_ID,
-            password_hash=hash_password(account.password or self.settings.password),
-        )
+        password = account.password or self.settings.password
+        user = d.user_named(account.name, DEFAULT_DOMAIN_ID)
+        if user is None:
+            user = d.add_user(account.name, DEFAULT_DOMAIN_ID, password_hash=hash_password(password))
+        elif not verify_password(password, user.password_hash):
+            # Restored from a state directory: the configured password wins (as keystone-manage
+            # bootstrap does), so changing it in the configuration locks the old one out.
+            d.update(user, password_hash=hash_password(password))
+            self.tokens.revoke_where(lambda t: t.user_id == user.id)
         d.grant(user.id, "project", project.id, role.id)

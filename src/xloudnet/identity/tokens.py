@@ -80,12 +80,16 @@ class TokenStore:
         self._info: dict[str, TokenInfo] = {}
         self._bodies: dict[str, dict] = {}
         self._expiry: list[tuple[datetime, str]] = []  # heap, for sweeping
+        # Ids added or revoked since the owner last looked (set by a journal; None: untracked).
+        self.changed: set[str] | None = None
 
     def add(self, info: TokenInfo, body: dict) -> None:
         self.sweep()
         self._info[info.token_id] = info
         self._bodies[info.token_id] = body
         heapq.heappush(self._expiry, (as_utc(info.expires_at), info.token_id))
+        if self.changed is not None:
+            self.changed.add(info.token_id)
 
     def validate(self, token_id: str | None) -> TokenInfo | None:
         """The token's info, or ``None`` when it is unknown, revoked or expired."""
@@ -103,7 +107,14 @@ class TokenStore:
     def revoke(self, token_id: str) -> bool:
         """Forget one token; False if it was not live."""
         self._bodies.pop(token_id, None)
+        if self.changed is not None:
+            self.changed.add(token_id)
         return self._info.pop(token_id, None) is not None
+
+    def entry(self, token_id: str) -> tuple[TokenInfo, dict] | None:
+        """A held token's info and body, expired or not (for persisting it)."""
+        info = self._info.get(token_id)
+        return None if info is None else (info, self._bodies[token_id])
 
     def revoke_where(self, predicate: Callable[[TokenInfo], bool]) -> int:
         """Revoke every token whose info matches; returns how many."""

@@ -1,11 +1,15 @@
-"""The fixed vocabulary of verdicts and trace steps (DESIGN.md, "Traces")."""
+"""The fixed vocabulary of verdicts and trace steps (see docs/semantics.md, "Traces").
+
+``StrEnum`` members are their strings: answers serialise to the same JSON as plain literals,
+and ``Disposition.ACCEPTED == "ACCEPTED"`` holds for callers that compare with text.
+"""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Disposition(str, Enum):
+class Disposition(StrEnum):
     """What finally happened to a packet."""
 
     ACCEPTED = "ACCEPTED"
@@ -22,10 +26,13 @@ class Disposition(str, Enum):
     QUEUE_OVERFLOW = "QUEUE_OVERFLOW"
 
 
-REACHABLE = frozenset({Disposition.ACCEPTED, Disposition.EXITS_NETWORK})
+# The one definition of "reachable": delivered, or left the cloud through the upstream.
+REACHABLE: frozenset[Disposition] = frozenset({Disposition.ACCEPTED, Disposition.EXITS_NETWORK})
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
+    """Where on the path a hop was recorded, in path order."""
+
     ENTER = "enter"
     ADMIN_STATE = "admin-state"
     ANTI_SPOOFING = "anti-spoofing"
@@ -42,10 +49,23 @@ class Stage(str, Enum):
     EXIT = "exit"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
+    """What the hop did to the packet."""
+
     PERMIT = "PERMIT"
     DENY = "DENY"
     FORWARD = "FORWARD"
     TRANSLATE = "TRANSLATE"
     DELIVER = "DELIVER"
     DROP = "DROP"
+
+
+class Translation(StrEnum):
+    """The ``type`` of a hop's ``translation``."""
+
+    DNAT = "DNAT"
+    SNAT = "SNAT"
+
+
+# The node a hop happened at is ``"<kind>:<id>"`` or ``EXTERNAL``.
+EXTERNAL = "external"

@@ -1,4 +1,4 @@
-"""Discrete-event QoS simulation on simpy (DESIGN.md ``sim/``): consumes FlowTables, never the
+"""Discrete-event QoS simulation on simpy (docs/simulation.md): consumes FlowTables, never the
 control plane.
 
 - ``TokenBucket`` (``bucket``), ``Policer``, ``Shaper``, ``Link`` — the parts;

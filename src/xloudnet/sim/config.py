@@ -1,7 +1,7 @@
 """What a simulation run is asked to do: flows, duration, link settings. Plain dataclasses; the
 JSON request is validated into these by ``xloudnet.analysis.capacity``.
 
-Defaults (DESIGN.md "links and router uplinks have a capacity and a delay"):
+Defaults (links and router uplinks have a capacity and a delay, docs/semantics.md §9):
 
 - ``port`` links (a VM's NIC, one per direction: ``port:ID/tx`` and ``port:ID/rx``):
   10 Gbit/s, 50 µs;

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..model.dispositions import Disposition
 from .bucket import TokenBucket
 from .packet import Packet, forward
 
@@ -68,7 +69,7 @@ class Link:
         cls = self.classes[packet.flow]
         if len(cls.queue) >= self.queue_packets:
             cls.dropped += 1
-            self.lose(packet, "QUEUE_OVERFLOW")
+            self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
             return
         if not cls.queue:
             self.active.append(packet.flow)

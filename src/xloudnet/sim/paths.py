@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from ..dataplane import FlowTables, resolve
 from ..dataplane.explain import trace
+from ..model.dispositions import EXTERNAL, REACHABLE, Stage
 
-PASSING = ("ACCEPTED", "EXITS_NETWORK")
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Plan:
 
     @property
     def passes(self) -> bool:
-        return self.disposition in PASSING
+        return self.disposition in REACHABLE
 
 
 def plan_flow(tables: FlowTables, query: dict) -> Plan:
@@ -48,20 +48,20 @@ def plan_from_trace(answer: dict) -> Plan:
     source = hops[0]["node"] if hops else None
     for i, hop in enumerate(hops):
         node, stage = hop["node"], hop["stage"]
-        if stage == "qos-egress":
+        if stage == Stage.QOS_EGRESS:
             plan.egress_qos = hop.get("qos")
-        elif stage == "qos-ingress":
+        elif stage == Stage.QOS_INGRESS:
             plan.ingress_qos = hop.get("qos")
         if hop.get("rule_id"):
             (plan.send_rules if node == source else plan.arrive_rules).append(hop["rule_id"])
         if i == 0 and node.startswith("port:"):
             plan.links.append((f"{node}/tx", "port"))
-        if stage == "enter" and node.startswith("router:"):
+        if stage == Stage.ENTER and node.startswith("router:"):
             rid = node.split(":", 1)[1]
-            if i > 0 and hops[i - 1]["node"] == "external":
+            if i > 0 and hops[i - 1]["node"] == EXTERNAL:
                 plan.links.append((f"uplink:{rid}/in", "router_uplink"))
             plan.links.append((f"router:{rid}", "router"))
-        if stage == "exit" and node == "external":
+        if stage == Stage.EXIT and node == EXTERNAL:
             last_router = next((h["node"] for h in reversed(hops[:i]) if h["node"].startswith("router:")), None)
             if last_router is not None:
                 plan.links.append((f"uplink:{last_router.split(':', 1)[1]}/out", "router_uplink"))

@@ -7,6 +7,7 @@ lost as ``POLICED``. A packet bigger than a bandwidth bucket's depth never confo
 
 from __future__ import annotations
 
+from ..model.dispositions import Disposition
 from .packet import Packet, forward
 
 
@@ -34,4 +35,4 @@ class Policer:
             forward(packet)
         else:
             self.dropped += 1
-            self.lose(packet, "POLICED")
+            self.lose(packet, Disposition.POLICED.value)

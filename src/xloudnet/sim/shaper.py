@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..model.dispositions import Disposition
 from .packet import Packet, forward
 
 
@@ -31,7 +32,7 @@ class Shaper:
     def __call__(self, packet: Packet) -> None:
         if len(self.queue) >= self.limit:
             self.dropped += 1
-            self.lose(packet, "QUEUE_OVERFLOW")
+            self.lose(packet, Disposition.QUEUE_OVERFLOW.value)
             return
         self.queue.append(packet)
         self.max_queue = max(self.max_queue, len(self.queue))

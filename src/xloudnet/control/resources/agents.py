@@ -15,7 +15,8 @@ import uuid
 from .. import errors, query
 from ..attributes import Attr, ResourceDef, string, to_bool
 from ..context import Context
-from ..service import ResourceService
+from ..messages import Response
+from ..service import ResourceService, envelope
 
 HOST = "xloudnet"
 # (binary, agent_type, topic, availability_zone)
@@ -118,23 +119,16 @@ class AgentService(ResourceService):
 
     # --- handlers -----------------------------------------------------------------------------
     def _list(self, ctx: Context, req, **_):
-        from ..neutron import Response
-
         q = query.parse(req.query, self.definition)
         match = query.matcher(q)
         agents = [a for a in self._records() if match(a)] if ctx.is_admin else []
         return Response(200, {"agents": [self.present(ctx, a, q.fields) for a in agents]})
 
     def _show(self, ctx: Context, req, rid: str, **_):
-        from ..neutron import Response
-
         fields = [v for k, v in req.query if k == "fields" and v]
         return Response(200, {"agent": self.present(ctx, self._get(ctx, rid), fields)})
 
     def _put(self, ctx: Context, req, rid: str, **_):
-        from ..neutron import Response
-        from ..service import envelope
-
         changes = self.prepare_update(ctx, envelope(req.body, "agent"))
         self._get(ctx, rid)
         with self.store.transaction():

@@ -5,7 +5,7 @@ The address is held by an internal port on the external network (``device_owner`
 allocates and frees it. Association picks the router that has an interface on the port's subnet
 and a gateway on the floating network (``_serving_router``).
 
-Status rule (DESIGN.md): ``ACTIVE`` while associated with a port, ``DOWN`` otherwise.
+Status rule (docs/status.md): ``ACTIVE`` while associated with a port, ``DOWN`` otherwise.
 ``port_details`` is computed from the associated port when the record is presented, so it always
 shows the port as it is now.
 """

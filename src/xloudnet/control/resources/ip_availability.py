@@ -9,6 +9,7 @@ from __future__ import annotations
 from .. import errors, ipam, query
 from ..attributes import Attr, ResourceDef, to_int
 from ..context import Context
+from ..messages import Response
 from ..service import ResourceService
 
 NETWORK_IP_AVAILABILITY = ResourceDef(
@@ -39,9 +40,7 @@ class NetworkIPAvailabilityService(ResourceService):
     def routes(self) -> dict:
         return {"": {"GET": self._list}, r"/(?P<rid>[^/]+)": {"GET": self._show}}
 
-    def _list(self, ctx: Context, req, **_) -> "Response":
-        from ..neutron import Response
-
+    def _list(self, ctx: Context, req, **_) -> Response:
         q = query.parse(req.query, self.definition)
         if not ctx.is_admin:
             return Response(200, {self.definition.plural: []})
@@ -50,9 +49,7 @@ class NetworkIPAvailabilityService(ResourceService):
         items = [self.availability(net, versions) for net in self.store.table("networks").values()]
         return Response(200, {self.definition.plural: [i for i in items if match(i)]})
 
-    def _show(self, ctx: Context, req, rid: str, **_) -> "Response":
-        from ..neutron import Response
-
+    def _show(self, ctx: Context, req, rid: str, **_) -> Response:
         network = self.store.get("networks", rid)
         if network is None or not ctx.is_admin:
             raise errors.HTTPNotFound()

@@ -25,6 +25,7 @@ from ..attributes import (
     to_int,
 )
 from ..context import Context
+from ..messages import Response
 from ..service import ResourceService, envelope
 
 MAX_INT = 2147483647  # neutron-lib DB_INTEGER_MAX_VALUE
@@ -361,8 +362,6 @@ class QosRuleAliasService(QosRuleService):
         raise errors.QosRuleNotFound(rule_id=rid, policy_id="")
 
     def routes(self) -> dict:
-        from ..neutron import Response
-
         singular = self.definition.singular
 
         def show(ctx, req, rid):
@@ -450,8 +449,6 @@ class QosRuleTypeService(ResourceService):
         return {"type": rule_type, "drivers": drivers}
 
     def routes(self) -> dict:
-        from ..neutron import Response
-
         def list_types(ctx, req):
             q = query.parse(req.query, self.definition, self.special_filters)
             return Response(200, {"rule_types": [self.present(ctx, r, q.fields) for r in self.rule_types(q)]})

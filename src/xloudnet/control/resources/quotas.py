@@ -15,6 +15,7 @@ from typing import Any
 from .. import errors
 from ..attributes import Attr, ResourceDef, to_bool, to_int
 from ..context import Context
+from ..messages import Response
 from ..service import ResourceService
 from .qos import MAX_INT, value_range
 
@@ -186,8 +187,6 @@ class QuotaService(ResourceService):
 
     # --- routes -------------------------------------------------------------------------------
     def routes(self) -> dict:
-        from ..neutron import Response
-
         def index(ctx, req):
             return Response(200, {"quotas": self.all_quotas(ctx)})
 

@@ -8,7 +8,7 @@ router: they are the ports whose ``device_id`` is the router id and whose ``devi
 router-interface owner, found through the ports' ``device_id`` index.
 
 Status rule: a router is ``ACTIVE`` while ``admin_state_up`` is true and ``DOWN`` while it is
-false (DESIGN.md: routers are ACTIVE when admin-up; real Neutron, which has no such rule, keeps
+false (docs/status.md: routers are ACTIVE when admin-up; real Neutron, which has no such rule, keeps
 ``ACTIVE``). The status of the router's ports is left to the ports service.
 """
 

@@ -27,6 +27,14 @@ from ..attributes import (
 from ..context import Context
 from ..query import ListQuery
 from ..service import ResourceService
+from ...model.protocols import (
+    CANONICAL_NAMES,
+    ICMP_PROTOCOLS,
+    IPV6_ONLY_PROTOCOLS,
+    PORT_PROTOCOLS,
+    PROTOCOL_NUMBERS,
+    ipv6_rule_protocol,
+)
 
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
@@ -35,22 +43,9 @@ MIXED_STATEFUL = (
     "Cannot apply both stateful and stateless security groups on the same port at the same time."
 )
 
-# neutron-lib's IP_PROTOCOL_MAP (name -> number), including the legacy "icmpv6" alias.
-PROTOCOLS: dict[str, int] = {
-    "ah": 51, "dccp": 33, "egp": 8, "esp": 50, "gre": 47, "hopopt": 0, "icmp": 1, "igmp": 2,
-    "ip": 0, "ipip": 4, "ipv6-encap": 41, "ipv6-frag": 44, "ipv6-icmp": 58, "icmpv6": 58,
-    "ipv6-nonxt": 59, "ipv6-opts": 60, "ipv6-route": 43, "ospf": 89, "pgm": 113, "rsvp": 46,
-    "sctp": 132, "tcp": 6, "udp": 17, "udplite": 136, "vrrp": 112,
-}  # fmt: skip
-# Number -> canonical name; later names win as in neutron-lib ("0" -> "ip"), never "icmpv6".
-PROTOCOL_NAMES = {str(n): name for name, n in PROTOCOLS.items() if name != "icmpv6"}
+# Protocol names and numbers: the one table in ``model.protocols`` (neutron-lib's IP_PROTOCOL_MAP).
+PROTOCOLS = PROTOCOL_NUMBERS
 SUPPORTED_PROTOCOLS = [None, *PROTOCOLS]
-PORT_PROTOCOLS = frozenset({6, 17, 33, 132, 136})  # tcp udp dccp sctp udplite
-ICMP_PROTOCOLS = frozenset({1, 58})
-IPV6_ONLY = frozenset(
-    ["ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt", "ipv6-opts", "ipv6-route"]
-    + ["41", "44", "58", "59", "60", "43"]
-)
 ANY_PREFIXES = ("0.0.0.0/0", "::/0", None)
 
 
@@ -118,14 +113,22 @@ def protocol_number(protocol: str | None) -> int | None:
     return PROTOCOLS[protocol] if protocol in PROTOCOLS else int(protocol)
 
 
+def _spelled_number(protocol: str | None) -> int | None:
+    """The number a stored protocol spells in plain decimal (``"6"``; not ``"06"``), else None:
+    Neutron matches names and numbers only in that spelling."""
+    if protocol is not None and protocol.isdigit() and str(int(protocol)) == protocol:
+        return int(protocol)
+    return None
+
+
 def protocol_key(protocol: str | None) -> tuple | None:
     """(name, number) as Neutron compares protocols: ``tcp`` ≡ ``6``, but ``hopopt`` ≢ ``0``."""
     if protocol is None:
         return None
     if protocol in PROTOCOLS:
         return (protocol, str(PROTOCOLS[protocol]))
-    if protocol in PROTOCOL_NAMES:
-        return (PROTOCOL_NAMES[protocol], protocol)
+    if _spelled_number(protocol) in CANONICAL_NAMES:
+        return (CANONICAL_NAMES[int(protocol)], protocol)
     return (protocol, protocol)
 
 
@@ -150,15 +153,14 @@ def canonical_rule(attrs: dict) -> dict:
     """The converted POST attributes after Neutron's cross-field rules; raises its 400s."""
     rule = dict(attrs)
     if rule["ethertype"] == "IPv6":
-        if rule["protocol"] in ("icmp", "icmpv6"):
-            rule["protocol"] = "ipv6-icmp"
-        elif rule["protocol"] == "1":
-            rule["protocol"] = "58"
+        rule["protocol"] = ipv6_rule_protocol(rule["protocol"])
     _check_port_range(rule)
     prefix = rule["remote_ip_prefix"]
     if prefix is not None and rule["ethertype"] != f"IPv{ipaddress.ip_interface(prefix).version}":
         raise errors.SecurityGroupRuleParameterConflict(ethertype=rule["ethertype"], cidr=prefix)
-    if rule["protocol"] in IPV6_ONLY and rule["ethertype"] == "IPv4":
+    protocol = rule["protocol"]
+    number = PROTOCOLS[protocol] if protocol in PROTOCOLS else _spelled_number(protocol)
+    if number in IPV6_ONLY_PROTOCOLS and rule["ethertype"] == "IPv4":
         raise errors.SecurityGroupEthertypeConflictWithProtocol(
             ethertype=rule["ethertype"], protocol=rule["protocol"]
         )
