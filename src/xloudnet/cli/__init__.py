@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .. import __version__
 from .questions import add_commands
+from .run import add_run_command
+from .scenario import add_scenario_command
 from .simulate import add_simulate_command
 
 
@@ -36,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     gc.set_threshold(50_000, 20, 10)
     plane = ControlPlane(quotas=settings.quotas)
     log = identity = None
+    restored = 0
     if settings.state_dir:
         from ..control.statelog import StateError
         from .state import open_state
@@ -46,6 +49,19 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"xloudnet: state: {exc}", file=sys.stderr)
             return 2
         print(f"xloudnet: state in {settings.state_dir} ({restored} resources restored)", flush=True)
+    if identity is None:
+        from ..identity import IdentityService
+
+        identity = IdentityService(settings)
+    if args.scenario:
+        # A state directory that already holds a cloud keeps it: the scenario seeds only a new one.
+        if restored:
+            print(f"xloudnet: {settings.state_dir} already holds resources; --scenario not loaded", flush=True)
+        else:
+            from .scenario import load_for_serve
+
+            if not load_for_serve(args.scenario, plane, identity):
+                return 2
     app = create_app(plane, settings, identity)
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"xloudnet {__version__}: identity {base}/identity/v3  networking {base}/networking  "
@@ -73,11 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, default=None, help="YAML settings file (password, accounts, quotas, ...)")
     serve.add_argument("--state", default=None, metavar="DIR",
                        help="keep every resource, user and token durably in DIR (SQLite) and restore them at start")
+    serve.add_argument("--scenario", type=Path, default=None,
+                       help="start with this scenario file provisioned (into an empty --state only)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)
     add_commands(commands)
     add_simulate_command(commands)
+    add_run_command(commands); add_scenario_command(commands)
     return parser
 
 
