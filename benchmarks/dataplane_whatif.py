@@ -6,7 +6,7 @@ the shape of ``xloudnet.dataplane.synthetic``: 200 networks of 50 VMs, a router 
 (port ranges, prefixes, remote groups, ICMP, UDP/53 and each group's two egress-any rules).
 
 For each of N different rules (half deleted, half a new rule added to a random group), one
-what-if through ``AnalysisSession`` is timed in three parts, median over the N:
+what-if through the analysis library's ``LivePlane`` is timed in three parts, median over the N:
 
 - apply + fork: ``apply_changes`` (copy-on-write fork, the change through the API);
 - incremental recompile: ``compile_tables(fork snapshot, previous=live tables)``;
@@ -31,7 +31,7 @@ import time
 
 from xloudnet.analysis.matrix import matrix
 from xloudnet.analysis.reachability import reachability
-from xloudnet.api.analysis_session import AnalysisSession
+from xloudnet.analysis.live import LivePlane
 from xloudnet.control.changes import ChangeRejected, apply_changes
 from xloudnet.control.context import Context
 from xloudnet.control.neutron import NeutronAPI, Request
@@ -142,7 +142,7 @@ def changes_to_time(plane: ControlPlane, groups: list[str], count: int, seed: in
     return out
 
 
-def time_whatifs(session: AnalysisSession, cases: list[tuple], exact: bool) -> dict:
+def time_whatifs(session: LivePlane, cases: list[tuple], exact: bool) -> dict:
     parts = {"apply+fork": [], "recompile": [], "diff": [], "refused": 0, "pairs": [], "items": []}
     for changes, rule in cases:
         t0 = time.perf_counter()
@@ -164,7 +164,7 @@ def time_whatifs(session: AnalysisSession, cases: list[tuple], exact: bool) -> d
     return parts
 
 
-def baseline(session: AnalysisSession, ends: list[dict]) -> dict:
+def baseline(session: LivePlane, ends: list[dict]) -> dict:
     snapshot = session.plane.snapshot()
     t0 = time.perf_counter()
     tables = compile_tables(snapshot)
@@ -194,11 +194,11 @@ def main(argv=None) -> None:
           f"({args.ports:,} VMs), {len(store.table('security_groups')):,} groups, "
           f"{len(store.table('security_group_rules')):,} rules, {len(store.table('routers'))} routers, "
           f"{len(store.table('floatingips')):,} floating IPs")
-    session = AnalysisSession(plane)
+    session = LivePlane(plane)
     t0 = time.perf_counter()
-    session.tables(), session.end_index(), session._all_cuts()
+    session.tables(), session.end_index(), session.all_cuts()
     print(f"live tables + endpoint index (once per live revision): {time.perf_counter() - t0:.2f} s")
-    ends = session.visible_endpoints(CTX)
+    ends = [{"port_id": pid} for pid in session.visible_ids(CTX)]
     base = baseline(session, ends)
     full_service = base["compile"] + 2 * base["matrix"]
     full_exact = base["compile"] + 2 * base["allowed"]

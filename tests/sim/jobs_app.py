@@ -1,6 +1,6 @@
 """The job routes on their own app (the lead mounts them in ``create_app`` later): resources are
 made through the real Neutron API of ``create_app(plane, ...)``; the job routes run over an
-``AnalysisSession`` of the same plane, with a caller dependency reading ``X-Project``
+analysis ``Session`` of the same plane, with a caller dependency reading ``X-Project``
 (``X-Admin`` for an admin)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 
-from xloudnet.api.analysis_session import AnalysisSession
+from xloudnet.analysis import Session
 from xloudnet.api.app import create_app
 from xloudnet.api.errors import install_error_handlers, json_response
 from xloudnet.api.simulation_jobs import add_simulation_job_routes
@@ -50,7 +50,7 @@ def build_world() -> dict:
     app = FastAPI()
     install_error_handlers(app, lambda request: json_response(401, {"error": {"code": 401}}))
     router = APIRouter()
-    jobs = add_simulation_job_routes(router, AnalysisSession(plane), caller)
+    jobs = add_simulation_job_routes(router, Session(plane), caller)
     app.include_router(router, prefix="/simulation")
     return {"client": TestClient(app, raise_server_exceptions=False), "project": project, "other": other,
             "a": a["id"], "b": b["id"], "jobs": jobs}

@@ -28,6 +28,7 @@ from numbers import Real
 
 from ..dataplane import FlowTables, QueryError
 from ..sim import FlowSpec, SimConfig, run_engine
+from ..sim.engine import engine_steps
 from ..sim.backends import BACKENDS, DEFAULT_BACKEND, TBF_LATENCY_MS
 from ..sim.config import LINK_DEFAULTS, SHAPER_QUEUE_PACKETS
 from ..sim.paths import Plan, plan_flow
@@ -64,7 +65,7 @@ def simulate(tables: FlowTables, config: SimConfig, seed: int, plans: list[Plan]
 def simulation_steps(tables: FlowTables, config: SimConfig, seed: int, plans: list[Plan]):
     """``simulate`` as a generator: yields the fraction done after each step and returns the
     result (the server runs jobs in slices; closing the generator abandons the run)."""
-    result = yield from Simulation(tables, config, np.random.default_rng(seed), plans=plans).steps()
+    result = yield from engine_steps(tables, config, seed, plans)
     result["seed"] = seed
     return result
 

@@ -16,7 +16,7 @@ from ..control.neutron import NeutronAPI
 from ..control.plane import ControlPlane
 from ..identity import IdentityService
 from ..settings import Settings
-from .analysis_session import AnalysisSession
+from ..analysis import Session
 from .errors import install_error_handlers, json_response, neutron_error
 from .identity_routes import auth_error_response, build_identity_router
 from .limits import RequestGuard
@@ -88,7 +88,7 @@ def create_app(plane: ControlPlane, settings: Settings, identity: IdentityServic
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.include_router(build_identity_router(identity, settings), prefix="/identity")
     app.state.authenticate = authenticate
-    app.state.analysis = AnalysisSession(plane, api=neutron, matrix_max_pairs=settings.matrix_max_pairs)
+    app.state.analysis = Session(plane, api=neutron, matrix_max_pairs=settings.matrix_max_pairs)
     limits = analysis_limits(settings)
     app.state.pool = FairPool(limits.workers)
     app.state.jobs = SimulationJobs(app.state.analysis, app.state.pool, limits)

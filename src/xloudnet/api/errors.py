@@ -37,6 +37,21 @@ def neutron_error(exc: Exception, headers: dict | None = None) -> Response:
     return json_response(status, body, headers)
 
 
+def validation_message(problems: list) -> str:
+    """Neutron's wording for the first problem pydantic found in a request (where and what, never
+    the offending value: it may be megabytes)."""
+    if not problems:
+        return "Invalid input: malformed request"
+    first = problems[0]
+    loc = list(first.get("loc", ()))
+    if loc and loc[0] in ("body", "query", "path", "header"):  # where FastAPI found it, not a field
+        loc = loc[1:]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    if first.get("type") == "extra_forbidden":
+        return f"Unrecognized attribute(s) '{where}'"
+    return f"Invalid input for {where or 'the request body'}. Reason: {first.get('msg', 'malformed')}."
+
+
 class Unauthenticated(Exception):
     """No valid token on a request that needs one (answered with Keystone's 401 body)."""
 
@@ -68,9 +83,20 @@ def install_error_handlers(app, unauthorized) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc):
-        first = exc.errors()[0] if exc.errors() else {}
-        message = f"Invalid input: {first.get('msg', 'malformed request')}"
-        return neutron_error(errors.HTTPBadRequest(message))
+        return neutron_error(errors.HTTPBadRequest(validation_message(exc.errors())))
+
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request, exc):
+        # FastAPI's own refusals (an unparsable body, an unknown route) in /simulation's format.
+        if not request.url.path.startswith("/simulation"):
+            return await http_exception_handler(request, exc)
+        kinds = {400: "HTTPBadRequest", 404: "HTTPNotFound", 405: "HTTPMethodNotAllowed"}
+        kind = kinds.get(exc.status_code, "HTTPError")
+        body = {"NeutronError": {"type": kind, "message": str(exc.detail), "detail": ""}}
+        return json_response(exc.status_code, body, getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, exc):

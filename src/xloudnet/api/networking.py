@@ -93,6 +93,9 @@ def _if_match(value: str | None) -> int | None:
     if not value:
         return None
     key, _, number = value.partition("=")
-    if key.strip() != "revision_number" or not number.strip().isdigit():
+    number = number.strip()
+    # Revision numbers are 64-bit; a longer run of digits is refused before int() (which raises
+    # past 4300 digits and would cost quadratic time before that).
+    if key.strip() != "revision_number" or not number.isascii() or not number.isdigit() or len(number) > 19:
         raise errors.HTTPBadRequest(f"Invalid If-Match header: {value}. Expected revision_number=<int>")
     return int(number)

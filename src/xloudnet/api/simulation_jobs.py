@@ -30,18 +30,18 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 from starlette.responses import Response
 
+from ..analysis.models import SimulationJobBody, SimulationJobList, SimulationRequest
 from ..control import errors
 from ..control.context import Context
 from .errors import json_response
-from .workers import AnalysisLimits, FairPool, PoolClosed, project_key
+from .workers import AnalysisLimits, FairPool, PoolClosed
 
-HIDDEN = "hidden"
 MAX_ERROR_CHARS = 500  # error messages may quote request strings: kept bounded
 
 EXAMPLE = {"flows": [{"source": {"port_id": "PORT-A"}, "destination": {"port_id": "PORT-B"},
@@ -49,13 +49,14 @@ EXAMPLE = {"flows": [{"source": {"port_id": "PORT-A"}, "destination": {"port_id"
            "duration_s": 5, "seed": 1}
 
 UNFINISHED = ("BUILD", "RUNNING")
+JobId = Annotated[str, Path(max_length=64)]
 
 
 class Job:
     """One simulation run: what is known of it so far, and (while it runs) its step generator."""
 
     __slots__ = ("id", "project_id", "status", "progress", "flows", "duration_s", "created_at",
-                 "updated_at", "finished_at", "result_json", "error", "cancelled", "steps", "child",
+                 "updated_at", "finished_at", "result_json", "error", "cancelled", "steps", "child", "prepared",
                  "__weakref__")
 
     def __init__(self, project_id: str | None, flows: int, duration_s: float):
@@ -72,6 +73,7 @@ class Job:
         self.cancelled = False
         self.steps = None
         self.child = None  # the ChildRun while the job runs in a child process
+        self.prepared = None  # the checked run: what the caller may see of its result
 
     @property
     def finished(self) -> bool:
@@ -95,6 +97,7 @@ class Job:
     def end(self, status: str, error: str | None = None) -> None:
         """Finish: drop the run (request, tables, simulator) and keep only the summary."""
         steps, self.steps = self.steps, None
+        self.prepared = None
         if steps is not None:
             steps.close()
         self.status = status
@@ -126,20 +129,16 @@ class SimulationJobs:
         with self.lock:
             return {jid: j for jobs in self.projects.values() for jid, j in jobs.items()}
 
-    def start(self, ctx: Context, body: Any) -> dict:
-        """Validate ``body`` now (raising 400/404), then queue it; the job's view as created."""
-        from ..analysis.capacity import parse_request, plan_flows, simulation_steps
+    def start(self, ctx: Context, body: SimulationRequest) -> dict:
+        """Check ``body`` now (raising 400/404), then queue it; the job's view as created."""
+        from ..analysis.capacity import simulation_steps
 
-        key = project_key(ctx)
-        self._check_room(key)  # before the (costlier) validation: a project over quota pays nothing
-        config, seed = parse_request(body)
-        for flow in config.flows:
-            self.session._check_end(ctx, flow.source)
-            self.session._check_end(ctx, flow.destination)
-        tables = self.session.tables()
-        plans = plan_flows(tables, config)
-        job = Job(ctx.project_id, len(config.flows), config.duration_s)
-        job.steps = simulation_steps(tables, config, seed, plans)
+        key = owner(ctx)
+        self._check_room(key)  # before the (costlier) checks: a project over quota pays nothing
+        prepared = self.session.as_caller(ctx).prepare_simulation(body)
+        job = Job(ctx.project_id, prepared.flows, prepared.duration_s)
+        job.prepared = prepared
+        job.steps = simulation_steps(prepared.tables, prepared.config, prepared.seed, prepared.plans)
         with self.lock:
             if self.closed:
                 raise errors.ServiceUnavailable()
@@ -226,7 +225,7 @@ class SimulationJobs:
             if job.cancelled:
                 job.end("CANCELLED", job.error or "cancelled")
             elif kind == "result":
-                job.result_json = orjson.dumps(redact(self.session, ctx, orjson.loads(payload)))
+                job.result_json = orjson.dumps(_visible(job, orjson.loads(payload)))
                 job.progress = 1.0
                 job.end("ACTIVE")
             else:
@@ -234,7 +233,7 @@ class SimulationJobs:
         except Exception as exc:  # noqa: BLE001 - a bug: on the job, never a dead monitor
             job.end("ERROR", f"internal error: {type(exc).__name__}")
         job.child = None
-        key = project_key(ctx)
+        key = owner(ctx)
         with self.lock:
             if self.running.get(key) is job:
                 del self.running[key]
@@ -243,13 +242,13 @@ class SimulationJobs:
     # --- thread mode: slices on the pool -----------------------------------------------------
     def _queue(self, ctx: Context, job: Job, front: bool) -> None:
         try:
-            self.pool.submit(project_key(ctx), lambda: self._slice(ctx, job), front=front)
+            self.pool.submit(owner(ctx), lambda: self._slice(ctx, job), front=front)
         except PoolClosed:
             job.end("CANCELLED", "cancelled: the server is shutting down")
 
     def _slice(self, ctx: Context, job: Job) -> None:
         """Run ``job`` for about ``slice_seconds``, then queue its next slice (or finish it)."""
-        from ..dataplane import QueryError
+        from ..analysis import QueryError
 
         if job.cancelled or job.steps is None:
             if job.steps is not None:
@@ -263,7 +262,7 @@ class SimulationJobs:
                 if time.monotonic() >= deadline:
                     break
         except StopIteration as done:
-            job.result_json = orjson.dumps(redact(self.session, ctx, done.value))
+            job.result_json = orjson.dumps(_visible(job, done.value))
             job.progress = 1.0
             job.end("ACTIVE")
             return
@@ -281,14 +280,14 @@ class SimulationJobs:
 
     def get(self, ctx: Context, job_id: str) -> Job:
         with self.lock:
-            job = self._prune(project_key(ctx)).get(job_id)
+            job = self._prune(owner(ctx)).get(job_id)
         if job is None or job.project_id != ctx.project_id:
             raise errors.HTTPNotFound(f"Simulation {job_id[:100]} could not be found.")
         return job
 
     def list(self, ctx: Context) -> list[Job]:
         with self.lock:
-            return [j for j in reversed(self._prune(project_key(ctx)).values()) if j.project_id == ctx.project_id]
+            return [j for j in reversed(self._prune(owner(ctx)).values()) if j.project_id == ctx.project_id]
 
     def delete(self, ctx: Context, job_id: str) -> None:
         job = self.get(ctx, job_id)
@@ -297,16 +296,16 @@ class SimulationJobs:
         if child is not None:
             child.kill()
         with self.lock:
-            queue = self.waiting.get(project_key(ctx))
+            queue = self.waiting.get(owner(ctx))
             if queue is not None:
                 for item in [i for i in queue if i[1] is job]:
                     queue.remove(item)
                     job.end("CANCELLED", "cancelled")
-            jobs = self.projects.get(project_key(ctx))
+            jobs = self.projects.get(owner(ctx))
             if jobs is not None:
                 jobs.pop(job.id, None)
                 if not jobs:
-                    del self.projects[project_key(ctx)]
+                    del self.projects[owner(ctx)]
 
     def shutdown(self, reason: str = "cancelled: the server is shutting down") -> int:
         """Refuse new jobs and cancel every unfinished one (recorded as ``CANCELLED``); how many."""
@@ -333,23 +332,25 @@ def add_simulation_job_routes(router: APIRouter, session, caller_dependency,
     Returns the job registry (tests and the app may inspect it)."""
     jobs = jobs or SimulationJobs(session)
 
-    @router.post("/v1/simulations", status_code=202, summary="Start a QoS packet simulation (202 + job)")
-    def start(request: Request, body: dict[str, Any] = Body(..., examples=[EXAMPLE]),
+    @router.post("/v1/simulations", status_code=202, summary="Start a QoS packet simulation (202 + job)",
+                 response_model=SimulationJobBody)
+    def start(request: Request, body: Annotated[SimulationRequest, Body(examples=[EXAMPLE])],
               ctx: Context = Depends(caller_dependency)):
         job = jobs.start(ctx, body)
         location = str(request.url).rstrip("/") + "/" + job["id"]
         return json_response(202, {"simulation": job}, {"Location": location})
 
-    @router.get("/v1/simulations", summary="The caller's project's simulation jobs")
+    @router.get("/v1/simulations", summary="The caller's project's simulation jobs", response_model=SimulationJobList)
     def listing(ctx: Context = Depends(caller_dependency)):
         return json_response(200, {"simulations": [j.view() for j in jobs.list(ctx)]})
 
-    @router.get("/v1/simulations/{job_id}", summary="Status, progress, and the result when done")
-    def show(job_id: str, ctx: Context = Depends(caller_dependency)):
+    @router.get("/v1/simulations/{job_id}", summary="Status, progress, and the result when done",
+                response_model=SimulationJobBody)
+    def show(job_id: JobId, ctx: Context = Depends(caller_dependency)):
         return Response(jobs.get(ctx, job_id).document(), media_type="application/json")
 
     @router.delete("/v1/simulations/{job_id}", status_code=204, summary="Forget (and stop) a job")
-    def forget(job_id: str, ctx: Context = Depends(caller_dependency)):
+    def forget(job_id: JobId, ctx: Context = Depends(caller_dependency)):
         jobs.delete(ctx, job_id)
         return json_response(204, None)
 
@@ -357,35 +358,16 @@ def add_simulation_job_routes(router: APIRouter, session, caller_dependency,
 
 
 # --- what a caller may see of a result ------------------------------------------------------------
-def redact(session, ctx: Context, result: dict) -> dict:
-    """Hide other projects' ports, routers and rules in link ids, paths, QoS and rule hits."""
-    if ctx.is_admin:
-        return result
+def _visible(job: Job, result: dict) -> dict:
+    """The engine's raw result as the job's caller may see it (the analysis library redacts:
+    other projects' ports, routers, rules and QoS policies become ``hidden``)."""
+    return job.prepared.finish(result).json_body()
 
-    def node(link_id: str) -> str:
-        head, sep, tail = link_id.partition("/")
-        kind, _, rid = head.partition(":")
-        kind = "router" if kind == "uplink" else kind
-        shown = session._redact_hop(ctx, {"node": f"{kind}:{rid}"})["node"]
-        if shown.endswith(":" + HIDDEN):
-            return f"{head.partition(':')[0]}:{HIDDEN}{sep}{tail}"
-        return link_id
 
-    def rule(rule_id: str) -> str:
-        return session._redact_hop(ctx, {"node": "", "rule_id": rule_id}).get("rule_id") or rule_id
-
-    out = dict(result)
-    hits: dict[str, int] = {}
-    for rid, count in result.get("rule_hits", {}).items():
-        key = rule(rid)
-        hits[key] = hits.get(key, 0) + count
-    out["rule_hits"] = hits
-    links: dict = {}
-    for lid, stats in result.get("links", {}).items():
-        links.setdefault(node(lid), stats)
-    out["links"] = links
-    out["flows"] = [dict(f, path=[node(lid) for lid in f.get("path", [])]) for f in result.get("flows", [])]
-    return out
+def owner(ctx: Context) -> str:
+    """The namespace of a caller's jobs (and its turn in the pool): its project, or for an admin
+    token without a project scope the user alone (never one namespace for every such caller)."""
+    return f"project:{ctx.project_id}" if ctx.project_id is not None else f"user:{ctx.user_id}"
 
 
 def _now() -> str:

@@ -34,4 +34,24 @@ def run_engine(tables, config: SimConfig, seed: int, plans: list, progress=None)
     return result
 
 
-__all__ = ["run_engine"]
+def engine_steps(tables, config: SimConfig, seed: int, plans: list):
+    """``run_engine`` as a generator for servers that run jobs in slices: the reference engine
+    yields its progress step by step; the batched one runs in a single step (it is fast, and
+    servers run it in a child process)."""
+    if config.engine in ("auto", "batched"):
+        try:
+            sim = BatchedSimulation(tables, config, np.random.default_rng(seed), plans)
+        except NotBatchable:
+            if config.engine == "batched":
+                raise
+        else:
+            yield 0.0
+            result = sim.run(None)
+            result["engine"] = "batched"
+            return result
+    result = yield from Simulation(tables, config, np.random.default_rng(seed), plans=plans).steps()
+    result["engine"] = "reference"
+    return result
+
+
+__all__ = ["run_engine", "engine_steps"]
