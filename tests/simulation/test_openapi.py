@@ -11,6 +11,7 @@ ANSWERS = {
     ("post", "/simulation/v1/simulations"): ("SimulationRequest", "202", "SimulationJobBody"),
     ("get", "/simulation/v1/simulations"): (None, "200", "SimulationJobList"),
     ("get", "/simulation/v1/simulations/{job_id}"): (None, "200", "SimulationJobBody"),
+    ("get", "/simulation/v1/topology"): (None, "200", "TopologyGraph"),
     ("get", "/simulation/v1"): (None, "200", "QuestionIndex"),
     ("get", "/simulation/"): (None, "200", "Versions"),
 }

@@ -97,11 +97,14 @@ def make_ports(http, token: str, count: int, cidr: str = "10.20.0.0/22") -> list
 
 
 def job_body(a: str, b: str, rate_kbps: float = 2000, duration_s: float = 1.0, flows: int = 1,
-             name: str | None = None) -> dict:
+             name: str | None = None, engine: str | None = None) -> dict:
     flow = {"source": {"port_id": a}, "destination": {"port_id": b}, "protocol": "udp",
             "destination_port": 5001, "rate_kbps": rate_kbps}
-    return {"flows": [dict(flow, name=f"{name}-{i}") if name else flow for i in range(flows)],
+    body = {"flows": [dict(flow, name=f"{name}-{i}") if name else flow for i in range(flows)],
             "duration_s": duration_s, "seed": 1}
+    if engine is not None:
+        body["engine"] = engine
+    return body
 
 
 def wait_for(predicate, timeout: float = 60.0, every: float = 0.02):

@@ -74,8 +74,22 @@ class ChildRun:
         self.on_done(outcome)
 
 
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this child when the server goes (Linux PR_SET_PDEATHSIG): a long
+    step must not outlive it, holding its pipes and CPU."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the server went before the request took effect
+        os._exit(0)
+
+
 def _child(steps, fd: int, parent: int) -> None:
     try:
+        _die_with_parent(parent)
         for sig in (signal.SIGINT, signal.SIGTERM):  # the server's handlers are not the child's
             signal.signal(sig, signal.SIG_DFL)
         try:

@@ -306,14 +306,25 @@ class BatchedSimulation:
         self._flush_losses()
 
     def run(self, progress=None) -> dict:
+        steps = self.steps()
+        while True:
+            try:
+                fraction = next(steps)
+            except StopIteration as done:
+                return done.value
+            if progress is not None:
+                progress(fraction)
+
+    def steps(self):
+        """``run`` as a generator: yields the fraction done after each window of packets and
+        returns the result (servers run jobs in slices and may stop between windows)."""
         cfg = self.config
         started = time.perf_counter()
         offered = sum(f.rate_kbps * 1000.0 / (f.packet_size * 8) * (cfg.duration_s - f.start_s) for f in cfg.flows)
         windows = max(MIN_WINDOWS, math.ceil(offered / WINDOW_PACKETS))
         for k in range(1, windows + 1):
             self._window(cfg.duration_s * k / windows if k < windows else cfg.duration_s)
-            if progress is not None:
-                progress(k / windows)
+            yield k / windows
         wall = time.perf_counter() - started
         rule_hits = {}
         for i, plan in enumerate(self.plans):

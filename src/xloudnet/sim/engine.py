@@ -35,9 +35,8 @@ def run_engine(tables, config: SimConfig, seed: int, plans: list, progress=None)
 
 
 def engine_steps(tables, config: SimConfig, seed: int, plans: list):
-    """``run_engine`` as a generator for servers that run jobs in slices: the reference engine
-    yields its progress step by step; the batched one runs in a single step (it is fast, and
-    servers run it in a child process)."""
+    """``run_engine`` as a generator for servers that run jobs in slices: each engine yields
+    the fraction done after each of its steps (a window of packets, for the batched one)."""
     if config.engine in ("auto", "batched"):
         try:
             sim = BatchedSimulation(tables, config, np.random.default_rng(seed), plans)
@@ -45,8 +44,7 @@ def engine_steps(tables, config: SimConfig, seed: int, plans: list):
             if config.engine == "batched":
                 raise
         else:
-            yield 0.0
-            result = sim.run(None)
+            result = yield from sim.steps()
             result["engine"] = "batched"
             return result
     result = yield from Simulation(tables, config, np.random.default_rng(seed), plans=plans).steps()

@@ -77,7 +77,7 @@ class SimulatedFlow(Question):
     destination_port: Port | None = None
     rate_kbps: Annotated[float, Field(gt=0, le=100_000_000, allow_inf_nan=False, strict=True)]
     packet_size: Annotated[int, Field(ge=64, le=9216, strict=True)] = 1500
-    pattern: Literal["cbr", "poisson", "onoff"] = "cbr"
+    pattern: Literal["cbr", "poisson", "onoff", "tcp"] = "cbr"
     burst: Burst | None = None
     dscp: Annotated[int, Field(ge=0, le=63, strict=True)] = 0
     start_s: Annotated[float, Field(ge=0, le=600, allow_inf_nan=False, strict=True)] = 0.0
@@ -88,6 +88,8 @@ class LinkSettings(Question):
     capacity_kbps: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False, strict=True)] | None = None
     delay_ms: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False, strict=True)] | None = None
     queue_packets: Annotated[int, Field(ge=1, le=100_000, strict=True)] | None = None
+    loss_ratio: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)] | None = None
+    latency_ms: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False, strict=True)] | None = None  # shaper
 
 
 LinkKey = Annotated[str, StringConstraints(min_length=1, max_length=160)]
@@ -97,11 +99,13 @@ class SimulationRequest(Question):
     """A QoS packet simulation: flows, duration, seed, result bins and link settings (by kind
     — ``port``, ``router``, ``router_uplink``, ``shaper`` — or by link id)."""
 
-    flows: Annotated[list[SimulatedFlow], Field(min_length=1, max_length=64)]
+    flows: Annotated[list[SimulatedFlow], Field(min_length=1, max_length=1000)]
     duration_s: Seconds
     seed: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] = 0
     bins: Annotated[int, Field(ge=1, le=1000, strict=True)] = 50
     links: Annotated[dict[LinkKey, LinkSettings], Field(max_length=256)] | None = None
+    backend: Literal["ovs", "linuxbridge", "ovn"] | None = None  # whose QoS semantics (docs/simulation.md)
+    engine: Literal["auto", "batched", "reference"] | None = None
 
 
 __all__ = ["ReachQuestion", "MatrixQuestion", "Change", "WhatIfQuestion", "SGTestQuestion", "LintQuestion",
