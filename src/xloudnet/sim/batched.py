@@ -27,6 +27,7 @@ from .config import SimConfig
 from .metrics import RunMetrics
 from .result import build_result
 from .stages import Layout, build_layout, guarantee_bucket
+from .stepping import drive
 
 PATTERN_CODES = {"cbr": 0, "poisson": 1, "onoff": 2}
 WINDOW_PACKETS = 2_000_000   # packets generated per window (memory per window)
@@ -306,14 +307,7 @@ class BatchedSimulation:
         self._flush_losses()
 
     def run(self, progress=None) -> dict:
-        steps = self.steps()
-        while True:
-            try:
-                fraction = next(steps)
-            except StopIteration as done:
-                return done.value
-            if progress is not None:
-                progress(fraction)
+        return drive(self.steps(), progress)
 
     def steps(self):
         """``run`` as a generator: yields the fraction done after each window of packets and

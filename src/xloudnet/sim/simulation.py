@@ -33,6 +33,7 @@ from .shaper import Shaper
 from .sources import start_source
 from .stages import build_layout
 from .tcp import TcpSource
+from .stepping import drive
 
 PROGRESS_STEPS = 50
 FLUSH_EVENTS = 65_536  # metrics take events in batches (the same vectorised calls as the batched engine)
@@ -182,14 +183,7 @@ class Simulation:
     # --- running --------------------------------------------------------------------------------
     def run(self, progress=None) -> dict:
         """Run for ``duration_s`` simulated seconds; ``progress(fraction)`` after each step."""
-        steps = self.steps()
-        while True:
-            try:
-                fraction = next(steps)
-            except StopIteration as done:
-                return done.value
-            if progress is not None:
-                progress(fraction)
+        return drive(self.steps(), progress)
 
     def steps(self):
         """``run`` as a generator: yields the fraction done after each step, returns the result.
