@@ -28,9 +28,10 @@ def _protocol_name(number) -> str:
     return protocol_name(number) if isinstance(number, int) else str(number)
 
 
-def _detail(hop: dict) -> str:
+def hop_detail(hop: dict, labels: dict | None = None) -> str:
+    """The entry that decided a hop, in words (``labels`` may name rules: id -> label)."""
     if hop.get("rule_id"):
-        return f"rule {hop['rule_id']}"
+        return (labels or {}).get(hop["rule_id"], f"rule {hop['rule_id']}")
     if hop.get("route"):
         route = hop["route"]
         via = route.get("nexthop")
@@ -56,7 +57,7 @@ def hops_table(title: str, hops: list[dict], names: dict | None = None) -> Table
         node = hop.get("node", "")
         name = names.get(node.partition(":")[2])
         table.add_row(str(number), f"{node} ({name})" if name else node, hop.get("stage", ""),
-                      f"[{style}]{action}[/]" if style else action, _detail(hop))
+                      f"[{style}]{action}[/]" if style else action, hop_detail(hop))
     return table
 
 

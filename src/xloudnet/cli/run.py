@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .render import hop_detail
+
 STATUS_STYLE = {"pass": "[bold green]PASS[/]", "fail": "[bold red]FAIL[/]", "xfail": "[yellow]XFAIL[/]",
                 "xpass": "[magenta]XPASS[/]", "error": "[bold red]ERROR[/]"}
 
@@ -134,22 +136,8 @@ def trace_table(title: str, hops: list[dict], labels: dict) -> Table:
         node = labels.get(rid, hop.get("node", "")) if rid else hop.get("node", "")
         action = hop.get("action", "")
         shown = f"[red]{action}[/]" if action in ("DENY", "DROP") else action
-        table.add_row(str(number), node, hop.get("stage", ""), shown, _decision(hop, labels))
+        table.add_row(str(number), node, hop.get("stage", ""), shown, hop_detail(hop, labels))
     return table
-
-
-def _decision(hop: dict, labels: dict) -> str:
-    if hop.get("rule_id"):
-        return labels.get(hop["rule_id"], f"rule {hop['rule_id']}")
-    if hop.get("route"):
-        route = hop["route"]
-        return f"route {route.get('destination')} " + (f"via {route['nexthop']}" if route.get("nexthop") else "(connected)")
-    if hop.get("translation"):
-        t = hop["translation"]
-        return f"{t.get('type')} {t.get('from')} → {t.get('to')}"
-    if hop.get("conntrack"):
-        return f"conntrack {hop['conntrack']}"
-    return hop.get("reason", "")
 
 
 def render_summary(console: Console, summary: dict) -> None:
