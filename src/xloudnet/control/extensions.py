@@ -67,6 +67,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "agent": ("agent", "The agent management extension."),
     "security-groups-default-rules": ("Default rules for security groups", "Configure set of security group rules used as default rules for every new security group"),
     "rbac-policies": ("RBAC Policies", "Allows creation and modification of policies that control tenant access to resources."),
+    "rbac-security-groups": ("Add security_group type to network RBAC", "Add security_group type to network RBAC"),
+    "rbac-subnetpool": ("Add subnetpool type to RBAC", "Add subnetpool type to RBAC"),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations", "Provides support for adjusting the prefix list of subnet pools"),
     "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),

@@ -267,7 +267,10 @@ class SecurityGroupService(ResourceService):
     extensions = SG_EXTENSIONS
 
     def visible(self, ctx: Context, record: dict) -> bool:
-        return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+        # Neutron's get_security_group: admin, owner, or the group shared with the caller's
+        # project (rbac-security-groups: a wildcard or targeted access_as_shared entry).
+        return (ctx.is_admin or record["project_id"] == ctx.project_id
+                or self.plane.rbac_policies.shared_with(record, ctx.project_id))
 
     # --- hooks other services call ---------------------------------------------------------------
     def ensure_default(self, project_id: str | None) -> str | None:
@@ -294,7 +297,8 @@ class SecurityGroupService(ResourceService):
         for sg_id in dict.fromkeys(sg_ids):
             record = self.store.get(self.table, sg_id) if isinstance(sg_id, str) else None
             if record is not None and (
-                ctx.is_admin or not project_id or record["project_id"] == project_id or record["shared"]
+                ctx.is_admin or not project_id or record["project_id"] == project_id
+                or self.plane.rbac_policies.shared_with(record, project_id)
             ):
                 found.append(record)
             else:
@@ -322,6 +326,9 @@ class SecurityGroupService(ResourceService):
 
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         """The group with its rules as full dicts (computed from the rules index, never stored)."""
+        # ``shared`` reads true for a project an RBAC entry shares the group with.
+        if not record["shared"] and ctx.project_id and self.plane.rbac_policies.grants(record["id"], ctx.project_id):
+            record = {**record, "shared": True}
         body = super().present(ctx, record, fields)
         if not fields or "security_group_rules" in fields:
             body = dict(body)
@@ -351,6 +358,7 @@ class SecurityGroupService(ResourceService):
         if record["default_of"] is not None and not ctx.is_admin:
             raise errors.SecurityGroupCannotRemoveDefault()
         self.plane.security_group_rules.remove_for_group(record["id"])
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
 
 
