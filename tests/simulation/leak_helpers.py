@@ -5,7 +5,9 @@
 drawn by ``plans()``: an external network; optionally a shared network of admin's (behind an
 admin router) and a shared network of alt_demo's, either of them carrying a QoS policy that
 belongs to its owner; each project's own network, ports (some on the shared networks), groups
-with remote-group and prefix rules, routers, floating IPs and per-port QoS policies.
+with remote-group and prefix rules, routers, floating IPs and per-port QoS policies; optionally
+a group of demo's shared by RBAC (with alt_demo alone, or by admin with everybody) that one of
+alt_demo's ports uses, whose rules name demo's private group as their remote group.
 
 ``sweep(caller)`` asks every question a caller can ask about what it sees and returns the
 answers' bodies; ``visible_ids(caller)`` lists every id the networking API shows that caller.
@@ -20,6 +22,7 @@ from sim_helpers import Caller
 
 EXTERNAL_HOST = "198.51.100.7"
 QOS_KINDS = (None, "dscp", "bandwidth", "both")
+GROUP_SHARING = (None, "targeted", "wildcard")  # how demo's group reaches alt_demo (rbac-security-groups)
 
 
 def plans():
@@ -37,6 +40,7 @@ def plans():
         "admin_qos": st.sampled_from(QOS_KINDS),
         "alt_shared": st.booleans(),
         "alt_shared_qos": st.sampled_from(QOS_KINDS),
+        "demo_shares_group": st.sampled_from(GROUP_SHARING),
         "demo": project,
         "alt": project,
     })
@@ -102,7 +106,29 @@ def build_cloud(admin: Caller, demo: Caller, alt: Caller, plan: dict) -> dict:
         shared["alt"] = net
     for who, caller in (("demo", demo), ("alt", alt)):
         _project(admin, caller, who, plan[who], public["id"], shared, ids[who])
+    if plan.get("demo_shares_group"):
+        share_group(admin, demo, alt, ids["alt"], plan["demo_shares_group"])
     return {"public": public["id"]}
+
+
+def share_group(admin: Caller, demo: Caller, alt: Caller, alt_project: str, how: str) -> dict:
+    """demo's ``demo-shared`` group (https from anywhere, udp from demo's private ``demo-web``
+    members) shared with alt_demo (``targeted``) or everybody (``wildcard``, which only admins
+    may grant), and an alt_demo port on alt's own network using it."""
+    private = _ok(demo.neutron("GET", "/security-groups?name=demo-web"))["security_groups"][0]
+    group = demo.create("security-groups", "security_group", {"name": "demo-shared"})
+    rule = {"security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4"}
+    https = demo.create("security-group-rules", "security_group_rule",
+                        dict(rule, protocol="tcp", port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0"))
+    demo.create("security-group-rules", "security_group_rule", dict(rule, protocol="udp", remote_group_id=private["id"]))
+    grantor, target = (demo, alt_project) if how == "targeted" else (admin, "*")
+    grantor.create("rbac-policies", "rbac_policy", {"object_type": "security_group", "object_id": group["id"],
+                                                     "action": "access_as_shared", "target_tenant": target})
+    network = _ok(alt.neutron("GET", "/networks?name=alt-net"))["networks"][0]
+    port = alt.create("ports", "port", {"name": "alt-on-shared-group", "network_id": network["id"],
+                                        "security_groups": [group["id"]], "device_owner": "compute:nova",
+                                        "device_id": "alt-on-shared-group"})
+    return {"group": group["id"], "private": private["id"], "https_rule": https["id"], "port": port["id"]}
 
 
 def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, shared: dict, project: str) -> None:
@@ -139,12 +165,15 @@ COLLECTIONS = (("networks", "networks"), ("subnets", "subnets"), ("ports", "port
 
 
 def visible_ids(caller: Caller) -> set[str]:
-    """Every id the networking API shows ``caller`` (QoS rules through their policies)."""
+    """Every id the networking API shows ``caller`` (QoS rules through their policies, security
+    group rules through their groups)."""
     seen: set[str] = set()
     for path, key in COLLECTIONS:
         for record in _ok(caller.neutron("GET", f"/{path}"))[key]:
             seen.add(record["id"])
             seen.update(r["id"] for r in record.get("rules") or [])
+            # A group's body shows its rules (a group shared with the caller included).
+            seen.update(r["id"] for r in record.get("security_group_rules") or [])
     return seen
 
 
