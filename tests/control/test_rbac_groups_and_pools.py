@@ -276,3 +276,29 @@ def test_a_whatif_fork_may_share_a_group_without_touching_the_live_plane(call, p
     assert fork.results[0]["status"] == 201
     assert fork.plane.security_groups.visible(one, fork.plane.store.get("security_groups", group["id"]))
     assert call(one, "GET", f"/v2.0/security-groups/{group['id']}")[0] == 404
+
+
+# --- ?shared= is per caller (neutron-lib's apply_filters on RBAC objects) ------------------------
+
+@pytest.mark.parametrize("kind", ["security_group", "subnetpool", "network", "qos_policy"])
+def test_the_shared_filter_answers_for_the_caller(call, boss, one, two, kind):
+    path, key, body = {
+        "security_group": ("/v2.0/security-groups", "security_group", {"name": "g"}),
+        "subnetpool": ("/v2.0/subnetpools", "subnetpool", {"name": "p", "prefixes": ["10.1.0.0/16"]}),
+        "network": ("/v2.0/networks", "network", {"name": "n"}),
+        "qos_policy": ("/v2.0/qos/policies", "policy", {"name": "q"}),
+    }[kind]
+    plural = path.rsplit("/", 1)[1].replace("-", "_")
+    made = _ok(call(boss, "POST", path, {key: body}))[key]
+    _ok(_share(call, boss, kind, made["id"], ONE))
+
+    def listed(ctx, value):
+        status, answer = call(ctx, "GET", path, query=[("shared", value)])
+        assert status == 200, answer
+        return made["id"] in [r["id"] for r in answer[plural]]
+
+    assert listed(one, "true") and not listed(one, "false")
+    assert listed(boss, "false") and not listed(boss, "true"), "the owner was not shared anything"
+    assert not listed(two, "true")
+    status, body = call(one, "GET", path, query=[("shared", "maybe")])
+    assert status == 400

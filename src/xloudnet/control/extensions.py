@@ -69,6 +69,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "rbac-policies": ("RBAC Policies", "Allows creation and modification of policies that control tenant access to resources."),
     "rbac-security-groups": ("Add security_group type to network RBAC", "Add security_group type to network RBAC"),
     "rbac-subnetpool": ("Add subnetpool type to RBAC", "Add subnetpool type to RBAC"),
+    "security-groups-shared-filtering": ("Security group filtering on the shared field", "Support filtering security groups on the shared field"),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations", "Provides support for adjusting the prefix list of subnet pools"),
     "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..attributes import Attr, ResourceDef, string, uuid_value
+from ..attributes import Attr, ResourceDef, string, to_bool, uuid_value
 from ..context import Context
 from ..service import ResourceService
 
@@ -137,6 +137,15 @@ class RbacPolicyService(ResourceService):
     def shared_with(self, record: dict, project_id: str | None) -> bool:
         """The object reads ``shared: true`` for this project (shared with all, or with it)."""
         return bool(record.get("shared")) or self.grants(record["id"], project_id)
+
+    def shared_filter(self, ctx: Context, values: list[str]) -> Callable[[dict], bool]:
+        """``?shared=`` on an RBAC object, as neutron-lib's apply_filters: does an
+        access_as_shared entry name everybody or the caller's project (first value counts)."""
+        try:
+            wanted = to_bool(values[0])
+        except ValueError as exc:
+            raise errors.HTTPBadRequest(f"Invalid input for shared. Reason: {exc}.") from None
+        return lambda record: self.shared_with(record, ctx.project_id) == wanted
 
     def granted_to(self, object_id: str, project_id: str | None) -> bool:
         """Any entry at all naming ``project_id`` or everybody (what makes an object visible)."""

@@ -245,6 +245,7 @@ SG_EXTENSIONS = (
     "security-groups-normalized-cidr",
     "security-groups-rules-belongs-to-default-sg",
     "port-security-groups-filtering",
+    "security-groups-shared-filtering",
 )
 
 
@@ -265,6 +266,11 @@ class SecurityGroupService(ResourceService):
     attribute = "security_groups"
     indexes = ("project_id", "default_of")
     extensions = SG_EXTENSIONS
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+
+    def extra_checks(self, ctx: Context, q: ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
 
     def visible(self, ctx: Context, record: dict) -> bool:
         # Neutron's get_security_group: admin, owner, or the group shared with the caller's

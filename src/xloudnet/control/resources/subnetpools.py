@@ -28,6 +28,7 @@ from ..attributes import (
     to_int,
 )
 from ..context import Context
+from ..query import ListQuery
 from ..service import ResourceService
 
 # Per IP version: (longest prefix, default min_prefixlen, quota unit)
@@ -100,6 +101,11 @@ class SubnetPoolService(ResourceService):
     attribute = "subnetpools"
     indexes = ("project_id",)
     extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+
+    def extra_checks(self, ctx: Context, q: ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
     member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
 
     def visible(self, ctx: Context, record: dict) -> bool:
