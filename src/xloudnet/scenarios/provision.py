@@ -119,9 +119,12 @@ class _Provisioner:
     def run(self) -> Provisioned:
         self.default_groups()
         self.qos_policies()
+        self.shares("qos_policies", "qos_policy")
         self.networks()
+        self.shares("networks", "network")
         self.subnets()
         self.security_groups()
+        self.shares("security_groups", "security_group")
         self.ports("ports")
         self.ports("servers")
         self.routers()
@@ -231,6 +234,17 @@ class _Provisioner:
                                  {"security_group_rule": body}, want_id=rule.id)
                 rule_id = made["security_group_rule"]["id"]
                 self.out.names[rule_id] = f"rule {j} of security group {group.name}"
+
+    def shares(self, section: str, object_type: str) -> None:
+        """``shared_with``: one RBAC access_as_shared entry per project, made by the owner (by an
+        admin for '*', which Neutron's policy reserves to admins)."""
+        for i, item in enumerate(getattr(self.s, section)):
+            for k, name in enumerate(item.shared_with):
+                target = "*" if name == "*" else self.out.projects[name]
+                body = {"object_type": object_type, "object_id": self.out.ids[(section, i)],
+                        "action": "access_as_shared", "target_tenant": target}
+                self.call((section, i, "shared_with", k), self.project(item), "POST", "/v2.0/rbac-policies",
+                          {"rbac_policy": body}, admin=name == "*")
 
     def _drop_default_egress(self, loc: tuple, project: str, gid: str) -> None:
         listed = self.call(loc, project, "GET", f"/v2.0/security-groups/{gid}")["security_group"]
@@ -379,6 +393,8 @@ def project_ids(scenario: Scenario, new_id: Callable[[], str] | None = None) -> 
     for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
                     "floating_ips"):
         names.extend(item.project for item in getattr(scenario, section) if item.project)
+        names.extend(name for item in getattr(scenario, section) for name in getattr(item, "shared_with", ())
+                     if name != "*")
     given = {p.name: p.id for p in scenario.projects if p.id}
     return {name: given.get(name) or new_id() for name in dict.fromkeys(names)}
 
