@@ -149,9 +149,12 @@ def test_a_wildcard_entry_shares_the_group_with_everybody_and_sets_shared(call, 
     entry = _ok(_share(call, admin, "security_group", group["id"], "*"))["rbac_policy"]
     for ctx in (owner, two):
         assert _ok(call(ctx, "GET", f"/v2.0/security-groups/{group['id']}"), 200)["security_group"]["shared"] is True
+        listed = call(ctx, "GET", "/v2.0/security-groups")[1]["security_groups"]
+        assert group["id"] in [g["id"] for g in listed], "a member's listing gathers what is shared with all"
     assert call(admin, "DELETE", f"{RBAC}/{entry['id']}")[0] == 204
     assert _ok(call(owner, "GET", f"/v2.0/security-groups/{group['id']}"), 200)["security_group"]["shared"] is False
     assert call(two, "GET", f"/v2.0/security-groups/{group['id']}")[0] == 404
+    assert group["id"] not in [g["id"] for g in call(two, "GET", "/v2.0/security-groups")[1]["security_groups"]]
 
 
 def test_deleting_a_group_deletes_its_entries(call, plane, owner):

@@ -121,7 +121,7 @@ class RbacPolicyService(ResourceService):
     definition = RBAC_POLICY
     table = "rbac_policies"
     attribute = "rbac_policies"
-    indexes = ("project_id", "object_id")
+    indexes = ("project_id", "object_id", "target_tenant")
     indexed_filters = ("object_id", "project_id")
     extensions = ("rbac-policies", "rbac-security-groups", "rbac-subnetpool")
 
@@ -131,12 +131,22 @@ class RbacPolicyService(ResourceService):
     # --- questions other services ask ---------------------------------------------------------
     def grants(self, object_id: str, project_id: str | None, action: str = SHARED) -> bool:
         """Does an entry give ``project_id`` (or everybody) ``action`` on the object?"""
+        if not self.store.count_where(self.table, "object_id", object_id):
+            return False  # most objects have no entries: an O(1) answer for listings' per-record checks
         return any(e["action"] == action and e["target_tenant"] in (WILDCARD, project_id)
                    for e in self.store.find(self.table, "object_id", object_id))
 
     def shared_with(self, record: dict, project_id: str | None) -> bool:
         """The object reads ``shared: true`` for this project (shared with all, or with it)."""
         return bool(record.get("shared")) or self.grants(record["id"], project_id)
+
+    def shared_object_ids(self, object_type: str, project_id: str | None) -> list[str]:
+        """Ids of the objects of ``object_type`` shared with ``project_id`` or with everybody
+        (by the ``target_tenant`` index: a listing gathers them without scanning its table)."""
+        targets = (WILDCARD, project_id) if project_id else (WILDCARD,)
+        return list(dict.fromkeys(e["object_id"] for target in targets
+                                  for e in self.store.find(self.table, "target_tenant", target)
+                                  if e["object_type"] == object_type and e["action"] == SHARED))
 
     def shared_filter(self, ctx: Context, values: list[str]) -> Callable[[dict], bool]:
         """``?shared=`` on an RBAC object, as neutron-lib's apply_filters: does an
@@ -149,6 +159,8 @@ class RbacPolicyService(ResourceService):
 
     def granted_to(self, object_id: str, project_id: str | None) -> bool:
         """Any entry at all naming ``project_id`` or everybody (what makes an object visible)."""
+        if not self.store.count_where(self.table, "object_id", object_id):
+            return False
         return any(e["target_tenant"] in (WILDCARD, project_id) for e in self.store.find(self.table, "object_id", object_id))
 
     # --- the flags the objects carry ----------------------------------------------------------

@@ -330,6 +330,17 @@ class SecurityGroupService(ResourceService):
         self.ensure_default(_listing_project(ctx, q))
         return super().list(ctx, q)
 
+    def candidates(self, ctx: Context, q: ListQuery):
+        """A member sees its own groups and those shared with it: gather both by index."""
+        if ctx.is_admin or any(key in q.filters for key in self.indexed_filters):
+            return super().candidates(ctx, q)
+        found = {r["id"]: r for r in self.store.find(self.table, "project_id", ctx.project_id)}
+        for gid in self.plane.rbac_policies.shared_object_ids("security_group", ctx.project_id):
+            record = self.store.get(self.table, gid)
+            if record is not None:
+                found.setdefault(gid, record)
+        return iter(found.values())
+
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         """The group with its rules as full dicts (computed from the rules index, never stored)."""
         # ``shared`` reads true for a project an RBAC entry shares the group with.
