@@ -20,7 +20,6 @@ must hold before the object may be shared with a project).
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -80,6 +79,7 @@ def _subnetpool_scope_reachable(plane: "ControlPlane", obj: dict, target: str) -
 CREATE_CHECKS: dict[str, Callable[["ControlPlane", dict, str], None]] = {
     "subnetpool": _subnetpool_scope_reachable,
 }
+
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
