@@ -228,9 +228,12 @@ class SubnetPoolService(ResourceService):
         return {"prefixes": new["prefixes"]}
 
     # --- helpers the subnets service uses ---------------------------------------------------
-    def default_pool(self, ip_version: int) -> dict | None:
+    def default_pool(self, ip_version: int, ctx: Context | None = None) -> dict | None:
+        """The default pool of this IP version, among those ``ctx`` may see (Neutron's
+        get_default_subnetpool lists with the caller's context: an unshared default is nobody
+        else's default)."""
         for pool in self.store.table(self.table).values():
-            if pool["is_default"] and pool["ip_version"] == ip_version:
+            if pool["is_default"] and pool["ip_version"] == ip_version and (ctx is None or self.visible(ctx, pool)):
                 return pool
         return None
 
