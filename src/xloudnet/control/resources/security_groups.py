@@ -266,11 +266,10 @@ class SecurityGroupService(ResourceService):
     attribute = "security_groups"
     indexes = ("project_id", "default_of")
     extensions = SG_EXTENSIONS
-    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
 
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        shared = q.special.get("shared")
-        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
+        return self.plane.rbac_policies.shared_checks(ctx, q)
 
     def visible(self, ctx: Context, record: dict) -> bool:
         # Neutron's get_security_group: admin, owner, or the group shared with the caller's

@@ -101,12 +101,11 @@ class SubnetPoolService(ResourceService):
     attribute = "subnetpools"
     indexes = ("project_id",)
     extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
-    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
 
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        shared = q.special.get("shared")
-        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
-    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
+        return self.plane.rbac_policies.shared_checks(ctx, q)
 
     def visible(self, ctx: Context, record: dict) -> bool:
         # rbac-subnetpool: a targeted access_as_shared entry shows the pool to that project.
