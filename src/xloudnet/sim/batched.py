@@ -105,10 +105,15 @@ class _Link:
         self.ring = np.zeros((n, self.qcap + 1))  # + the packet finishing as one arrives
         self.head, self.qlen = np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.tag, self.finish, self.version = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
-        self.guar = np.zeros((n, 4))
-        for flow, min_bps in spec.guarantees.items():
-            self.guar[self.cls_of_flow[flow]] = _bucket(guarantee_bucket(min_bps))
-        self.g_list = np.flatnonzero(self.guar[:, 0] > 0).astype(np.int64)
+        # One bucket per port guarantee (row), shared by that port's classes (``gof``: class → row).
+        keys: dict = {}
+        self.gof = np.full(n, -1, np.int64)
+        for flow, (key, min_bps) in spec.guarantees.items():
+            self.gof[self.cls_of_flow[flow]] = keys.setdefault(key, (len(keys), min_bps))[0]
+        self.guar = np.zeros((max(1, len(keys)), 4))
+        for row, min_bps in keys.values():
+            self.guar[row] = _bucket(guarantee_bucket(min_bps))
+        self.g_list = np.flatnonzero(self.gof >= 0).astype(np.int64)
         self.heap, self.hn = np.zeros((3 * n + 16, 4)), np.zeros(1, np.int64)
         self.st, self.sti = np.zeros(3), np.full(1, -1, np.int64)
         self.cls_sent = np.zeros(n, np.int64)
@@ -120,7 +125,7 @@ class _Link:
         dropped = np.zeros(t.size, np.bool_)
         n = kernels.link(t, f, sent, horizon, self.cls_of_flow, self.cls_flow, self.cls_bits,
                          float(self.spec.capacity_bps), float(self.spec.delay_s), self.qcap, self.ring, self.head,
-                         self.qlen, self.tag, self.finish, self.version, self.guar, self.g_list, self.heap,
+                         self.qlen, self.tag, self.finish, self.version, self.guar, self.gof, self.g_list, self.heap,
                          self.hn, self.st, self.sti, self.cls_sent,
                          out_f, out_t, out_s, dropped)
         self.dropped += int(dropped.sum())
