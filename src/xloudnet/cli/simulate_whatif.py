@@ -68,7 +68,7 @@ def render_whatif(console: Console, job: dict, names: dict | None = None, change
     for number, change in enumerate(changes, 1):
         body = change.get("body")
         console.print(f"change {number}: {change.get('method')} {humanize(str(change.get('path')), names)}"
-                      + (f" {json.dumps(body)}" if body is not None else ""), highlight=False)
+                      + (f" {humanize(json.dumps(body), names)}" if body is not None else ""), highlight=False)
     before = result["before"]
     table = Table(title=f"QoS what-if: {result['changes_applied']} change(s), {before['duration_s']:g} s "
                         f"(seed {before.get('seed', 0)}), before → after")
