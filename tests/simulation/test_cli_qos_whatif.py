@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 import yaml
-from cli_fixtures import free_port, run, server, topo  # noqa: F401  (fixtures)
+from cli_fixtures import run, server  # noqa: F401  (fixtures)
 from sim_helpers import Caller, login
 
 FRAMED = 1500 / 1514
