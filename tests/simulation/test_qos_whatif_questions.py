@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 from sim_helpers import neutron_error
 
@@ -165,3 +167,17 @@ def test_another_project_cannot_whatif_demos_ports(alt, cloud):
     move = {"method": "PUT", "path": f"/v2.0/ports/{cloud['a']}", "body": {"port": {"qos_policy_id": None}}}
     response = alt.sim("POST", "/simulations", {"flows": _flows(cloud), "duration_s": 0.5, "changes": [move]})
     assert response.status_code == 404 and neutron_error(response)["type"] == "PortNotFound"
+
+
+# --- invariant: a change that touches no QoS changes nothing ----------------------------------------
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rates=st.lists(st.integers(100, 20_000), min_size=2, max_size=2), seed=st.integers(0, 2**32),
+       pattern=st.sampled_from(["cbr", "poisson", "onoff"]))
+def test_a_change_that_touches_no_qos_leaves_every_flow_exactly_as_it_was(plane, cloud, rates, seed, pattern):
+    rename = {"method": "PUT", "path": f"/v2.0/ports/{cloud['b']}", "body": {"port": {"name": "renamed"}}}
+    flows = [dict(f, rate_kbps=rate, pattern=pattern) for f, rate in zip(_flows(cloud), rates)]
+    answer = _session(plane, cloud).qos_whatif(flows=flows, duration_s=0.3, seed=seed, changes=[rename])
+    for row in answer.flows:
+        assert row.before == row.after and row.delivered_kbps_change == 0
+    assert plane.store.get("ports", cloud["b"])["name"] == "b"
