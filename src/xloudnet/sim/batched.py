@@ -142,6 +142,14 @@ class _Link:
                 "delivered_kbps": sent / duration / 1000.0 if duration > 0 else 0.0}
 
 
+def _in_time_then_flow_order(t: np.ndarray, f: np.ndarray) -> bool:
+    """Whether (t, f) is sorted: by time, and by flow among equal times."""
+    if t.size < 2:
+        return True
+    dt = t[1:] - t[:-1]
+    return bool((dt >= 0).all() and (f[1:][dt == 0] >= f[:-1][dt == 0]).all())
+
+
 def _per_flow(counts: np.ndarray) -> dict:
     return {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
 
@@ -205,6 +213,8 @@ class BatchedSimulation:
                 nexts.setdefault(a, set()).add(b)
         self.only_next = {s: n.pop() for s, n in nexts.items() if len(n) == 1}
         self.losses: dict = {}
+        # stages whose decisions depend on the order of simultaneous arrivals (sim.instant)
+        self.by_flow_at_ties = {s for s, spec in enumerate(self.layout.stages) if spec.kind != "link"}
         self.pending = {s: [] for s in range(len(self.stages))}
         self.pending[RECEIVER] = []
         self._sources()
@@ -264,7 +274,11 @@ class BatchedSimulation:
             f, t, sent = f[now], t[now], sent[now]
         # merge what came from several stages (the receiver needs only each flow's order, which
         # every chunk keeps: the sketch and counters do not depend on the order)
-        if s != RECEIVER and len(chunks) > 1 and not (t[1:] >= t[:-1]).all():
+        if s in self.by_flow_at_ties:  # a policer or shaper: one instant's arrivals in flow order
+            if not _in_time_then_flow_order(t, f):
+                order = np.lexsort((f, t))  # stable: a flow's own packets keep their order
+                f, t, sent = f[order], t[order], sent[order]
+        elif s != RECEIVER and len(chunks) > 1 and not (t[1:] >= t[:-1]).all():
             order = np.argsort(t, kind="stable")
             f, t, sent = f[order], t[order], sent[order]
         if s in self.arrive_stages:
