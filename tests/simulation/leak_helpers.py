@@ -237,7 +237,34 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
             assert view["status"] == "ACTIVE", view
             out.append(("job-result", view))
             ask("jobs", "GET", "/simulations")
+        _qos_whatif(caller, ask, out, flows)
     return out
+
+
+def _qos_whatif(caller: Caller, ask, out: list, flows: list) -> None:
+    """The same flows before and after moving the caller's own ports off their QoS policies (a
+    change every project may make): the job and its before/after result."""
+    project = _project_id(caller)
+    mine = [p for p in _ok(caller.neutron("GET", "/ports"))["ports"]
+            if p["project_id"] == project and not p["device_owner"].startswith("network:")]
+    if not mine:
+        return
+    changes = [{"method": "PUT", "path": f"/v2.0/ports/{p['id']}", "body": {"port": {"qos_policy_id": None}}}
+               for p in mine]
+    started = ask("qos-whatif", "POST", "/simulations", {"flows": flows, "duration_s": 0.2, "seed": 1,
+                                                          "changes": changes}, status=202)
+    if started.status_code != 202:
+        return
+    job = started.json()["simulation"]["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
+        if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert view["status"] == "ACTIVE", view
+    assert {"before", "after", "flows"} <= set(view["result"])
+    out.append(("qos-whatif-result", view))
 
 
 def leaks(answers: list[tuple[str, object]], hidden: set[str]) -> list[tuple[str, str]]:
