@@ -114,7 +114,8 @@ def figures(sim: dict) -> dict:
     for f in sim["flows"]:
         latency = f.get("latency_ms") or {}
         flows.append({"name": f["name"], "offered_kbps": f["offered"]["kbps"], "delivered_kbps": f["delivered"]["kbps"],
-                      "loss": f["loss"]["ratio"], "p99_ms": latency.get("p99")})
+                      "loss": f["loss"]["ratio"], "p99_ms": latency.get("p99"),
+                      "offered_packets": f["offered"]["packets"], "lost_packets": f["loss"]["packets"]})
     packets = sim["packets"]
     p99s = [f["p99_ms"] for f in flows if f["p99_ms"] is not None]
     return {"offered_kbps": sum(f["offered_kbps"] for f in flows),

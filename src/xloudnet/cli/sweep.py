@@ -1,0 +1,151 @@
+"""``xloudnet sweep FILE``: a grid of simulations or analysis runs of one scenario, on Dask.
+
+Exit status: 0 every point ran, 1 a point failed (its row says why), 2 the sweep could not run
+(a bad sweep file — every problem as ``FILE:LINE: PATH: MESSAGE`` — or no cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def add_workers_options(parser, what: str) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS`` (shared by ``sweep`` and ``matrix``)."""
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help=f"{what} on a local Dask cluster of N worker processes (one thread each)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help=f"{what} on an existing Dask cluster, e.g. tcp://HOST:8786 (its workers need xloudnet)")
+    parser.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                        help="give up reaching --scheduler after S seconds (default 10)")
+
+
+def add_sweep_command(commands) -> None:
+    p = commands.add_parser("sweep", help="a grid of QoS simulations or analysis runs of a scenario, on Dask",
+                            description="Expand FILE's axes into points (their Cartesian product), run each point "
+                                        "— the base scenario with the point's values — as a simulation or analysis "
+                                        "run on Dask, and gather the results into a table, JSON, CSV and PNG plots. "
+                                        "Exit 0: every point ran; 1: a point failed; 2: bad sweep file or no cluster.")
+    p.add_argument("file", type=Path, metavar="FILE", help="the sweep file (YAML; docs/sweeps.md)")
+    add_workers_options(p, "run the points")
+    p.add_argument("--serial", action="store_true", help="run every point in this process, one after another (no Dask)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write sweep.json, sweep.csv and sweep.png here")
+    p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+    p.set_defaults(func=sweep_command)
+
+
+def sweep_command(args) -> int:
+    from ..scenarios.loader import ScenarioError
+    from ..sweep.cluster import ClusterError, dask_client, run_on, run_serial
+    from ..sweep.plan import load_sweep
+    from ..sweep.point import PointTask
+    from ..sweep.report import document, plot, write_csv
+
+    console = Console(stderr=args.json)
+    errors = Console(stderr=True)
+    try:
+        sweep = load_sweep(args.file)
+    except ScenarioError as exc:
+        sys.stderr.write("".join(f"{problem}\n" for problem in exc.problems))
+        return 2
+    if args.serial and (args.workers is not None or args.scheduler):
+        print("xloudnet: --serial runs in this process; drop --workers / --scheduler", file=sys.stderr)
+        return 2
+    matrix = sweep.spec.matrix.model_dump() if sweep.spec.matrix else None
+    tasks = [PointTask(p.index, p.scenario, sweep.source, p.changes, sweep.spec.run, matrix) for p in sweep.points]
+    where = "this process" if args.serial else args.scheduler or f"local Dask cluster, {args.workers or 2} workers"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    start = time.perf_counter()
+    try:
+        with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
+            task = bar.add_task(f"{sweep.name}: starting {where}", total=len(tasks))
+
+            def done(result: dict) -> None:
+                bar.update(task, advance=1, description=f"{sweep.name}: point {result['index']} {result['status']}")
+
+            if args.serial:
+                results = run_serial(tasks, done)
+            else:
+                with dask_client(args.workers or 2, args.scheduler, args.connect_timeout) as client:
+                    bar.update(task, description=f"{sweep.name}: on {where}")
+                    results = run_on(client, tasks, done)
+    except ClusterError as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
+    doc = document(sweep, results, where, time.perf_counter() - start)
+    if args.json:
+        print(json.dumps(doc, indent=2, default=str))
+    else:
+        render(console, doc)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "sweep.json").write_text(json.dumps(doc, indent=2, default=str))
+        write_csv(doc, args.out / "sweep.csv")
+        plot(doc, args.out / "sweep.png")
+        console.print(f"written to {args.out}/ (sweep.json, sweep.csv, sweep.png)")
+    for p in doc["points"]:
+        if p.get("status") != "ok":
+            print(f"xloudnet: point {p['index']} ({_labels(p)}): {p.get('error')}", file=sys.stderr)
+    return 0 if doc["summary"]["errors"] == 0 else 1
+
+
+def _labels(point: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point["labels"].items())
+
+
+def _num(value, fmt: str = "{:.1f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def render(console: Console, doc: dict) -> None:
+    """One row per point: its axis values, then its figures (the focused flows' when the x axis
+    is their offered load)."""
+    axes = [a["name"] for a in doc["axes"]]
+    flows = doc["plot"]["flows"]
+    whose = f"; figures of {', '.join(flows)}" if flows else ""
+    table = Table(title=f"sweep {doc['sweep']} ({doc['run']}; {doc['file']}{whose})", title_justify="left",
+                  header_style="bold")
+    table.add_column("#", justify="right")
+    for name in axes:
+        table.add_column(name)
+    shown = [("offered kbps", "offered_kbps", "{:.0f}"), ("delivered kbps", "delivered_kbps", "{:.0f}"),
+             ("loss %", "loss", None), ("p99 ms", "p99_ms", "{:.2f}")]
+    run = doc["run"]
+    has_sim = any("offered_kbps" in p for p in doc["points"])
+    if has_sim:
+        for title, _key, _fmt in shown:
+            table.add_column(title, justify="right")
+    if run == "intents":
+        table.add_column("intents", justify="right")
+    if run == "matrix":
+        table.add_column("reachable pairs", justify="right")
+    table.add_column("s", justify="right")
+    table.add_column("status")
+    for p in doc["points"]:
+        row = [str(p["index"]), *(p["labels"][a] for a in axes)]
+        source = p.get("focus") or p
+        if has_sim:
+            for _title, key, fmt in shown:
+                value = source.get(key)
+                row.append(_num(None if value is None else 100 * value, "{:.2f}") if key == "loss" else _num(value, fmt))
+        if run == "intents":
+            counts = p.get("intents") or {}
+            row.append(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "-")
+        if run == "matrix":
+            row.append("-" if "pairs" not in p else f"{p['reachable_pairs']:,} / {p['pairs']:,}")
+        row.append(_num(p.get("wall_s"), "{:.2f}"))
+        row.append("[green]ok[/]" if p.get("status") == "ok" else "[bold red]error[/]")
+        table.add_row(*row)
+    console.print(table)
+    s = doc["summary"]
+    console.print(f"{s['points']} point(s), {s['ok']} ok, {s['errors']} failed, on {s['where']}: "
+                  f"{s['wall_s']:.1f} s", highlight=False)
+
+
+__all__ = ["add_sweep_command", "add_workers_options", "sweep_command", "render"]
