@@ -59,12 +59,13 @@ def sweep_command(args) -> int:
         return 2
     matrix = sweep.spec.matrix.model_dump() if sweep.spec.matrix else None
     tasks = [PointTask(p.index, p.scenario, sweep.source, p.changes, sweep.spec.run, matrix) for p in sweep.points]
-    where = "this process" if args.serial else args.scheduler or f"local Dask cluster, {args.workers or 2} workers"
+    where = ("in this process" if args.serial else f"on {args.scheduler}" if args.scheduler
+             else f"on a local Dask cluster of {args.workers or 2} workers")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     start = time.perf_counter()
     try:
         with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
-            task = bar.add_task(f"{sweep.name}: starting {where}", total=len(tasks))
+            task = bar.add_task(f"{sweep.name}: starting", total=len(tasks))
 
             def done(result: dict) -> None:
                 bar.update(task, advance=1, description=f"{sweep.name}: point {result['index']} {result['status']}")
@@ -73,7 +74,7 @@ def sweep_command(args) -> int:
                 results = run_serial(tasks, done)
             else:
                 with dask_client(args.workers or 2, args.scheduler, args.connect_timeout) as client:
-                    bar.update(task, description=f"{sweep.name}: on {where}")
+                    bar.update(task, description=f"{sweep.name}: {where}")
                     results = run_on(client, tasks, done)
     except ClusterError as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
@@ -144,8 +145,92 @@ def render(console: Console, doc: dict) -> None:
         table.add_row(*row)
     console.print(table)
     s = doc["summary"]
-    console.print(f"{s['points']} point(s), {s['ok']} ok, {s['errors']} failed, on {s['where']}: "
+    console.print(f"{s['points']} point(s), {s['ok']} ok, {s['errors']} failed, {s['where']}: "
                   f"{s['wall_s']:.1f} s", highlight=False)
 
 
 __all__ = ["add_sweep_command", "add_workers_options", "sweep_command", "render"]
+
+
+# --- xloudnet matrix --scenario FILE [--workers N | --scheduler ADDRESS] --------------------------
+def add_local_matrix_options(parser) -> None:
+    parser.add_argument("--scenario", type=Path, metavar="FILE",
+                        help="the matrix of this scenario, provisioned here (no server); with --workers / "
+                             "--scheduler partitioned by source rows over a Dask cluster")
+    add_workers_options(parser, "partition the matrix (needs --scenario)")
+
+
+def wants_local_matrix(args) -> bool:
+    return bool(args.scenario or args.workers is not None or args.scheduler)
+
+
+def local_matrix(args, query: dict) -> int:
+    """The matrix of a scenario file, in this process or partitioned over Dask workers."""
+    from ..analysis.partitioned import matrix_codes, partitioned_matrix
+    from ..scenarios.loader import ScenarioError
+    from ..scenarios.runner import build
+    from ..sweep.cluster import ClusterError, dask_client
+    from ..sweep.point import ChangeFailed, _id
+
+    if not args.scenario:
+        print("xloudnet: --workers / --scheduler partition a scenario's matrix: give --scenario FILE", file=sys.stderr)
+        return 2
+    console = Console(stderr=args.json)
+    errors = Console(stderr=True)
+    try:
+        _scenario, _source, provisioned = build(args.scenario)
+    except ScenarioError as exc:
+        sys.stderr.write("".join(f"{problem}\n" for problem in exc.problems))
+        return 2
+    plane = provisioned.plane
+    try:
+        for key, texts in (("sources", args.sources), ("destinations", args.destinations)):
+            if texts:
+                query[key] = [{"port_id": _id(plane, "ports", t)} for t in texts]
+    except ChangeFailed as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
+    snapshot = plane.snapshot()
+    start = time.perf_counter()
+    try:
+        if args.workers is None and not args.scheduler:
+            from ..dataplane import QueryError, compile_tables
+
+            result = matrix_codes(compile_tables(snapshot), query)
+            where = "in this process"
+        else:
+            where = f"on {args.scheduler}" if args.scheduler else f"on a local Dask cluster of {args.workers} workers"
+            columns = (TextColumn("matrix rows"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
+                task = bar.add_task("rows", total=None)
+                with dask_client(args.workers or 2, args.scheduler, args.connect_timeout) as client:
+                    result = partitioned_matrix(client, snapshot, query,
+                                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except ClusterError as exc:
+        print(f"xloudnet: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the engine's QueryError, in this process or from a worker
+        if type(exc).__name__ != "QueryError":
+            raise
+        print(f"xloudnet: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - start
+    if args.json:
+        print(json.dumps(result.as_answer()))
+        return 0
+    names = {pid: r.get("name") for pid, r in plane.store.table("ports").items() if r.get("name")}
+    if len(result.destinations) <= 30:
+        from .render import matrix as render_matrix
+
+        render_matrix(console, result.as_answer(), names=names)
+    else:
+        counts = result.counts()
+        table = Table(title=f"{len(result.sources):,} sources × {len(result.destinations):,} destinations",
+                      title_justify="left", header_style="bold")
+        table.add_column("disposition")
+        table.add_column("pairs", justify="right")
+        for disposition, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+            table.add_row(disposition, f"{count:,}")
+        console.print(table)
+    console.print(f"computed {where} in {elapsed:.2f} s", highlight=False)
+    return 0
