@@ -124,6 +124,7 @@ def render(console: Console, doc: dict) -> None:
             table.add_column(title, justify="right")
     if run == "intents":
         table.add_column("intents", justify="right")
+        table.add_column("failing", overflow="fold")
     if run == "matrix":
         table.add_column("reachable pairs", justify="right")
     table.add_column("s", justify="right")
@@ -138,6 +139,7 @@ def render(console: Console, doc: dict) -> None:
         if run == "intents":
             counts = p.get("intents") or {}
             row.append(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "-")
+            row.append("; ".join(p.get("failed") or []) or "-")
         if run == "matrix":
             row.append("-" if "pairs" not in p else f"{p['reachable_pairs']:,} / {p['pairs']:,}")
         row.append(_num(p.get("wall_s"), "{:.2f}"))

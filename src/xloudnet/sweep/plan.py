@@ -30,7 +30,7 @@ class Point:
     labels: dict[str, str]                    # axis label → the value as shown
     values: dict[str, Any]                    # axis label → the value (numbers stay numbers)
     scenario: Scenario
-    changes: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # [{"project": name | None, "changes": [...]}]
 
 
 @dataclass
@@ -143,6 +143,14 @@ def _check_axes(spec: SweepFile, source: Source, base: Scenario) -> list[Problem
             for k, count in enumerate(a.count):
                 if count > len(flows):
                     bad(loc + ("count", k), f"the base scenario has {len(flows)} traffic flow(s), not {count}")
+        elif axis.kind == "changes":
+            projects = {base.default_project, *(p.name for p in base.projects)}
+            projects |= {item.project for section in ("networks", "ports", "servers", "security_groups", "routers",
+                                                       "qos_policies", "subnets") for item in getattr(base, section)
+                         if item.project}
+            for k, change_set in enumerate(a.values):
+                if change_set.project is not None and change_set.project not in projects:
+                    bad(loc + ("values", k, "project"), f"project '{change_set.project}' is not in the base scenario")
         elif axis.kind == "link":
             match = LINK_NAME.match(a.link)
             if match is not None:
@@ -232,7 +240,8 @@ def _apply(axis: Axis, value, scenario: Scenario, index: Index) -> list[dict]:
         scenario.links = {**scenario.links, a.link: current.model_copy(
             update={a.field: int(value) if a.field == "queue_packets" else value})}
     elif axis.kind == "changes":
-        return [c.model_dump(exclude_none=True) for c in value.changes]
+        if value.changes:
+            return [{"project": value.project, "changes": [c.model_dump(exclude_none=True) for c in value.changes]}]
     return []
 
 

@@ -36,7 +36,7 @@ class PointTask:
     index: int
     scenario: Scenario
     source: Source
-    changes: list[dict]
+    changes: list[dict]               # [{"project": name | None, "changes": [API changes]}]
     run: str = "simulate"             # simulate | intents | matrix
     matrix: dict | None = None        # {"protocol", "port"} for run == "matrix"
 
@@ -82,9 +82,11 @@ def _run(task: PointTask) -> dict:
 
     plane, ids = embedded_plane()
     ids.fallback = seeded_ids()
-    provisioned = provision(task.scenario, task.source, plane, projects=project_ids(task.scenario), ids=ids)
-    if task.changes:
-        provisioned.plane = plane = _changed(plane, task.changes)
+    projects = project_ids(task.scenario)
+    provisioned = provision(task.scenario, task.source, plane, projects=projects, ids=ids)
+    for group in task.changes:
+        project = projects[group.get("project") or task.scenario.default_project]
+        provisioned.plane = plane = _changed(plane, project, group["changes"])
     analyser = Analyser(plane)
     if task.run == "matrix":
         return _matrix(analyser, task.matrix or {})
@@ -137,15 +139,16 @@ def _matrix(analyser, spec: dict) -> dict:
     return {"pairs": pairs, "reachable_pairs": reachable}
 
 
-def _changed(plane, changes: list[dict]):
-    """The plane after the changes, made as admin through the API (names resolved to ids)."""
+def _changed(plane, project_id: str, changes: list[dict]):
+    """The plane after the changes, made through the API as an admin of ``project_id`` (names
+    resolved to ids)."""
     from ..control import errors
     from ..control.changes import ChangeRejected, apply_changes
     from ..control.context import Context
 
     resolved = [_resolve_change(plane, c) for c in changes]
     try:
-        return apply_changes(plane, Context.admin(), resolved).plane
+        return apply_changes(plane, Context.admin(project_id), resolved).plane
     except ChangeRejected as exc:
         raise ChangeFailed(f"change {exc.index} ({changes[exc.index]['method']} {changes[exc.index]['path']}) "
                            f"refused: {exc.error}") from None

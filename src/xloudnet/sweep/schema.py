@@ -77,6 +77,8 @@ class Change(Strict):
 
 class ChangeSet(Strict):
     label: Name
+    project: Name | None = Field(None, description="the project the changes are made in, as its admin "
+                                                   "(default: the base's default_project)")
     changes: list[Change] = []
 
 
