@@ -170,9 +170,9 @@ def local_matrix(args, query: dict) -> int:
     """The matrix of a scenario file, in this process or partitioned over Dask workers."""
     from ..analysis.partitioned import matrix_codes, partitioned_matrix
     from ..scenarios.loader import ScenarioError
-    from ..scenarios.runner import build
+    from ..scenarios.loader import load
     from ..sweep.cluster import ClusterError, dask_client
-    from ..sweep.point import ChangeFailed, _id
+    from ..sweep.point import ChangeFailed, build_plane, resolve_id
 
     if not args.scenario:
         print("xloudnet: --workers / --scheduler partition a scenario's matrix: give --scenario FILE", file=sys.stderr)
@@ -180,7 +180,7 @@ def local_matrix(args, query: dict) -> int:
     console = Console(stderr=args.json)
     errors = Console(stderr=True)
     try:
-        _scenario, _source, provisioned = build(args.scenario)
+        provisioned = build_plane(*load(args.scenario))  # the same ids on every run
     except ScenarioError as exc:
         sys.stderr.write("".join(f"{problem}\n" for problem in exc.problems))
         return 2
@@ -188,7 +188,7 @@ def local_matrix(args, query: dict) -> int:
     try:
         for key, texts in (("sources", args.sources), ("destinations", args.destinations)):
             if texts:
-                query[key] = [{"port_id": _id(plane, "ports", t)} for t in texts]
+                query[key] = [{"port_id": resolve_id(plane, "ports", t)} for t in texts]
     except ChangeFailed as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 2

@@ -55,6 +55,16 @@ def project_ids(scenario: Scenario) -> dict[str, str]:
             for name, given in ids_of(scenario, lambda: "").items()}
 
 
+def build_plane(scenario: Scenario, source: Source):
+    """``scenario`` provisioned into a new embedded plane with the same ids in every process
+    (``ScenarioError`` when the API refuses a resource)."""
+    from ..scenarios.provision import embedded_plane, provision
+
+    plane, ids = embedded_plane()
+    ids.fallback = seeded_ids()
+    return provision(scenario, source, plane, projects=project_ids(scenario), ids=ids)
+
+
 def run_point(task: PointTask) -> dict:
     """The point's figures: ``{"index", "status": "ok"|"error", "error"?, ...}``."""
     start = time.perf_counter()
@@ -77,13 +87,11 @@ class ChangeFailed(Exception):
 def _run(task: PointTask) -> dict:
     from ..scenarios.analysis_adapter import Analyser
     from ..scenarios.endpoints import Endpoints
-    from ..scenarios.provision import embedded_plane, provision
     from ..scenarios.runner import simulate
 
-    plane, ids = embedded_plane()
-    ids.fallback = seeded_ids()
+    provisioned = build_plane(task.scenario, task.source)
+    plane = provisioned.plane
     projects = project_ids(task.scenario)
-    provisioned = provision(task.scenario, task.source, plane, projects=projects, ids=ids)
     for group in task.changes:
         project = projects[group.get("project") or task.scenario.default_project]
         provisioned.plane = plane = _changed(plane, project, group["changes"])
@@ -161,7 +169,7 @@ def _resolve_change(plane, change: dict) -> dict:
     for i in range(1, len(parts)):
         table = PATH_TABLES.get(parts[i - 1])
         if table and parts[i] and parts[i] not in ACTIONS:
-            parts[i] = _id(plane, table, parts[i])
+            parts[i] = resolve_id(plane, table, parts[i])
     out = {**change, "path": "/".join(parts)}
     body = change.get("body")
     if isinstance(body, dict):
@@ -170,11 +178,11 @@ def _resolve_change(plane, change: dict) -> dict:
 
 
 def _fields(plane, record: dict) -> dict:
-    return {key: _id(plane, BODY_TABLES[key], value) if key in BODY_TABLES and isinstance(value, str) else value
+    return {key: resolve_id(plane, BODY_TABLES[key], value) if key in BODY_TABLES and isinstance(value, str) else value
             for key, value in record.items()}
 
 
-def _id(plane, table: str, ref: str) -> str:
+def resolve_id(plane, table: str, ref: str) -> str:
     """An id of ``table``, or the id of the one record named ``ref`` (a device's name for a port)."""
     records = plane.store.table(table)
     if ref in records:
@@ -187,4 +195,4 @@ def _id(plane, table: str, ref: str) -> str:
     raise ChangeFailed(f"{table[:-1].replace('_', ' ')} '{ref}' is not defined")
 
 
-__all__ = ["PointTask", "run_point", "figures", "seeded_ids", "ChangeFailed"]
+__all__ = ["PointTask", "run_point", "build_plane", "resolve_id", "figures", "seeded_ids", "ChangeFailed"]
