@@ -12,6 +12,7 @@ import the analysis package without loading it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -101,14 +102,17 @@ def matrix_codes(tables: FlowTables, query: dict) -> MatrixCodes:
 
 # --- the coordinator ------------------------------------------------------------------------
 def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: dict, *,
-                       blocks_per_worker: int = 4, progress: Callable[[int, int], None] | None = None) -> MatrixCodes:
+                       blocks_per_worker: int = 4, progress: Callable[[int, int], None] | None = None,
+                       timings: dict | None = None) -> MatrixCodes:
     """The matrix of ``query`` (as for ``analysis.matrix.matrix``) on ``client``'s workers.
 
     ``cloud``: a ``Snapshot`` (scattered once to every worker), or a function returning the same
     snapshot wherever it is called (each worker calls it: nothing large is shipped).
     ``progress(done_rows, total_rows)`` after each block. Each worker keeps its compiled tables and
-    resolved endpoints for the whole run; only disposition codes come back.
+    resolved endpoints for the whole run; only disposition codes come back. ``timings``, when
+    given, receives ``setup_s`` (until the first worker had compiled and resolved) and ``rows_s``.
     """
+    start = time.perf_counter()
     from distributed import as_completed  # the client's package; imported only when one is used
 
     workers = sorted(client.scheduler_info()["workers"])
@@ -125,6 +129,7 @@ def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: 
         tables = client.submit(make, arg, workers=[w], allow_other_workers=False, pure=False)
         pairs[w] = client.submit(prepare, tables, query, workers=[w], allow_other_workers=False, pure=False)
     src_ids, dst_ids = client.submit(ends, pairs[workers[0]], workers=[workers[0]], pure=False).result()
+    set_up = time.perf_counter()
     n, m = len(src_ids), len(dst_ids)
     codes = np.empty((n, m), dtype=np.int8)
     blocks = max(1, min(n, len(workers) * blocks_per_worker))
@@ -142,6 +147,8 @@ def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: 
                 progress(done, n)
     finally:
         client.cancel([f for f in futures if not f.done()] + list(pairs.values()))
+    if timings is not None:
+        timings.update(setup_s=set_up - start, rows_s=time.perf_counter() - set_up, blocks=len(futures))
     return MatrixCodes(src_ids, dst_ids, codes)
 
 

@@ -115,7 +115,7 @@ def plot(doc: dict, path: Path) -> None:
 
     x, series = doc["plot"]["x"], doc["plot"]["series"]
     ok = [p for p in doc["points"] if p.get("status") == "ok"]
-    values = [p["values"][x] for p in ok]
+    values = [p["values"][x] for p in ok]  # noqa: F841 - kept for the numeric test below
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     order = list(dict.fromkeys(p["labels"][x] for p in doc["points"]))
     if doc["run"] == "matrix":
@@ -128,22 +128,33 @@ def plot(doc: dict, path: Path) -> None:
         key = ", ".join(f"{s}={p['labels'][s]}" for s in series) or "all"
         lines.setdefault(key, []).append(p)
     who = doc["plot"]["flows"]
-    for ax, (figure, title, scale) in zip(axes[0], panels):
+    # Against an offered-load axis the x value is the load actually offered by the flows plotted
+    # (all of them, when the axis sets every flow), so that delivered = offered is a true line.
+    offered = numeric and _offered_axis(doc, x)
+    xlabel = (f"offered load, kbit/s ({', '.join(who) if who else 'all flows'}; axis {x})" if offered else x)
+
+    def x_of(m):
+        if offered:
+            return _figure(m, "offered_kbps")
+        return m["values"][x] if numeric else order.index(m["labels"][x])
+
+    for number, (ax, (figure, title, scale)) in enumerate(zip(axes[0], panels)):
         for key, members in lines.items():
-            xs = [m["values"][x] if numeric else order.index(m["labels"][x]) for m in members]
+            xs = [x_of(m) for m in members]
             ys = [_figure(m, figure) for m in members]
             pairs = sorted((a, b * scale) for a, b in zip(xs, ys) if b is not None)
             if pairs:
                 ax.plot([a for a, _ in pairs], [b for _, b in pairs], marker="o", label=key)
-        if figure == "delivered_kbps" and numeric and _offered_axis(doc, x):
-            top = max(values) if values else 0
+        if figure == "delivered_kbps" and offered:
+            top = max((x_of(m) or 0) for m in ok) if ok else 0
             ax.plot([0, top], [0, top], linestyle=":", color="grey", label="delivered = offered")
-        ax.set(xlabel=x + (f" ({', '.join(who)})" if who else ""), ylabel=title, title=title)
+        ax.set(xlabel=xlabel, ylabel=title, title=title)
         if not numeric:
             ax.set_xticks(range(len(order)), order, rotation=20)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+        if number == 0:
+            ax.legend(fontsize="x-small")
     fig.suptitle(f"sweep {doc['sweep']}: {len(ok)} point(s)")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
