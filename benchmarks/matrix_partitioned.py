@@ -32,6 +32,7 @@ from xloudnet.analysis.partitioned import matrix_codes, partitioned_matrix
 from xloudnet.dataplane import compile_tables
 from xloudnet.dataplane.pairs import endpoint_ports
 from xloudnet.dataplane.synthetic import synthetic_snapshot
+from parallel_ceiling import parallel_ceiling
 from xloudnet.sweep.cluster import dask_client
 
 
@@ -63,6 +64,7 @@ def main(argv=None) -> None:
     if args.quick:
         args.ports, args.groups, args.rules, args.sources = 10_000, 100, 1000, 100
     build = functools.partial(synthetic_snapshot, ports=args.ports, groups=args.groups, rules=args.rules, seed=0)
+    ceiling = parallel_ceiling(args.workers)
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=one_process, args=(build, args.sources, 22, queue))
@@ -95,7 +97,9 @@ def main(argv=None) -> None:
           f"{timings['setup_s']:.2f} s, rows {rows2:.2f} s = {pairs / rows2 / 1e6:.2f} M pairs/s, "
           f"{timings['blocks']} blocks); peak RSS per worker "
           + ", ".join(f"{v:,.0f} MB" for v in peaks.values()) + f"; cluster start-up {t_start:.2f} s (not included)")
-    print(f"speed-up: {t_one / t_part:.2f}x wall, {t_rows1 / rows2:.2f}x on the rows; identical matrices: {same}")
+    ceiling = (ceiling + parallel_ceiling(args.workers)) / 2
+    print(f"speed-up: {t_one / t_part:.2f}x wall, {t_rows1 / rows2:.2f}x on the rows; identical matrices: {same}; "
+          f"this machine's parallel ceiling now ({args.workers} spinning processes vs one): {ceiling:.2f}x")
     full = len(ids) ** 2
     print(f"the full {len(ids):,} x {len(ids):,} matrix ({full:.1e} pairs) extrapolates to "
           f"{full / (pairs / t_rows1) / 3600:.1f} h in one process, "

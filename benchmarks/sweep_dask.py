@@ -5,6 +5,8 @@ network behind a router, each with a server, an egress bandwidth limit and one U
 internet — and the sweep is 4 uplink capacities × 4 offered loads per tenant × 2 policies on the
 first tenant (limited / none) = 32 points, each a ``--duration`` (default 10 s) simulation.
 
+The speed-up is bounded by the parallelism the machine gives at the time (other work shares
+its cores): ``parallel_ceiling`` measures it in the same run and the script prints both.
 Both runs are warmed first (the simulator's compiled kernels load once per process): the serial
 baseline in this process, the cluster with one point run on every worker. Prints both wall
 times, the speed-up, the cluster's start-up time, and checks that both runs gave the same figures.
@@ -19,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from parallel_ceiling import parallel_ceiling
 from xloudnet.sweep.cluster import dask_client, run_on, run_serial
 from xloudnet.sweep.plan import load_sweep
 from xloudnet.sweep.point import PointTask, run_point
@@ -64,6 +67,7 @@ def main(argv=None) -> None:
         (Path(tmp) / "sweep.yaml").write_text(sweep_file(args.duration, args.tenants))
         sweep = load_sweep(Path(tmp) / "sweep.yaml")
     tasks = [PointTask(p.index, p.scenario, sweep.source, p.changes) for p in sweep.points]
+    ceiling = parallel_ceiling(args.workers)
     run_point(tasks[0])  # warm: the simulator's kernels load once per process
     t0 = time.perf_counter()
     serial = run_serial(tasks)
@@ -88,7 +92,10 @@ def main(argv=None) -> None:
           f"{packets / t_serial / 1e6:.2f} M packets/s)")
     print(f"Dask LocalCluster, {args.workers} workers:  {t_dask:7.2f} s  ({len(tasks) / t_dask:.2f} points/s, "
           f"{packets / t_dask / 1e6:.2f} M packets/s); cluster start-up {t_start:.2f} s (not included)")
+    ceiling = (ceiling + parallel_ceiling(args.workers)) / 2
     print(f"speed-up: {t_serial / t_dask:.2f}x on {args.workers} workers; results identical to the serial run: {same}")
+    print(f"this machine's parallel ceiling now ({args.workers} spinning processes vs one, before and after): "
+          f"{ceiling:.2f}x -> the sweep reached {t_serial / t_dask / ceiling:.0%} of it")
     if not same:
         sys.exit(1)
 

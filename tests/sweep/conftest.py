@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 
 @pytest.fixture(scope="session")
 def cluster():
-    from distributed import LocalCluster
+    from xloudnet.sweep.cluster import local_cluster
 
-    local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                         host="127.0.0.1", silence_logs=logging.ERROR)
+    local = local_cluster(2)
     try:
         yield local
     finally:

@@ -196,3 +196,13 @@ def test_serial_sweep_writes_table_json_csv_and_png(tmp_path, capsys):
 def test_every_shipped_sweep_file_loads():
     for path in sorted(SWEEPS.glob("*.yaml")):
         assert load_sweep(path).points, path
+
+
+def test_a_point_the_engine_refuses_fails_alone_without_a_traceback(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"base: {SCENARIOS / 'three-tier.yaml'}\nrun: matrix\nmatrix: {{protocol: bogus}}\n"
+                    "axes:\n  - changes: {values: [{label: as-is}]}\n")
+    assert main(["sweep", str(path), "--serial"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("xloudnet: point 0 (changes=as-is): ") and "Traceback" not in err[0]
+    assert "bogus" in err[0] and "internal error" not in err[0]

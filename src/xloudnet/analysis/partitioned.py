@@ -110,10 +110,10 @@ def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: 
     snapshot wherever it is called (each worker calls it: nothing large is shipped).
     ``progress(done_rows, total_rows)`` after each block. Each worker keeps its compiled tables and
     resolved endpoints for the whole run; only disposition codes come back. ``timings``, when
-    given, receives ``setup_s`` (until the first worker had compiled and resolved) and ``rows_s``.
+    given, receives ``setup_s`` (until every worker had compiled and resolved) and ``rows_s``.
     """
     start = time.perf_counter()
-    from distributed import as_completed  # the client's package; imported only when one is used
+    from distributed import as_completed, wait  # the client's package; imported only when one is used
 
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
@@ -129,6 +129,7 @@ def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: 
         tables = client.submit(make, arg, workers=[w], allow_other_workers=False, pure=False)
         pairs[w] = client.submit(prepare, tables, query, workers=[w], allow_other_workers=False, pure=False)
     src_ids, dst_ids = client.submit(ends, pairs[workers[0]], workers=[workers[0]], pure=False).result()
+    wait(list(pairs.values()))  # every worker ready: the set-up and the rows are timed apart
     set_up = time.perf_counter()
     n, m = len(src_ids), len(dst_ids)
     codes = np.empty((n, m), dtype=np.int8)

@@ -75,6 +75,10 @@ def run_point(task: PointTask) -> dict:
         out = {"status": "error", "error": "; ".join(str(p) for p in exc.problems)}
     except ChangeFailed as exc:
         out = {"status": "error", "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the engine refusing a query, or a bug: this point fails, the sweep goes on
+        message = getattr(exc, "message", None) or str(exc)
+        kind = "" if type(exc).__name__ == "QueryError" else f"internal error: {type(exc).__name__}: "
+        out = {"status": "error", "error": f"{kind}{message}"}
     out["index"] = task.index
     out["wall_s"] = time.perf_counter() - start
     return out
