@@ -80,6 +80,10 @@ def ends(pairs: PairSet) -> tuple[list[str], list[str]]:
     return pairs.src_ids, pairs.dst_ids
 
 
+def ready(_pairs: PairSet) -> None:
+    return None
+
+
 def rows(pairs: PairSet, first: int, last: int) -> tuple[int, np.ndarray]:
     """Source rows ``first..last-1``, walked in cache-sized batches as ``analysis.matrix`` does."""
     m = len(pairs.dst_ids)
@@ -113,7 +117,7 @@ def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: 
     given, receives ``setup_s`` (until every worker had compiled and resolved) and ``rows_s``.
     """
     start = time.perf_counter()
-    from distributed import as_completed, wait  # the client's package; imported only when one is used
+    from distributed import as_completed  # the client's package; imported only when one is used
 
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
@@ -129,7 +133,9 @@ def partitioned_matrix(client, cloud: Snapshot | Callable[[], Snapshot], query: 
         tables = client.submit(make, arg, workers=[w], allow_other_workers=False, pure=False)
         pairs[w] = client.submit(prepare, tables, query, workers=[w], allow_other_workers=False, pure=False)
     src_ids, dst_ids = client.submit(ends, pairs[workers[0]], workers=[workers[0]], pure=False).result()
-    wait(list(pairs.values()))  # every worker ready: the set-up and the rows are timed apart
+    # Every worker ready (a no-op task on each: nothing of its pairs travels), so that the set-up
+    # and the rows are timed apart.
+    client.gather([client.submit(ready, pairs[w], workers=[w], pure=False) for w in workers])
     set_up = time.perf_counter()
     n, m = len(src_ids), len(dst_ids)
     codes = np.empty((n, m), dtype=np.int8)
