@@ -16,10 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-def add_workers_options(parser, what: str) -> None:
+def add_workers_options(parser, what: str, default: str = "") -> None:
     """``--workers N`` / ``--scheduler ADDRESS`` (shared by ``sweep`` and ``matrix``)."""
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help=f"{what} on a local Dask cluster of N worker processes (one thread each)")
+                        help=f"{what} on a local Dask cluster of N worker processes (one thread each){default}")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help=f"{what} on an existing Dask cluster, e.g. tcp://HOST:8786 (its workers need xloudnet)")
     parser.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
@@ -33,7 +33,7 @@ def add_sweep_command(commands) -> None:
                                         "run on Dask, and gather the results into a table, JSON, CSV and PNG plots. "
                                         "Exit 0: every point ran; 1: a point failed; 2: bad sweep file or no cluster.")
     p.add_argument("file", type=Path, metavar="FILE", help="the sweep file (YAML; docs/sweeps.md)")
-    add_workers_options(p, "run the points")
+    add_workers_options(p, "run the points", "; the default, with N = 2")
     p.add_argument("--serial", action="store_true", help="run every point in this process, one after another (no Dask)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write sweep.json, sweep.csv and sweep.png here")
     p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
@@ -220,6 +220,13 @@ def local_matrix(args, query: dict) -> int:
     if args.json:
         print(json.dumps(result.as_answer()))
         return 0
+    render_matrix_codes(console, result, plane)
+    console.print(f"computed {where} in {elapsed:.2f} s", highlight=False)
+    return 0
+
+
+def render_matrix_codes(console: Console, result, plane) -> None:
+    """The matrix drawn (at most 30 destinations), else its pairs counted by disposition."""
     names = {pid: r.get("name") for pid, r in plane.store.table("ports").items() if r.get("name")}
     if len(result.destinations) <= 30:
         from .render import matrix as render_matrix
@@ -234,5 +241,3 @@ def local_matrix(args, query: dict) -> int:
         for disposition, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             table.add_row(disposition, f"{count:,}")
         console.print(table)
-    console.print(f"computed {where} in {elapsed:.2f} s", highlight=False)
-    return 0
