@@ -32,7 +32,7 @@ from xloudnet.analysis.partitioned import matrix_codes, partitioned_matrix
 from xloudnet.dataplane import compile_tables
 from xloudnet.dataplane.pairs import endpoint_ports
 from xloudnet.dataplane.synthetic import synthetic_snapshot
-from parallel_ceiling import parallel_ceiling
+from _parallel import parallel_ceiling
 from xloudnet.sweep.cluster import dask_client
 
 

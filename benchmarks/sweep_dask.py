@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from parallel_ceiling import parallel_ceiling
+from _parallel import parallel_ceiling
 from xloudnet.sweep.cluster import dask_client, run_on, run_serial
 from xloudnet.sweep.plan import load_sweep
 from xloudnet.sweep.point import PointTask, run_point

@@ -2,7 +2,7 @@
 
 On a shared machine the speed-up of any N-process run is bounded by this ratio, measured in the
 same run as the benchmark that imports it (``sweep_dask.py``, ``matrix_partitioned.py``).
-Run alone: ``python benchmarks/parallel_ceiling.py [N]``.
+Run alone: ``python benchmarks/_parallel.py [N]``.
 """
 
 from __future__ import annotations
