@@ -118,3 +118,23 @@ def test_matrix_workers_without_a_scenario_is_a_usage_error(capsys):
     assert main(["matrix", "--protocol", "tcp", "--port", "22", "--workers", "2"]) == 2
     assert capsys.readouterr().err.strip() == ("xloudnet: --workers / --scheduler partition a scenario's matrix: "
                                                "give --scenario FILE")
+
+
+def test_sweep_command_starts_and_closes_its_own_local_cluster(tmp_path):
+    """The real command in a subprocess: its LocalCluster runs the points and is gone when it exits."""
+    import os
+    import subprocess
+    import sys
+
+    text = (SWEEPS / "three-tier-changes.yaml").read_text().replace("../three-tier.yaml",
+                                                                    str(ROOT / "scenarios" / "three-tier.yaml"))
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-m", "xloudnet.cli", "sweep", str(path), "--workers", "1", "--json",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["summary"]["where"] == "on a local Dask cluster of 1 worker"
+    assert [p["intents"].get("fail", 0) for p in doc["points"]] == [0, 1, 2, 2]
+    assert {f.name for f in (tmp_path / "out").iterdir()} == {"sweep.json", "sweep.csv", "sweep.png"}

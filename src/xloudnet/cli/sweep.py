@@ -60,7 +60,7 @@ def sweep_command(args) -> int:
     matrix = sweep.spec.matrix.model_dump() if sweep.spec.matrix else None
     tasks = [PointTask(p.index, p.scenario, sweep.source, p.changes, sweep.spec.run, matrix) for p in sweep.points]
     where = ("in this process" if args.serial else f"on {args.scheduler}" if args.scheduler
-             else f"on a local Dask cluster of {args.workers or 2} workers")
+             else f"on a local Dask cluster of {_workers(args.workers or 2)}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     start = time.perf_counter()
     try:
@@ -94,6 +94,10 @@ def sweep_command(args) -> int:
         if p.get("status") != "ok":
             print(f"xloudnet: point {p['index']} ({_labels(p)}): {p.get('error')}", file=sys.stderr)
     return 0 if doc["summary"]["errors"] == 0 else 1
+
+
+def _workers(n: int) -> str:
+    return f"{n} worker" + ("s" if n != 1 else "")
 
 
 def _labels(point: dict) -> str:
@@ -201,7 +205,7 @@ def local_matrix(args, query: dict) -> int:
             result = matrix_codes(compile_tables(snapshot), query)
             where = "in this process"
         else:
-            where = f"on {args.scheduler}" if args.scheduler else f"on a local Dask cluster of {args.workers} workers"
+            where = f"on {args.scheduler}" if args.scheduler else f"on a local Dask cluster of {_workers(args.workers)}"
             columns = (TextColumn("matrix rows"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=errors, transient=True, disable=not errors.is_terminal) as bar:
                 task = bar.add_task("rows", total=None)
