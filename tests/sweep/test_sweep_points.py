@@ -206,3 +206,16 @@ def test_a_point_the_engine_refuses_fails_alone_without_a_traceback(tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("xloudnet: point 0 (changes=as-is): ") and "Traceback" not in err[0]
     assert "bogus" in err[0] and "internal error" not in err[0]
+
+
+def test_the_server_and_the_cli_start_without_loading_dask():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, xloudnet.api.app, xloudnet.cli, xloudnet.analysis, xloudnet.sweep; "
+            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
