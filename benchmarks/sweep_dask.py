@@ -24,7 +24,7 @@ from pathlib import Path
 from _parallel import parallel_ceiling
 from xloudnet.sweep.cluster import dask_client, run_on, run_serial
 from xloudnet.sweep.plan import load_sweep
-from xloudnet.sweep.point import PointTask, run_point
+from xloudnet.sweep.point import run_point
 
 
 def base_scenario(tenants: int) -> str:
@@ -66,7 +66,7 @@ def main(argv=None) -> None:
         (Path(tmp) / "base.yaml").write_text(base_scenario(args.tenants))
         (Path(tmp) / "sweep.yaml").write_text(sweep_file(args.duration, args.tenants))
         sweep = load_sweep(Path(tmp) / "sweep.yaml")
-    tasks = [PointTask(p.index, p.scenario, sweep.source, p.changes) for p in sweep.points]
+    tasks = sweep.tasks()
     ceiling = parallel_ceiling(args.workers)
     run_point(tasks[0])  # warm: the simulator's kernels load once per process
     t0 = time.perf_counter()

@@ -17,15 +17,13 @@ from xloudnet.dataplane import compile_tables
 from xloudnet.dataplane.synthetic import synthetic_snapshot
 from xloudnet.sweep.cluster import run_on, run_serial
 from xloudnet.sweep.plan import load_sweep
-from xloudnet.sweep.point import PointTask
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = ROOT / "scenarios" / "sweeps"
 
 
 def tasks_of(sweep):
-    matrix_spec = sweep.spec.matrix.model_dump() if sweep.spec.matrix else None
-    return [PointTask(p.index, p.scenario, sweep.source, p.changes, sweep.spec.run, matrix_spec) for p in sweep.points]
+    return sweep.tasks()
 
 
 def without_timing(results):

@@ -44,7 +44,6 @@ def sweep_command(args) -> int:
     from ..scenarios.loader import ScenarioError
     from ..sweep.cluster import ClusterError, dask_client, run_on, run_serial
     from ..sweep.plan import load_sweep
-    from ..sweep.point import PointTask
     from ..sweep.report import document, plot, write_csv
 
     console = Console(stderr=args.json)
@@ -57,8 +56,7 @@ def sweep_command(args) -> int:
     if args.serial and (args.workers is not None or args.scheduler):
         print("xloudnet: --serial runs in this process; drop --workers / --scheduler", file=sys.stderr)
         return 2
-    matrix = sweep.spec.matrix.model_dump() if sweep.spec.matrix else None
-    tasks = [PointTask(p.index, p.scenario, sweep.source, p.changes, sweep.spec.run, matrix) for p in sweep.points]
+    tasks = sweep.tasks()
     where = ("in this process" if args.serial else f"on {args.scheduler}" if args.scheduler
              else f"on a local Dask cluster of {_workers(args.workers or 2)}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ..scenarios.loader import Problem, ScenarioError, Source, load, parse, schema_problems
 from ..scenarios.references import LINK_NAME, Index, Unresolved
 from ..scenarios.schema import Scenario
+from .point import PointTask
 from .schema import Axis, SweepFile
 
 
@@ -31,6 +32,7 @@ class Point:
     values: dict[str, Any]                    # axis label → the value (numbers stay numbers)
     scenario: Scenario
     changes: list[dict] = field(default_factory=list)  # [{"project": name | None, "changes": [...]}]
+    simulation: dict = field(default_factory=dict)     # request keys beyond the scenario's: backend, engine
 
 
 @dataclass
@@ -46,6 +48,12 @@ class Sweep:
     @property
     def name(self) -> str:
         return self.spec.name or Path(self.file).stem
+
+    def tasks(self) -> list[PointTask]:
+        """What each point's worker gets (small and picklable)."""
+        matrix = self.spec.matrix.model_dump() if self.spec.matrix else None
+        return [PointTask(p.index, p.scenario, self.source, p.changes, self.spec.run, matrix, p.simulation or None)
+                for p in self.points]
 
 
 def load_sweep(path: Path | str, text: str | None = None) -> Sweep:
@@ -188,11 +196,14 @@ def expand(spec: SweepFile, base: Scenario) -> list[Point]:
         scenario = base.model_copy(deep=True)
         _overrides(spec, scenario)
         labels, values, changes = {}, {}, []
+        simulation = {k: v for k, v in (("backend", spec.backend), ("engine", spec.engine)) if v is not None}
         for axis, k in zip(spec.axes, combo):
             value = axis.values()[k]
             labels[axis.label], values[axis.label] = _shown(axis, value), _plain(axis, value)
+            if axis.kind == "backend":
+                simulation["backend"] = value
             changes += _apply(axis, value, scenario, index)
-        points.append(Point(number, labels, values, scenario, changes))
+        points.append(Point(number, labels, values, scenario, changes, simulation))
     return points
 
 

@@ -39,6 +39,7 @@ class PointTask:
     changes: list[dict]               # [{"project": name | None, "changes": [API changes]}]
     run: str = "simulate"             # simulate | intents | matrix
     matrix: dict | None = None        # {"protocol", "port"} for run == "matrix"
+    simulation: dict | None = None    # request keys beyond the scenario's: backend, engine
 
 
 def seeded_ids(seed: int = 0):
@@ -107,7 +108,8 @@ def _run(task: PointTask) -> dict:
     sim = None
     traffic = task.scenario.traffic
     if traffic and traffic.flows:
-        sim = simulate(task.scenario, task.source, analyser, endpoints, provisioned, lambda fraction: None)
+        asked = _Asking(analyser, task.simulation) if task.simulation else analyser
+        sim = simulate(task.scenario, task.source, asked, endpoints, provisioned, lambda fraction: None)
         result.update(figures(sim))
     if task.run == "intents":
         from ..scenarios.intents import Checker
@@ -122,6 +124,19 @@ def _run(task: PointTask) -> dict:
     return result
 
 
+class _Asking:
+    """The analyser, with extra keys (backend, engine) in every simulation request it makes."""
+
+    def __init__(self, analyser, extra: dict):
+        self.analyser, self.extra = analyser, extra
+
+    def simulate(self, request: dict, progress=None) -> dict:
+        return self.analyser.simulate({**request, **self.extra}, progress)
+
+    def __getattr__(self, name: str):
+        return getattr(self.analyser, name)
+
+
 def figures(sim: dict) -> dict:
     """The figures a sweep keeps of one simulation: per flow and in all."""
     flows = []
@@ -132,7 +147,8 @@ def figures(sim: dict) -> dict:
                       "offered_packets": f["offered"]["packets"], "lost_packets": f["loss"]["packets"]})
     packets = sim["packets"]
     p99s = [f["p99_ms"] for f in flows if f["p99_ms"] is not None]
-    return {"offered_kbps": sum(f["offered_kbps"] for f in flows),
+    return {"backend": sim.get("backend"), "engine": sim.get("engine"),
+            "offered_kbps": sum(f["offered_kbps"] for f in flows),
             "delivered_kbps": sum(f["delivered_kbps"] for f in flows),
             "loss": packets["lost"] / packets["offered"] if packets["offered"] else 0.0,
             "p99_ms": max(p99s) if p99s else None,

@@ -88,7 +88,16 @@ class ChangesAxis(Strict):
     values: list[ChangeSet] = Field(min_length=1)
 
 
-AXIS_KINDS = ("qos_rule", "policy", "offered", "flows", "link", "changes")
+BACKENDS = ("ovs", "linuxbridge", "ovn")
+
+
+class BackendAxis(Strict):
+    """Whose QoS semantics the simulation follows: Open vSwitch, Linux bridge (tc) or OVN."""
+
+    values: list[Literal[BACKENDS]] = Field(min_length=1)  # type: ignore[valid-type]
+
+
+AXIS_KINDS = ("qos_rule", "policy", "offered", "flows", "link", "changes", "backend")
 
 
 class Axis(Strict):
@@ -99,6 +108,7 @@ class Axis(Strict):
     flows: FlowsAxis | None = None
     link: LinkAxis | None = None
     changes: ChangesAxis | None = None
+    backend: BackendAxis | None = None
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -157,6 +167,9 @@ class SweepFile(Strict):
     matrix: MatrixRun | None = None
     duration_s: float | None = Field(None, gt=0, le=600, description="overrides traffic.duration_s")
     seed: int | None = Field(None, ge=0, description="overrides traffic.seed")
+    backend: Literal[BACKENDS] | None = Field(None, description="whose QoS semantics (default ovs)")  # type: ignore[valid-type]
+    engine: Literal["auto", "batched", "reference"] | None = Field(
+        None, description="the simulator's engine (default auto: batched unless the run needs the per-packet one)")
     axes: list[Axis] = Field(min_length=1)
     plot: Plot | None = None
 
@@ -183,5 +196,5 @@ def json_schema() -> dict:
 
 
 __all__ = ["SweepFile", "Axis", "QosRuleAxis", "PolicyAxis", "OfferedAxis", "FlowsAxis", "LinkAxis",
-           "ChangesAxis", "ChangeSet", "Change", "InlineBase", "MatrixRun", "Plot", "AXIS_KINDS", "MAX_POINTS",
+           "ChangesAxis", "ChangeSet", "BackendAxis", "BACKENDS", "Change", "InlineBase", "MatrixRun", "Plot", "AXIS_KINDS", "MAX_POINTS",
            "json_schema"]
