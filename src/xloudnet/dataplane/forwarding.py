@@ -119,25 +119,33 @@ def translate(table: ForwardTable, row, port) -> tuple[np.ndarray, np.ndarray]:
     return table.internal[row], np.where(single, table.int_first[row], table.int_first[row] + offset)
 
 
+def all_service_cuts(table: ForwardTable, inner_cuts) -> set[int]:
+    """``service_cuts`` for flows to any forwarding floating IP (what-if over address ends)."""
+    if not len(table.start):
+        return set()
+    return service_cuts(table, set((table.start >> KEY_SHIFT).tolist()), inner_cuts)
+
+
 def service_cuts(table: ForwardTable, slots, inner_cuts) -> set[int]:
     """Service-key boundaries port forwarding adds for a flow to floating IPs ``slots``: each
     forwarding's external range, and the ``inner_cuts`` (IPv4 keys at the internal ports, e.g.
-    ingress rule boundaries) carried back through N:N ranges. For exact allowed sets (explain)."""
+    ingress rule boundaries) carried back through N:N ranges. For exact allowed sets."""
     out: set[int] = set()
-    rows = np.flatnonzero(np.isin(table.start >> KEY_SHIFT, list(slots))) if len(table.start) else []
-    for r in rows:  # the forwardings of one flow's destination: a few rows
+    if not len(table.start):
+        return out
+    inner = np.unique(np.asarray(list(inner_cuts), dtype=np.int64))
+    for r in np.flatnonzero(np.isin(table.start >> KEY_SHIFT, list(slots))):  # per forwarding, not per packet
         proto, first, last = int(table.start[r] >> 16) & 0xFF, int(table.start[r]) & 0xFFFF, int(table.last[r]) & 0xFFFF
         out.add(services.pack(0, proto, first))
         if last < services.VALUE_MASK:
             out.add(services.pack(0, proto, last + 1))
-        inner = int(table.int_first[r]), int(table.int_last[r])
-        if inner[0] == inner[1]:
+        low, high = int(table.int_first[r]), int(table.int_last[r])
+        if low == high:
             continue
-        for cut in inner_cuts:
-            v6, p, value = services.unpack(cut)
-            if not v6 and p == proto and inner[0] <= value <= inner[1]:
-                out.add(services.pack(0, proto, first + value - inner[0]))
+        lo_key, hi_key = services.pack(0, proto, low), services.pack(0, proto, high)
+        carried = inner[(inner >= lo_key) & (inner <= hi_key)] - lo_key + services.pack(0, proto, first)
+        out.update(carried.tolist())
     return out
 
 
-__all__ = ["ForwardTable", "compile_forwardings", "lookup", "translate", "service_cuts"]
+__all__ = ["ForwardTable", "compile_forwardings", "lookup", "translate", "service_cuts", "all_service_cuts"]
