@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import test_reference_forwarding
 import test_reference_nat
+import test_reference_port_forwarding
 import test_reference_replies
 import test_reference_security_groups
 from reference import ReferenceQueryError, reference_reachability
@@ -23,6 +24,7 @@ CASES = [
     *test_reference_security_groups.CASES,
     *test_reference_forwarding.CASES,
     *test_reference_nat.CASES,
+    *test_reference_port_forwarding.CASES,
     *test_reference_replies.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS

@@ -32,7 +32,7 @@ def _unscoped(http) -> str:
 
 def _store_ids(plane: ControlPlane) -> set[str]:
     return {rid for table in ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
-                              "security_group_rules", "qos_policies", "qos_rules")
+                              "security_group_rules", "qos_policies", "qos_rules", "port_forwardings")
             for rid in plane.store.table(table)}
 
 
@@ -217,7 +217,7 @@ def real_server():
 FULL_PLAN = {"admin_shared": True, "admin_qos": "both", "alt_shared": True, "alt_shared_qos": "dscp",
              "demo_shares_group": "targeted",
              **{who: {"router": True, "floating_ip": True, "own_ports": 2, "shared_ports": 1, "alt_shared_ports": 1,
-                      "remote_group_rule": True, "port_qos": "both"} for who in ("demo", "alt")}}
+                      "remote_group_rule": True, "port_qos": "both", "port_forwarding": True} for who in ("demo", "alt")}}
 
 
 def test_over_real_http_no_answer_names_an_id_the_caller_cannot_see(real_server):

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..scenarios.schema import (
     AddressPair, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute, Network,
-    Port, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
+    Port, PortForwarding, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
     SecurityGroupRule, Subnet,
 )
 from . import flowyaml
@@ -230,7 +230,17 @@ class _Importer:
             floating_network=self._ref("network", f["floating_network_id"]),
             floating_ip_address=f.get("floating_ip_address"),
             port=self._ref("port", f.get("port_id")), fixed_ip_address=f.get("fixed_ip_address") if f.get("port_id") else None,
-            qos_policy=self._ref("qos", f.get("qos_policy_id")))
+            qos_policy=self._ref("qos", f.get("qos_policy_id")),
+            port_forwardings=[self.port_forwarding(pf) for pf in f.get("port_forwardings") or []])
+
+    def port_forwarding(self, pf: dict) -> PortForwarding:
+        """One forwarding; ranges when the cloud gives them (port-ranges), else single ports."""
+        ranged = pf.get("external_port_range") and pf.get("internal_port_range")
+        ports = ({"external_port_range": pf["external_port_range"], "internal_port_range": pf["internal_port_range"]}
+                 if ranged else {"external_port": pf.get("external_port"), "internal_port": pf.get("internal_port")})
+        return PortForwarding(port=self._ref("port", pf["internal_port_id"]), protocol=pf["protocol"],
+                              internal_ip_address=pf.get("internal_ip_address"),
+                              description=pf.get("description") or "", **ports)
 
 
 def _allow_all(rule: dict, direction: str, remote_group: str | None) -> bool:

@@ -58,6 +58,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "qos-rule-type-filter": ("QoS rule type filter", "Add the filters 'all_supported' and 'all_rules' to the QoS rule types"),
     "qos-rules-alias": ("QoS Rules Alias API", "API to enable GET, PUT and DELETE operations on QoS policy rules without specifying policy ID"),
     "qos-fip": ("Floating IP QoS", "The floating IP Quality of Service extension"),
+    # floating-IP port forwarding
+    "floating-ip-port-forwarding": ("Floating IP Port Forwarding", "Allow port forwarding from floating IP port to an internal port"),
+    "floating-ip-port-forwarding-description": ("Floating IP Port Forwarding new attribute description", "Add a description field to Port Forwarding rules"),
+    "floating-ip-port-forwarding-port-ranges": ("Floating IP Port Forwarding support port ranges", "Add support to port ranges"),
+    "floating-ip-port-forwarding-detail": ("Floating IP port forwarding detail", "Allow list floating ip return more port forwarding data, include'id' and 'internal_port_id'"),
+    "expose-port-forwarding-in-fip": ("Expose Floating IP port forwardings", "Expose port forwarding fields in floating IP response"),
     "qos-pps": ("QoS packet rate limit rule", "Allow to configure QoS packet rate limit rule."),
     "quotas": ("Quota management support", "Expose functions for quotas management per project"),
     "ip-substring-filtering": ("IP address substring filtering", "Provides IP address substring filtering when listing ports"),

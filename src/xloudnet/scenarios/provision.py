@@ -365,12 +365,25 @@ class _Provisioner:
                 body["qos_policy_id"] = self.ref("QoS policy", fip.qos_policy, fip)
             self._floating_ip(("floating_ips", i), self.project(fip), body, fip.id, fip.tags,
                               fip.name or f"floating IP {i}")
+            self.port_forwardings(i, fip)
         for i, server in enumerate(self.s.servers):
             if server.floating_ip:
                 body = {"floating_network_id": self.ref("network", server.floating_ip, server),
                         "port_id": self.out.ids[("servers", i)]}
                 self._floating_ip(("servers", i, "floating_ip"), self.project(server), body, None, [],
                                   f"floating IP of {server.name}")
+
+    def port_forwardings(self, i: int, fip) -> None:
+        fip_id, project = self.out.ids[("floating_ips", i)], self.project(fip)
+        for k, pf in enumerate(fip.port_forwardings):
+            loc = ("floating_ips", i, "port_forwardings", k)
+            body = pf.model_dump(exclude={"port"}, exclude_none=True)
+            body["internal_port_id"] = self.ref("port", pf.port, fip)
+            if pf.internal_ip_address is None:
+                port = self.call(loc, project, "GET", f"/v2.0/ports/{body['internal_port_id']}")["port"]
+                v4 = [ip["ip_address"] for ip in port["fixed_ips"] if ":" not in ip["ip_address"]]
+                body["internal_ip_address"] = v4[0] if v4 else None
+            self.call(loc, project, "POST", f"/v2.0/floatingips/{fip_id}/port_forwardings", {"port_forwarding": body})
 
     def _floating_ip(self, loc: tuple, project: str, body: dict, want_id: str | None, tags: list, label: str) -> None:
         admin = "floating_ip_address" in body  # choosing the address is admin-only in Neutron's policy
