@@ -262,7 +262,7 @@ STEPS = st.lists(st.tuples(st.sampled_from(["add", "toggle", "delete", "down", "
                            st.integers(0, 3)), max_size=14)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(STEPS)
 def test_dhcp_port_always_matches_the_networks_dhcp_subnets(steps):
     """Whatever happens to a network, the agent's port holds exactly one address on each
