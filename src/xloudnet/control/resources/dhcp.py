@@ -132,6 +132,42 @@ def _update_port(plane, network: dict, port: dict, subnets: list[dict]) -> None:
         plane.store.put("ports", ports.changed(port, {"fixed_ips": fixed}))
 
 
+def make_room(plane, network_id: str, addresses) -> None:
+    """Move the agent's port off every address of ``addresses`` (to the lowest free address of
+    the same subnet outside them; none if there is no such address).
+
+    Not an API behaviour (Neutron answers IpAddressAlreadyAllocated): it is for describing a
+    final state, as a scenario file does — a real cloud's agent got its address at some moment
+    the file does not record, and the file's pinned addresses must hold. Scenario provisioning
+    calls it once the subnets exist, with every address the file pins on the network.
+    """
+    ports = agent_ports(plane, network_id)
+    wanted = set()
+    for ip in addresses:
+        try:
+            wanted.add(ipam.canonical_ip(ip))
+        except (ValueError, TypeError):
+            pass  # not an address: the API call that asks for it says so
+    if not ports or not wanted.intersection(f["ip_address"] for f in ports[0]["fixed_ips"]):
+        return
+    port, allocator = ports[0], plane.ports.ipam
+
+    def free(subnet_id: str, candidate: str) -> bool:
+        return candidate not in wanted and allocator.holder(subnet_id, candidate) is None
+
+    fixed = []
+    for entry in port["fixed_ips"]:
+        subnet = plane.store.get("subnets", entry["subnet_id"])
+        if entry["ip_address"] not in wanted or subnet is None:
+            fixed.append(entry)
+            continue
+        moved = allocator.find_free(subnet, free, lowest=True)
+        if moved is not None:
+            fixed.append({"subnet_id": entry["subnet_id"], "ip_address": moved})
+    with plane.store.transaction():
+        plane.store.put("ports", plane.ports.changed(port, {"fixed_ips": fixed}))
+
+
 # --- the dhcp_agent_scheduler API -----------------------------------------------------------------
 HOSTED_NETWORKS = ResourceDef(
     collection="agents/{agent_id}/dhcp-networks",
@@ -244,5 +280,5 @@ class DhcpAgentsHostingService(ResourceService):
 
 __all__ = [
     "DHCP_OWNER", "DHCP_BINARY", "BINDINGS", "DhcpAgentsHostingService", "DhcpNetworksService",
-    "agent_ports", "dhcp_agent_id", "dhcp_device_id", "hosted", "sync_network",
+    "agent_ports", "dhcp_agent_id", "dhcp_device_id", "hosted", "make_room", "sync_network",
 ]
