@@ -19,10 +19,11 @@ def test_admin_lists_the_simulated_ovs_l3_and_dhcp_agents_alive(call, admin):
     assert " " in kinds["L3 agent"]["heartbeat_timestamp"] and "T" not in kinds["L3 agent"]["created_at"]
 
 
-def test_agent_type_filter_is_exact(call, admin):
-    assert call(admin, "GET", AGENTS, query=[("agent_type", "DHCP Agent")])[1]["agents"] == []
-    dhcp = call(admin, "GET", AGENTS, query=[("agent_type", "DHCP agent")])[1]["agents"]
-    assert [a["binary"] for a in dhcp] == ["neutron-dhcp-agent"]
+def test_agent_type_filter_ignores_case_as_neutrons_mysql_does(call, admin):
+    for spelling in ("DHCP agent", "DHCP Agent", "dhcp AGENT"):
+        dhcp = call(admin, "GET", AGENTS, query=[("agent_type", spelling)])[1]["agents"]
+        assert [a["binary"] for a in dhcp] == ["neutron-dhcp-agent"]
+    assert call(admin, "GET", AGENTS, query=[("agent_type", "DHCP")])[1]["agents"] == []
     l3 = call(admin, "GET", AGENTS, query=[("agent_type", "L3 agent")])[1]["agents"]
     assert [a["binary"] for a in l3] == ["neutron-l3-agent"]
 

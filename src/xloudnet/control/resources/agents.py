@@ -25,6 +25,9 @@ SIMULATED = (
     ("neutron-l3-agent", "L3 agent", "l3_agent", "nova"),
 )
 DHCP_AGENT = ("neutron-dhcp-agent", "DHCP agent", "dhcp_agent", "nova")
+# Neutron's agents table lives in MySQL, whose default collation compares these text columns
+# case-insensitively: tempest asks for agent_type "DHCP Agent" and finds the "DHCP agent".
+CASE_INSENSITIVE = ("agent_type", "binary", "topic", "host")
 
 AGENT = ResourceDef(
     collection="agents",
@@ -140,7 +143,8 @@ class AgentService(ResourceService):
     # --- handlers -----------------------------------------------------------------------------
     def _list(self, ctx: Context, req, **_):
         q = query.parse(req.query, self.definition)
-        match = query.matcher(q)
+        folded = {k: {str(v).casefold() for v in q.filters.pop(k)} for k in CASE_INSENSITIVE if k in q.filters}
+        match = query.matcher(q, [_folded_check(k, wanted) for k, wanted in folded.items()])
         agents = [a for a in self._records() if match(a)] if ctx.is_admin else []
         return Response(200, {"agents": [self.present(ctx, a, q.fields) for a in agents]})
 
@@ -160,6 +164,10 @@ class AgentService(ResourceService):
         self._get(ctx, rid)
         # A real agent re-registers on its next heartbeat; a simulated one is always there.
         raise errors.Conflict(message=f"Agent {rid} is simulated by xloudnet and cannot be deleted.")
+
+
+def _folded_check(key: str, wanted: set[str]):
+    return lambda record: str(record.get(key)).casefold() in wanted
 
 
 def _agent_time(stamp: str) -> str:
