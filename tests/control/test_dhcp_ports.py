@@ -318,3 +318,14 @@ def test_first_free_address_is_documented_choice(plane, demo, cidr, expected):
     plane.subnets.create(demo, {"network_id": network["id"], "ip_version": 4, "cidr": cidr})
     [port] = [p for p in plane.store.table("ports").values() if p["device_owner"] == "network:dhcp"]
     assert port["fixed_ips"][0]["ip_address"] == expected
+
+
+def test_removing_a_network_accepts_the_body_openstacksdk_sends(call, demo, net):
+    network = net()
+    _subnet(call, demo, network["id"])
+    path = f"/v2.0/agents/{dhcp_agent_id()}/dhcp-networks/{network['id']}"
+    assert call(ADMIN, "DELETE", path, {"network_id": network["id"]})[0] == 204
+    assert _agent_port(call, network["id"]) is None
+    # core resources keep refusing a DELETE body
+    status, body = call(ADMIN, "DELETE", f"/v2.0/networks/{network['id']}", {"x": 1})
+    assert (status, _error(body)) == (400, "HTTPBadRequest")

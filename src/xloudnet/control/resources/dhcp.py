@@ -26,7 +26,7 @@ import uuid
 from .. import errors, ipam
 from ..attributes import Attr, ResourceDef
 from ..context import Context
-from ..messages import Response
+from ..messages import JSON_NULL, Response
 from ..service import ResourceService
 from .agents import HOST, agent_id
 
@@ -200,6 +200,9 @@ class DhcpNetworksService(ResourceService):
     indexes = ()
     indexed_filters = ()
     custom_routes_only = True
+    # openstacksdk sends {"network_id": ...} with the DELETE too; Neutron's extension
+    # controllers (legacy WSGI, unlike the pecan core resources) ignore such a body.
+    delete_takes_body = True
 
     def __init__(self, plane):
         super().__init__(plane)
@@ -240,7 +243,7 @@ class DhcpNetworksService(ResourceService):
         with self.store.transaction():
             self.store.put(self.table, {"id": network["id"], "hosted": True})
             sync_network(self.plane, network["id"])
-        return Response(201, None)
+        return Response(201, JSON_NULL)  # Neutron's controller returns None: the body is null
 
     def _remove(self, ctx: Context, req, agent_id: str, rid: str, **_):
         if not ctx.is_admin:
