@@ -50,3 +50,23 @@ def test_imported_cloud_gets_one_dhcp_port_and_keeps_the_vms_address(tmp_path, d
     assert dhcp[0]["fixed_ips"][0]["ip_address"] == copy_dhcp
     vm = plane.store.get("ports", VM)
     assert vm["fixed_ips"][0]["ip_address"] == vm_ip
+
+
+def test_cloud_without_dhcp_ports_imports_as_a_cloud_without_a_dhcp_agent(tmp_path):
+    inventory = _cloud("10.0.0.2", "10.0.0.3")
+    inventory.ports[:] = [p for p in inventory.ports if p["device_owner"] != "network:dhcp"]  # OVN-like
+    scenario = to_scenario(inventory)
+    assert scenario.dhcp_agent is False
+    path = tmp_path / "cloud.yaml"
+    path.write_text(scenario_yaml(scenario))
+    assert "dhcp_agent: false" in path.read_text()
+    loaded, source = load(path)
+    plane, ids = embedded_plane()
+    provision(loaded, source, plane, ids=ids)
+    assert [p["device_owner"] for p in plane.store.table("ports").values()] == ["compute:nova"]
+    assert "dhcp_agent_scheduler" not in {a for s in plane.services.values() for a in s.extensions}
+
+
+def test_cloud_with_dhcp_ports_writes_no_dhcp_setting():
+    assert to_scenario(_cloud("10.0.0.2", "10.0.0.3")).dhcp_agent is True
+    assert "dhcp_agent" not in scenario_yaml(to_scenario(_cloud("10.0.0.2", "10.0.0.3")))

@@ -118,6 +118,8 @@ class _Provisioner:
 
     # --- resources ------------------------------------------------------------------------------
     def run(self) -> Provisioned:
+        if not self.s.dhcp_agent:
+            self.plane.dhcp_agent = False  # the file describes a cloud without a DHCP agent
         self.default_groups()
         self.qos_policies()
         self.networks()

@@ -204,10 +204,10 @@ class DhcpNetworksService(ResourceService):
     # controllers (legacy WSGI, unlike the pecan core resources) ignore such a body.
     delete_takes_body = True
 
-    def __init__(self, plane):
-        super().__init__(plane)
-        # Instance attribute: the alias is advertised only while the agent is simulated.
-        self.extensions = ("dhcp_agent_scheduler",) if plane.dhcp_agent else ()
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        # Advertised only while the agent is simulated (a scenario may turn it off).
+        return ("dhcp_agent_scheduler",) if self.plane.dhcp_agent else ()
 
     def routes(self) -> dict:
         return {"": {"GET": self._list, "POST": self._add},
