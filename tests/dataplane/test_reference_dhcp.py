@@ -5,7 +5,7 @@ security or groups say) and are never a next hop; the ports they talk to still f
 import pytest
 
 from reference import reference_reachability
-from topologies import assert_case, base, case, query, set_attr, variant
+from topologies import assert_case, case, query, set_attr, variant
 
 ACC = "ACCEPTED"
 DHCP_DEVICE = "dhcp1e481696-1aab-5333-a552-c8990e852e76-"
