@@ -134,7 +134,7 @@ class _Importer:
         used |= {pid for targets in self.shares.values() for pid in targets if pid != "*"}
         return Scenario(
             name=name, description="imported from a cloud by `xloudnet import`",
-            default_project=self.default_project,
+            default_project=self.default_project, dhcp_agent=self.has_dhcp_agent(),
             projects=[Project(name=self.projects[pid], id=pid) for pid in sorted(used, key=self.projects.get)],
             qos_policies=[self.qos_policy(p) for p in self.inv.qos_policies],
             networks=[self.network(n) for n in self.inv.networks],
@@ -144,6 +144,13 @@ class _Importer:
             ports=[self.port(p) for p in self.ports],
             floating_ips=[self.floating_ip(f) for f in self.inv.floating_ips],
         )
+
+    def has_dhcp_agent(self) -> bool:
+        """False for a cloud without DHCP agent ports (e.g. OVN's built-in DHCP): the caller owns a
+        network with a DHCP-enabled subnet, whose ports it sees, and no port is ``network:dhcp``."""
+        own = {n["id"] for n in self.inv.networks if self._project_id(n) == self.inv.project_id}
+        served = any(s.get("enable_dhcp", True) and s.get("network_id") in own for s in self.inv.subnets)
+        return not served or any(p.get("device_owner") == "network:dhcp" for p in self.inv.ports)
 
     def qos_policy(self, p: dict) -> QosPolicy:
         rules = [QosRule(id=r.get("id"), type=r["type"], **{k: r[k] for k in QOS_RULE_FIELDS if r.get(k) is not None})

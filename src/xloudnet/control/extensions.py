@@ -71,6 +71,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "subnet-external-network": ("Subnet belongs to an external network", "Informs if the subnet belongs to an external network"),
     "qos-port-network-policy": ("QoS port network policy extension", "Adds a the QoS network ID to the port definition"),
     "agent": ("agent", "The agent management extension."),
+    "dhcp_agent_scheduler": ("DHCP Agent Scheduler", "Schedule networks among dhcp agents"),
     "security-groups-default-rules": ("Default rules for security groups", "Configure set of security group rules used as default rules for every new security group"),
     "rbac-policies": ("RBAC Policies", "Allows creation and modification of policies that control tenant access to resources."),
     "rbac-security-groups": ("Add security_group type to network RBAC", "Add security_group type to network RBAC"),

@@ -23,6 +23,7 @@ from ..control import errors
 from ..control.context import Context
 from ..control.neutron import NeutronAPI, Request
 from ..control.plane import ControlPlane
+from ..control.resources.dhcp import make_room
 from .loader import Problem, ScenarioError, Source
 from .references import Index
 from .schema import Scenario
@@ -117,12 +118,15 @@ class _Provisioner:
 
     # --- resources ------------------------------------------------------------------------------
     def run(self) -> Provisioned:
+        if not self.s.dhcp_agent:
+            self.plane.dhcp_agent = False  # the file describes a cloud without a DHCP agent
         self.default_groups()
         self.qos_policies()
         self.shares("qos_policies", "qos_policy")
         self.networks()
         self.shares("networks", "network")
         self.subnets()
+        self.pinned_addresses_first()
         self.security_groups()
         self.shares("security_groups", "security_group")
         self.ports("ports")
@@ -252,6 +256,22 @@ class _Provisioner:
             if rule["direction"] == "egress" and rule["remote_group_id"] is None and rule["remote_ip_prefix"] is None \
                     and rule["protocol"] is None:
                 self.call(loc, project, "DELETE", f"/v2.0/security-group-rules/{rule['id']}")
+
+    def pinned_addresses_first(self) -> None:
+        """Addresses the file pins win over the simulated DHCP agent's port, which takes another
+        one: the file states the final addresses, not the order a real cloud handed them out."""
+        pinned: dict[str, list[str]] = {}
+        for port in [*self.s.ports, *self.s.servers]:
+            for fixed in getattr(port, "fixed_ips", None) or ():
+                pinned.setdefault(self.ref("network", port.network, port), []).append(fixed.ip_address)
+        for router in self.s.routers:
+            gateway = router.external_gateway_info
+            for fixed in (gateway.external_fixed_ips or ()) if gateway else ():
+                pinned.setdefault(self.ref("network", gateway.network, router), []).append(fixed.ip_address)
+        for fip in self.s.floating_ips:
+            pinned.setdefault(self.ref("network", fip.floating_network, fip), []).append(fip.floating_ip_address)
+        for network_id, addresses in pinned.items():
+            make_room(self.plane, network_id, [a for a in addresses if a])
 
     def ports(self, section: str) -> None:
         """Ports go in bulk POSTs (one request per ``BULK`` ports of one project): the request

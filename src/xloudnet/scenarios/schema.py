@@ -408,6 +408,8 @@ class Scenario(Strict):
     name: Name | None = None
     description: str = ""
     default_project: Name = "demo"
+    dhcp_agent: bool = Field(True, description="the cloud runs a DHCP agent: a network:dhcp port on every "
+                                               "network with a DHCP-enabled subnet (false: none, as on OVN)")
     projects: list[Project] = []
     qos_policies: list[QosPolicy] = []
     networks: list[Network] = []
