@@ -29,6 +29,7 @@ def plans():
     project = st.fixed_dictionaries({
         "router": st.booleans(),
         "floating_ip": st.booleans(),
+        "port_forwarding": st.booleans(),
         "own_ports": st.integers(1, 2),
         "shared_ports": st.integers(0, 2),
         "alt_shared_ports": st.integers(0, 1),
@@ -155,6 +156,17 @@ def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, s
         _ok(admin.neutron("PUT", f"/ports/{ports[0]['id']}", {"port": {"qos_policy_id": policy}}))
     if plan["router"] and plan["floating_ip"] and ports and ports[0]["network_id"] == net:
         caller.create("floatingips", "floatingip", {"floating_network_id": public, "port_id": ports[0]["id"]})
+    _port_forwarding(caller, plan, public, [p for p in ports[1:] if p["network_id"] == net])
+
+
+def _port_forwarding(caller: Caller, plan: dict, public: str, ports: list) -> None:
+    """A floating IP forwarding tcp 2222 to port 22 of a port without a floating IP of its own."""
+    if not (plan["router"] and plan.get("port_forwarding") and ports):
+        return
+    fip = caller.create("floatingips", "floatingip", {"floating_network_id": public})
+    _ok(caller.neutron("POST", f"/floatingips/{fip['id']}/port_forwardings", {"port_forwarding": {
+        "internal_port_id": ports[0]["id"], "internal_ip_address": ports[0]["fixed_ips"][0]["ip_address"],
+        "protocol": "tcp", "external_port": 2222, "internal_port": 22}}))
 
 
 # --- what a caller sees through the networking API --------------------------------------------
@@ -174,6 +186,7 @@ def visible_ids(caller: Caller) -> set[str]:
             seen.update(r["id"] for r in record.get("rules") or [])
             # A group's body shows its rules (a group shared with the caller included).
             seen.update(r["id"] for r in record.get("security_group_rules") or [])
+            seen.update(f["id"] for f in record.get("port_forwardings") or [])
     return seen
 
 
@@ -213,6 +226,9 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
     for fip in fips:
         ask("inbound", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
                                                  "destination": {"ip_address": fip}, "protocol": "icmp"})
+        ask("forwarded", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
+                                                   "destination": {"ip_address": fip}, "protocol": "tcp",
+                                                   "destination_port": 2222})
     ask("lint", "GET", "/security-groups/lint")
     rules = [r for r in _ok(caller.neutron("GET", "/security-group-rules"))["security_group_rules"]
              if r["direction"] == "ingress" and r["protocol"] == "tcp"]
@@ -237,7 +253,34 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
             assert view["status"] == "ACTIVE", view
             out.append(("job-result", view))
             ask("jobs", "GET", "/simulations")
+        _qos_whatif(caller, ask, out, flows)
     return out
+
+
+def _qos_whatif(caller: Caller, ask, out: list, flows: list) -> None:
+    """The same flows before and after moving the caller's own ports off their QoS policies (a
+    change every project may make): the job and its before/after result."""
+    project = _project_id(caller)
+    mine = [p for p in _ok(caller.neutron("GET", "/ports"))["ports"]
+            if p["project_id"] == project and not p["device_owner"].startswith("network:")]
+    if not mine:
+        return
+    changes = [{"method": "PUT", "path": f"/v2.0/ports/{p['id']}", "body": {"port": {"qos_policy_id": None}}}
+               for p in mine]
+    started = ask("qos-whatif", "POST", "/simulations", {"flows": flows, "duration_s": 0.2, "seed": 1,
+                                                          "changes": changes}, status=202)
+    if started.status_code != 202:
+        return
+    job = started.json()["simulation"]["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
+        if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert view["status"] == "ACTIVE", view
+    assert {"before", "after", "flows"} <= set(view["result"])
+    out.append(("qos-whatif-result", view))
 
 
 def leaks(answers: list[tuple[str, object]], hidden: set[str]) -> list[tuple[str, str]]:

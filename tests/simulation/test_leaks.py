@@ -4,7 +4,7 @@ The property: over generated two-project clouds (shared and external networks, Q
 one project applying to another's traffic, a security group of one project shared with the other
 by RBAC), no answer body of any question — traces with their
 return paths, allowed sets, the matrix, what-if, lint, security-group tests, simulation jobs and
-their results — contains the id of a record the caller cannot see through the networking API.
+their results, QoS what-if jobs and their before/after results — contains the id of a record the caller cannot see through the networking API.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _unscoped(http) -> str:
 
 def _store_ids(plane: ControlPlane) -> set[str]:
     return {rid for table in ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
-                              "security_group_rules", "qos_policies", "qos_rules")
+                              "security_group_rules", "qos_policies", "qos_rules", "port_forwardings")
             for rid in plane.store.table(table)}
 
 
@@ -217,7 +217,7 @@ def real_server():
 FULL_PLAN = {"admin_shared": True, "admin_qos": "both", "alt_shared": True, "alt_shared_qos": "dscp",
              "demo_shares_group": "targeted",
              **{who: {"router": True, "floating_ip": True, "own_ports": 2, "shared_ports": 1, "alt_shared_ports": 1,
-                      "remote_group_rule": True, "port_qos": "both"} for who in ("demo", "alt")}}
+                      "remote_group_rule": True, "port_qos": "both", "port_forwarding": True} for who in ("demo", "alt")}}
 
 
 def test_over_real_http_no_answer_names_an_id_the_caller_cannot_see(real_server):
@@ -230,7 +230,8 @@ def test_over_real_http_no_answer_names_an_id_the_caller_cannot_see(real_server)
         for caller in (demo, alt):
             answers = sweep(caller)
             assert {label for label, _ in answers} >= {"matrix", "reach", "allowed", "sgtest", "inbound", "lint",
-                                                        "whatif", "job", "job-result", "jobs"}
+                                                        "whatif", "job", "job-result", "jobs", "qos-whatif",
+                                                        "qos-whatif-result"}
             assert leaks(answers, everything - visible_ids(caller)) == []
         unscoped = _unscoped(http)
         response = http.get("/simulation/v1/security-groups/lint", headers={"X-Auth-Token": unscoped})

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..scenarios.schema import (
     AddressPair, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute, Network,
-    Port, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
+    Port, PortForwarding, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
     SecurityGroupRule, Subnet,
 )
 from . import flowyaml
@@ -134,7 +134,7 @@ class _Importer:
         used |= {pid for targets in self.shares.values() for pid in targets if pid != "*"}
         return Scenario(
             name=name, description="imported from a cloud by `xloudnet import`",
-            default_project=self.default_project,
+            default_project=self.default_project, dhcp_agent=self.has_dhcp_agent(),
             projects=[Project(name=self.projects[pid], id=pid) for pid in sorted(used, key=self.projects.get)],
             qos_policies=[self.qos_policy(p) for p in self.inv.qos_policies],
             networks=[self.network(n) for n in self.inv.networks],
@@ -144,6 +144,13 @@ class _Importer:
             ports=[self.port(p) for p in self.ports],
             floating_ips=[self.floating_ip(f) for f in self.inv.floating_ips],
         )
+
+    def has_dhcp_agent(self) -> bool:
+        """False for a cloud without DHCP agent ports (e.g. OVN's built-in DHCP): the caller owns a
+        network with a DHCP-enabled subnet, whose ports it sees, and no port is ``network:dhcp``."""
+        own = {n["id"] for n in self.inv.networks if self._project_id(n) == self.inv.project_id}
+        served = any(s.get("enable_dhcp", True) and s.get("network_id") in own for s in self.inv.subnets)
+        return not served or any(p.get("device_owner") == "network:dhcp" for p in self.inv.ports)
 
     def qos_policy(self, p: dict) -> QosPolicy:
         rules = [QosRule(id=r.get("id"), type=r["type"], **{k: r[k] for k in QOS_RULE_FIELDS if r.get(k) is not None})
@@ -230,7 +237,17 @@ class _Importer:
             floating_network=self._ref("network", f["floating_network_id"]),
             floating_ip_address=f.get("floating_ip_address"),
             port=self._ref("port", f.get("port_id")), fixed_ip_address=f.get("fixed_ip_address") if f.get("port_id") else None,
-            qos_policy=self._ref("qos", f.get("qos_policy_id")))
+            qos_policy=self._ref("qos", f.get("qos_policy_id")),
+            port_forwardings=[self.port_forwarding(pf) for pf in f.get("port_forwardings") or []])
+
+    def port_forwarding(self, pf: dict) -> PortForwarding:
+        """One forwarding; ranges when the cloud gives them (port-ranges), else single ports."""
+        ranged = pf.get("external_port_range") and pf.get("internal_port_range")
+        ports = ({"external_port_range": pf["external_port_range"], "internal_port_range": pf["internal_port_range"]}
+                 if ranged else {"external_port": pf.get("external_port"), "internal_port": pf.get("internal_port")})
+        return PortForwarding(port=self._ref("port", pf["internal_port_id"]), protocol=pf["protocol"],
+                              internal_ip_address=pf.get("internal_ip_address"),
+                              description=pf.get("description") or "", **ports)
 
 
 def _allow_all(rule: dict, direction: str, remote_group: str | None) -> bool:

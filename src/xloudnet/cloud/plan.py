@@ -347,10 +347,49 @@ def _floating_ips(p: Planner) -> None:
     wanted += [(f"servers[{i}].floating_ip", None, None, server.floating_ip, server.name, server)
                for i, server in enumerate(p.s.servers) if server.floating_ip]
     for where, key, fip, network, port, owner in wanted:
-        _floating_ip(p, where, key, fip, network, port, owner)
+        existing = _floating_ip(p, where, key, fip, network, port, owner)
+        if fip is not None and fip.port_forwardings:
+            _port_forwardings(p, where, key, fip, existing)
 
 
-def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | None, owner) -> None:
+def _port_forwardings(p: Planner, where: str, key, fip, existing: dict | None) -> None:
+    """One step per forwarding, matched to the floating IP's by protocol and external ports."""
+    name = p.project_of(fip)[0]
+    have = {(pf["protocol"], pf.get("external_port_range")): pf for pf in (existing or {}).get("port_forwardings") or []}
+    for k, pf in enumerate(fip.port_forwardings):
+        spot = f"{where}.port_forwardings[{k}]"
+        external = pf.external_port_range or (f"{pf.external_port}:{pf.external_port}" if pf.external_port else None)
+        label = f"{pf.protocol} {external} → {pf.port}"
+
+        def desired(pf=pf) -> dict:
+            body = pf.model_dump(exclude={"port"}, exclude_none=True)
+            body["internal_port_id"] = p.need("port", pf.port, fip)
+            if pf.internal_ip_address is None:
+                port = p.send("get", f"/ports/{body['internal_port_id']}")["port"]
+                body["internal_ip_address"] = next(ip["ip_address"] for ip in port["fixed_ips"] if ":" not in ip["ip_address"])
+            return body
+
+        def fip_id() -> str:
+            return existing["id"] if existing is not None else p.ids[key]
+
+        match = have.get((pf.protocol, external))
+        if match is None:
+            p.out.append(Step("create", "port forwarding", label, name, "", spot, lambda desired=desired: p.send(
+                "post", f"/floatingips/{fip_id()}/port_forwardings", {"port_forwarding": desired()})))
+            continue
+        wanted = {k: v for k, v in pf.model_dump(exclude={"port"}, exclude_none=True).items()
+                  if k not in ("external_port", "external_port_range", "protocol")}
+        wanted["internal_port_id"] = p.ref("port", pf.port, fip)
+        if not differing(wanted, match):
+            p.out.append(Step("unchanged", "port forwarding", label, name, "", spot))
+            continue
+        path = f"/floatingips/{existing['id']}/port_forwardings/{match['id']}"  # a match has a floating IP
+        p.out.append(Step("update", "port forwarding", label, name, ", ".join(sorted(differing(wanted, match))), spot,
+                          lambda path=path, wanted=wanted, match=match: p.send(
+                              "put", path, {"port_forwarding": differing(wanted, match)})))
+
+
+def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | None, owner) -> dict | None:
     name = p.project_of(owner)[0]
     port_id = p.ref("port", port, owner)
     existing = None
@@ -381,11 +420,12 @@ def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | Non
             if fip is not None and fip.tags:
                 p.put_tags("floating IP", made["id"], fip.tags)
         p.out.append(Step("create", "floating IP", label, name, "", where, run))
-        return
+        return None
     changes = differing(desired(), existing)
     if not changes:
         p.out.append(Step("unchanged", "floating IP", label, name, existing.get("floating_ip_address", ""), where))
-        return
+        return existing
     rid = existing["id"]
     p.out.append(Step("update", "floating IP", label, name, ", ".join(sorted(changes)), where,
                       lambda: p.send("put", f"/floatingips/{rid}", {"floatingip": differing(desired(), existing)})))
+    return existing

@@ -114,6 +114,10 @@ def _issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
         yield from _external(index, ("floating_ips", i, "floating_network"), fip.floating_network, fip.project)
         yield from _ref(index, "port", ("floating_ips", i, "port"), fip.port, fip.project)
         yield from _ref(index, "QoS policy", ("floating_ips", i, "qos_policy"), fip.qos_policy, fip.project)
+        for k, pf in enumerate(fip.port_forwardings):
+            yield from _ref(index, "port", ("floating_ips", i, "port_forwardings", k, "port"), pf.port, fip.project)
+        if fip.port and fip.port_forwardings:
+            yield ("floating_ips", i, "port_forwardings"), "a floating IP with a port cannot have port forwardings"
     for key in s.links:
         yield from _link(index, key)
     if s.traffic:

@@ -193,6 +193,19 @@ class Server(Resource, PortFields):
     floating_ip: Ref | None = Field(None, description="an external network: give the server a floating IP from it")
 
 
+class PortForwarding(Strict):
+    """A port forwarding of its floating IP (which then has no ``port``): one port or a range."""
+
+    port: Ref = Field(description="the internal port (a port or server of the file)")
+    protocol: Literal["tcp", "udp", "sctp", "dccp", "icmp", "ipv6-icmp"] = "tcp"
+    internal_ip_address: str | None = Field(None, description="default: the port's first IPv4 address")
+    external_port: int | None = Field(None, ge=1, le=65535)
+    internal_port: int | None = Field(None, ge=1, le=65535)
+    external_port_range: str | None = Field(None, description="'first:last'")
+    internal_port_range: str | None = Field(None, description="'first:last' as wide as the external one, or one port")
+    description: str = ""
+
+
 class FloatingIP(Strict):
     name: Name | None = Field(None, description="a label for this file only (Neutron's floating IPs have none)")
     id: str | None = None
@@ -204,6 +217,7 @@ class FloatingIP(Strict):
     port: Ref | None = None
     fixed_ip_address: str | None = None
     qos_policy: Ref | None = None
+    port_forwardings: list[PortForwarding] = []
 
 
 # --- QoS -----------------------------------------------------------------------------------------------
@@ -394,6 +408,8 @@ class Scenario(Strict):
     name: Name | None = None
     description: str = ""
     default_project: Name = "demo"
+    dhcp_agent: bool = Field(True, description="the cloud runs a DHCP agent: a network:dhcp port on every "
+                                               "network with a DHCP-enabled subnet (false: none, as on OVN)")
     projects: list[Project] = []
     qos_policies: list[QosPolicy] = []
     networks: list[Network] = []
