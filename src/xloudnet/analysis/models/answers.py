@@ -34,6 +34,12 @@ class Translation(Answer):
     type: str
     from_: str = Field(alias="from")
     to: str
+    from_port: int | None = None  # port forwarding: the destination port before and after
+    to_port: int | None = None
+
+    def describe(self) -> str:
+        ports = f" (port {self.from_port} → {self.to_port})" if self.from_port is not None else ""
+        return f"{self.type} {self.from_} → {self.to}{ports}"
 
 
 class QosRuleApplied(Answer):
@@ -88,7 +94,7 @@ def _hops_table(title: str, hops: list[Hop]) -> Table:
     for i, hop in enumerate(hops, 1):
         detail = [f"rule {hop.rule_id}" if hop.rule_id else "",
                   f"route {hop.route.destination} via {hop.route.nexthop or 'connected'}" if hop.route else "",
-                  f"{hop.translation.type} {hop.translation.from_} → {hop.translation.to}" if hop.translation else "",
+                  hop.translation.describe() if hop.translation else "",
                   hop.conntrack or "", hop.reason or "",
                   f"qos {hop.qos.policy_id}" if hop.qos else ""]
         table.add_row(str(i), hop.node, hop.stage, hop.action, " ".join(d for d in detail if d))
