@@ -318,10 +318,11 @@ class QosWhatIfAnswer(Answer):
 
 
 class SimulationJob(Answer):
-    """A simulation job: ``BUILD`` queued, ``RUNNING``, ``ACTIVE`` done (with ``result``), ``ERROR``."""
+    """A simulation job: ``BUILD`` queued, ``RUNNING``, ``ACTIVE`` done (with ``result``), ``ERROR``,
+    ``CANCELLED`` (stopped by a server shutdown)."""
 
     id: str
-    status: Literal["BUILD", "RUNNING", "ACTIVE", "ERROR"]
+    status: Literal["BUILD", "RUNNING", "ACTIVE", "ERROR", "CANCELLED"]
     progress: float
     project_id: str | None = None
     flows: int
