@@ -199,7 +199,7 @@ def expand(spec: SweepFile, base: Scenario) -> list[Point]:
         simulation = {k: v for k, v in (("backend", spec.backend), ("engine", spec.engine)) if v is not None}
         for axis, k in zip(spec.axes, combo):
             value = axis.values()[k]
-            labels[axis.label], values[axis.label] = _shown(axis, value), _plain(axis, value)
+            labels[axis.label], values[axis.label] = shown(axis, value), _plain(axis, value)
             if axis.kind == "backend":
                 simulation["backend"] = value
             changes += _apply(axis, value, scenario, index)
@@ -215,7 +215,8 @@ def _overrides(spec: SweepFile, scenario: Scenario) -> None:
             scenario.traffic.seed = spec.seed
 
 
-def _shown(axis: Axis, value) -> str:
+def shown(axis: Axis, value) -> str:
+    """An axis value as tables, CSV and plots show it."""
     if axis.kind == "changes":
         return value.label
     if value is None:
@@ -256,4 +257,4 @@ def _apply(axis: Axis, value, scenario: Scenario, index: Index) -> list[dict]:
     return []
 
 
-__all__ = ["Point", "Sweep", "load_sweep", "expand"]
+__all__ = ["Point", "Sweep", "load_sweep", "load_inline", "expand", "shown"]
