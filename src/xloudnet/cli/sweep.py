@@ -77,6 +77,9 @@ def sweep_command(args) -> int:
     except ClusterError as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the cluster and its workers are closed on the way out
+        print("xloudnet: sweep interrupted", file=sys.stderr)
+        return 130
     doc = document(sweep, results, where, time.perf_counter() - start)
     if args.json:
         print(json.dumps(doc, indent=2, default=str))
