@@ -247,3 +247,15 @@ def test_csv_gives_an_axis_named_like_a_figure_its_own_column(tmp_path):
     assert total["axis_offered_kbps"] == "500"
     # ten flows at 500 kbit/s each (0.2 s is 8.3 packets of 1500 bytes: whole packets, so a little more)
     assert float(total["offered_kbps"]) == pytest.approx(10 * 500, rel=0.1)
+
+
+def test_every_shipped_sweep_file_fits_the_exported_json_schema(capsys):
+    import jsonschema
+    import yaml
+
+    assert main(["sweep", "--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    for path in sorted(SWEEPS.glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"base": "x.yaml", "axes": [{"offered": {"rate_kbps": [1]}, "colour": 1}]}, schema)
