@@ -89,19 +89,15 @@ def _base(spec: SweepFile, source: Source, here: Path) -> tuple[Scenario, Source
             raise ScenarioError([source.problem(("base",), f"scenario file {spec.base!r} not found "
                                                            f"(relative to {here.parent or '.'})")])
         return load(path)
-    inline = Source(source.file, source.data["base"]["scenario"])
-    scenario, problems = None, []
     try:
-        scenario, inline = load_inline(inline)
+        return load_inline(Source(source.file, source.data["base"]["scenario"]))
     except ScenarioError as exc:
-        problems = [Problem(p.file, p.line, f"base.scenario.{p.path}" if p.path else "base.scenario", p.message)
-                    for p in exc.problems]
-    if problems:
-        raise ScenarioError(problems)
-    return scenario, inline
+        raise ScenarioError([Problem(p.file, p.line, f"base.scenario.{p.path}" if p.path else "base.scenario",
+                                     p.message) for p in exc.problems]) from None
 
 
 def load_inline(source: Source) -> tuple[Scenario, Source]:
+    """A scenario written inside another file (``source.data``: its mapping, with lines)."""
     from ..scenarios.references import check_references
 
     try:
