@@ -210,7 +210,7 @@ def local_matrix(args, query: dict) -> int:
     start = time.perf_counter()
     try:
         if args.workers is None and not args.scheduler:
-            from ..dataplane import QueryError, compile_tables
+            from ..dataplane import compile_tables
 
             result = matrix_codes(compile_tables(snapshot), query)
             where = "in this process"

@@ -109,7 +109,7 @@ def plot(doc: dict, path: Path) -> None:
 
     x, series = doc["plot"]["x"], doc["plot"]["series"]
     ok = [p for p in doc["points"] if p.get("status") == "ok"]
-    values = [p["values"][x] for p in ok]  # noqa: F841 - kept for the numeric test below
+    values = [p["values"][x] for p in ok]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     order = list(dict.fromkeys(p["labels"][x] for p in doc["points"]))
     if doc["run"] == "matrix":
