@@ -233,3 +233,29 @@ def test_backend_axis_runs_each_agents_semantics(tmp_path):
     assert all(f["loss"] == 0 for f in t01[::2])  # under the 4 Mbit/s limit: nothing policed
     assert all(f["loss"] > 0.5 for f in t01[1::2])  # 12 Mbit/s into 4: most is dropped
     assert len({f["delivered_kbps"] for f in t01[1::2]}) > 1  # the backends do not agree
+
+
+def test_csv_gives_an_axis_named_like_a_figure_its_own_column(tmp_path):
+    from xloudnet.sweep.report import document, write_csv
+
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE + "duration_s: 0.2\naxes:\n  - name: offered_kbps\n    offered: {rate_kbps: [500]}\n")
+    sweep = load_sweep(path)
+    doc = document(sweep, run_serial(sweep.tasks()), "in this process", 0.0)
+    write_csv(doc, tmp_path / "out.csv")
+    total = next(r for r in csv.DictReader((tmp_path / "out.csv").open()) if r["flow"] == "*")
+    assert total["axis_offered_kbps"] == "500"
+    # ten flows at 500 kbit/s each (0.2 s is 8.3 packets of 1500 bytes: whole packets, so a little more)
+    assert float(total["offered_kbps"]) == pytest.approx(10 * 500, rel=0.1)
+
+
+def test_every_shipped_sweep_file_fits_the_exported_json_schema(capsys):
+    import jsonschema
+    import yaml
+
+    assert main(["sweep", "--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    for path in sorted(SWEEPS.glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"base": "x.yaml", "axes": [{"offered": {"rate_kbps": [1]}, "colour": 1}]}, schema)

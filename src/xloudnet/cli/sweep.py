@@ -32,7 +32,8 @@ def add_sweep_command(commands) -> None:
                                         "— the base scenario with the point's values — as a simulation or analysis "
                                         "run on Dask, and gather the results into a table, JSON, CSV and PNG plots. "
                                         "Exit 0: every point ran; 1: a point failed; 2: bad sweep file or no cluster.")
-    p.add_argument("file", type=Path, metavar="FILE", help="the sweep file (YAML; docs/sweeps.md)")
+    p.add_argument("file", type=Path, metavar="FILE", nargs="?", help="the sweep file (YAML; docs/sweeps.md)")
+    p.add_argument("--schema", action="store_true", help="print the sweep file format as JSON Schema (for editors) and exit")
     add_workers_options(p, "run the points", "; the default, with N = 2")
     p.add_argument("--serial", action="store_true", help="run every point in this process, one after another (no Dask)")
     p.add_argument("--out", type=Path, metavar="DIR", help="write sweep.json, sweep.csv and sweep.png here")
@@ -46,6 +47,14 @@ def sweep_command(args) -> int:
     from ..sweep.plan import load_sweep
     from ..sweep.report import document, plot, write_csv
 
+    if args.schema:
+        from ..sweep.schema import json_schema
+
+        print(json.dumps(json_schema(), indent=2))
+        return 0
+    if args.file is None:
+        print("xloudnet: sweep needs a FILE (or --schema)", file=sys.stderr)
+        return 2
     console = Console(stderr=args.json)
     errors = Console(stderr=True)
     try:
@@ -77,6 +86,9 @@ def sweep_command(args) -> int:
     except ClusterError as exc:
         print(f"xloudnet: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the cluster and its workers are closed on the way out
+        print("xloudnet: sweep interrupted", file=sys.stderr)
+        return 130
     doc = document(sweep, results, where, time.perf_counter() - start)
     if args.json:
         print(json.dumps(doc, indent=2, default=str))
@@ -198,7 +210,7 @@ def local_matrix(args, query: dict) -> int:
     start = time.perf_counter()
     try:
         if args.workers is None and not args.scheduler:
-            from ..dataplane import QueryError, compile_tables
+            from ..dataplane import compile_tables
 
             result = matrix_codes(compile_tables(snapshot), query)
             where = "in this process"

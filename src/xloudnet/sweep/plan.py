@@ -89,19 +89,15 @@ def _base(spec: SweepFile, source: Source, here: Path) -> tuple[Scenario, Source
             raise ScenarioError([source.problem(("base",), f"scenario file {spec.base!r} not found "
                                                            f"(relative to {here.parent or '.'})")])
         return load(path)
-    inline = Source(source.file, source.data["base"]["scenario"])
-    scenario, problems = None, []
     try:
-        scenario, inline = load_inline(inline)
+        return load_inline(Source(source.file, source.data["base"]["scenario"]))
     except ScenarioError as exc:
-        problems = [Problem(p.file, p.line, f"base.scenario.{p.path}" if p.path else "base.scenario", p.message)
-                    for p in exc.problems]
-    if problems:
-        raise ScenarioError(problems)
-    return scenario, inline
+        raise ScenarioError([Problem(p.file, p.line, f"base.scenario.{p.path}" if p.path else "base.scenario",
+                                     p.message) for p in exc.problems]) from None
 
 
 def load_inline(source: Source) -> tuple[Scenario, Source]:
+    """A scenario written inside another file (``source.data``: its mapping, with lines)."""
     from ..scenarios.references import check_references
 
     try:
@@ -199,7 +195,7 @@ def expand(spec: SweepFile, base: Scenario) -> list[Point]:
         simulation = {k: v for k, v in (("backend", spec.backend), ("engine", spec.engine)) if v is not None}
         for axis, k in zip(spec.axes, combo):
             value = axis.values()[k]
-            labels[axis.label], values[axis.label] = _shown(axis, value), _plain(axis, value)
+            labels[axis.label], values[axis.label] = shown(axis, value), _plain(axis, value)
             if axis.kind == "backend":
                 simulation["backend"] = value
             changes += _apply(axis, value, scenario, index)
@@ -215,7 +211,8 @@ def _overrides(spec: SweepFile, scenario: Scenario) -> None:
             scenario.traffic.seed = spec.seed
 
 
-def _shown(axis: Axis, value) -> str:
+def shown(axis: Axis, value) -> str:
+    """An axis value as tables, CSV and plots show it."""
     if axis.kind == "changes":
         return value.label
     if value is None:
@@ -256,4 +253,4 @@ def _apply(axis: Axis, value, scenario: Scenario, index: Index) -> list[dict]:
     return []
 
 
-__all__ = ["Point", "Sweep", "load_sweep", "expand"]
+__all__ = ["Point", "Sweep", "load_sweep", "load_inline", "expand", "shown"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .plan import Sweep
+from .plan import Sweep, shown
 
 FIGURES = ("offered_kbps", "delivered_kbps", "loss", "p99_ms")
 
@@ -69,18 +69,12 @@ def document(sweep: Sweep, results: list[dict], where: str, wall_s: float) -> di
         points.append(entry)
     errors = sum(1 for r in results if r.get("status") != "ok")
     return {"sweep": sweep.name, "file": sweep.file, "run": sweep.spec.run,
-            "axes": [{"name": a.label, "kind": a.kind, "values": [point_label(a, v) for v in a.values()]}
+            "axes": [{"name": a.label, "kind": a.kind, "values": [shown(a, v) for v in a.values()]}
                      for a in sweep.spec.axes],
             "plot": {"x": x, "series": series_axes(sweep, x), "flows": flows},
             "points": points,
             "summary": {"points": len(results), "ok": len(results) - errors, "errors": errors,
                         "where": where, "wall_s": wall_s}}
-
-
-def point_label(axis, value) -> str:
-    from .plan import _shown
-
-    return _shown(axis, value)
 
 
 def write_csv(doc: dict, path: Path) -> None:
@@ -115,7 +109,7 @@ def plot(doc: dict, path: Path) -> None:
 
     x, series = doc["plot"]["x"], doc["plot"]["series"]
     ok = [p for p in doc["points"] if p.get("status") == "ok"]
-    values = [p["values"][x] for p in ok]  # noqa: F841 - kept for the numeric test below
+    values = [p["values"][x] for p in ok]
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     order = list(dict.fromkeys(p["labels"][x] for p in doc["points"]))
     if doc["run"] == "matrix":
