@@ -144,3 +144,13 @@ def test_whatif_refuses_a_forwarding_the_api_would_refuse(cloud):
                                 "internal_ip_address": "10.9.9.9", "external_port": 1, "internal_port": 1}}}],
             protocol="tcp", destination_port=1)
     assert (caught.value.index, caught.value.error.status, caught.value.error.type) == (0, 400, "BadRequest")
+
+
+def test_topology_has_a_port_forwarding_edge_from_the_floating_ip_to_the_port(cloud):
+    _forward(cloud, external_port_range="9000:9009", internal_port_range="8000:8009")
+    graph = Session(cloud["plane"], cloud["demo"]).topology()
+    [edge] = [d for _a, b, d in graph.out_edges(f"floatingip:{cloud['fip']['id']}", data=True)
+              if d["kind"] == "port_forwarding"]
+    assert (edge["protocol"], edge["external_port_range"], edge["internal_port_range"], edge["address"]) == (
+        "tcp", "9000:9009", "8000:8009", cloud["web"]["fixed_ips"][0]["ip_address"])
+    assert graph.has_edge(f"router:{cloud['router']['id']}", f"floatingip:{cloud['fip']['id']}")
