@@ -376,6 +376,20 @@ def _vm_ports(draw, t: Topology, groups: list) -> None:
                    pairs=tuple(pairs), security=security, admin=draw(mostly(0.96)), owner=owner)
 
 
+@st.composite
+def _dhcp_ports(draw, t: Topology) -> None:
+    """The DHCP agent's port on some tenant networks: the lowest free address of each subnet,
+    port security off — or, rarely, on with groups (still trusted: never filtered)."""
+    for net in [n for n, v in t.networks.items() if not v["router:external"] and v["subnets"]]:
+        if not draw(mostly(0.5)):
+            continue
+        groups = tuple(draw(st.lists(st.sampled_from(sorted(t.security_groups)), max_size=1))) \
+            if t.security_groups and draw(mostly(0.2)) else ()
+        t.port(f"dhcp-{net}", net, tuple(_free(t, s, 2) for s in t.networks[net]["subnets"]),
+               owner="network:dhcp", device_id=f"dhcp-agent-{net}", security=bool(groups), groups=groups,
+               admin=draw(mostly(0.95)))
+
+
 def _interface_ip(t: Topology, subnet: str, router_index: int) -> str:
     """The subnet's gateway address when free, else a high address of the subnet."""
     taken = {f["ip_address"] for p in t.ports.values() for f in p["fixed_ips"]}
@@ -540,6 +554,7 @@ def topologies(draw) -> Topology:
     tenant = draw(_tenant_networks(t))
     groups = draw(_groups(t))
     routers = draw(_routers(t, tenant))
+    draw(_dhcp_ports(t))
     draw(_vm_ports(t, groups))
     draw(_extra_routes(t, routers))
     draw(_loop(t, routers))

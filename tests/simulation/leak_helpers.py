@@ -5,7 +5,9 @@
 drawn by ``plans()``: an external network; optionally a shared network of admin's (behind an
 admin router) and a shared network of alt_demo's, either of them carrying a QoS policy that
 belongs to its owner; each project's own network, ports (some on the shared networks), groups
-with remote-group and prefix rules, routers, floating IPs and per-port QoS policies.
+with remote-group and prefix rules, routers, floating IPs and per-port QoS policies; optionally
+a group of demo's shared by RBAC (with alt_demo alone, or by admin with everybody) that one of
+alt_demo's ports uses, whose rules name demo's private group as their remote group.
 
 ``sweep(caller)`` asks every question a caller can ask about what it sees and returns the
 answers' bodies; ``visible_ids(caller)`` lists every id the networking API shows that caller.
@@ -20,6 +22,7 @@ from sim_helpers import Caller
 
 EXTERNAL_HOST = "198.51.100.7"
 QOS_KINDS = (None, "dscp", "bandwidth", "both")
+GROUP_SHARING = (None, "targeted", "wildcard")  # how demo's group reaches alt_demo (rbac-security-groups)
 
 
 def plans():
@@ -38,6 +41,7 @@ def plans():
         "admin_qos": st.sampled_from(QOS_KINDS),
         "alt_shared": st.booleans(),
         "alt_shared_qos": st.sampled_from(QOS_KINDS),
+        "demo_shares_group": st.sampled_from(GROUP_SHARING),
         "demo": project,
         "alt": project,
     })
@@ -103,7 +107,29 @@ def build_cloud(admin: Caller, demo: Caller, alt: Caller, plan: dict) -> dict:
         shared["alt"] = net
     for who, caller in (("demo", demo), ("alt", alt)):
         _project(admin, caller, who, plan[who], public["id"], shared, ids[who])
+    if plan.get("demo_shares_group"):
+        share_group(admin, demo, alt, ids["alt"], plan["demo_shares_group"])
     return {"public": public["id"]}
+
+
+def share_group(admin: Caller, demo: Caller, alt: Caller, alt_project: str, how: str) -> dict:
+    """demo's ``demo-shared`` group (https from anywhere, udp from demo's private ``demo-web``
+    members) shared with alt_demo (``targeted``) or everybody (``wildcard``, which only admins
+    may grant), and an alt_demo port on alt's own network using it."""
+    private = _ok(demo.neutron("GET", "/security-groups?name=demo-web"))["security_groups"][0]
+    group = demo.create("security-groups", "security_group", {"name": "demo-shared"})
+    rule = {"security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4"}
+    https = demo.create("security-group-rules", "security_group_rule",
+                        dict(rule, protocol="tcp", port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0"))
+    demo.create("security-group-rules", "security_group_rule", dict(rule, protocol="udp", remote_group_id=private["id"]))
+    grantor, target = (demo, alt_project) if how == "targeted" else (admin, "*")
+    grantor.create("rbac-policies", "rbac_policy", {"object_type": "security_group", "object_id": group["id"],
+                                                     "action": "access_as_shared", "target_tenant": target})
+    network = _ok(alt.neutron("GET", "/networks?name=alt-net"))["networks"][0]
+    port = alt.create("ports", "port", {"name": "alt-on-shared-group", "network_id": network["id"],
+                                        "security_groups": [group["id"]], "device_owner": "compute:nova",
+                                        "device_id": "alt-on-shared-group"})
+    return {"group": group["id"], "private": private["id"], "https_rule": https["id"], "port": port["id"]}
 
 
 def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, shared: dict, project: str) -> None:
@@ -151,12 +177,15 @@ COLLECTIONS = (("networks", "networks"), ("subnets", "subnets"), ("ports", "port
 
 
 def visible_ids(caller: Caller) -> set[str]:
-    """Every id the networking API shows ``caller`` (QoS rules through their policies)."""
+    """Every id the networking API shows ``caller`` (QoS rules through their policies, security
+    group rules through their groups)."""
     seen: set[str] = set()
     for path, key in COLLECTIONS:
         for record in _ok(caller.neutron("GET", f"/{path}"))[key]:
             seen.add(record["id"])
             seen.update(r["id"] for r in record.get("rules") or [])
+            # A group's body shows its rules (a group shared with the caller included).
+            seen.update(r["id"] for r in record.get("security_group_rules") or [])
             seen.update(f["id"] for f in record.get("port_forwardings") or [])
     return seen
 
@@ -224,7 +253,34 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
             assert view["status"] == "ACTIVE", view
             out.append(("job-result", view))
             ask("jobs", "GET", "/simulations")
+        _qos_whatif(caller, ask, out, flows)
     return out
+
+
+def _qos_whatif(caller: Caller, ask, out: list, flows: list) -> None:
+    """The same flows before and after moving the caller's own ports off their QoS policies (a
+    change every project may make): the job and its before/after result."""
+    project = _project_id(caller)
+    mine = [p for p in _ok(caller.neutron("GET", "/ports"))["ports"]
+            if p["project_id"] == project and not p["device_owner"].startswith("network:")]
+    if not mine:
+        return
+    changes = [{"method": "PUT", "path": f"/v2.0/ports/{p['id']}", "body": {"port": {"qos_policy_id": None}}}
+               for p in mine]
+    started = ask("qos-whatif", "POST", "/simulations", {"flows": flows, "duration_s": 0.2, "seed": 1,
+                                                          "changes": changes}, status=202)
+    if started.status_code != 202:
+        return
+    job = started.json()["simulation"]["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
+        if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert view["status"] == "ACTIVE", view
+    assert {"before", "after", "flows"} <= set(view["result"])
+    out.append(("qos-whatif-result", view))
 
 
 def leaks(answers: list[tuple[str, object]], hidden: set[str]) -> list[tuple[str, str]]:

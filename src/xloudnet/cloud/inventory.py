@@ -25,8 +25,9 @@ COLLECTIONS = (
     ("ports", "/ports", "ports"),
     ("floating_ips", "/floatingips", "floatingips"),
     ("qos_policies", "/qos/policies", "policies"),
+    ("rbac_policies", "/rbac-policies", "rbac_policies"),
 )
-OPTIONAL = {"qos_policies"}  # extensions a Neutron may lack: absent means none
+OPTIONAL = {"qos_policies", "rbac_policies"}  # extensions a Neutron may lack: absent means none
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Inventory:
     ports: list[dict] = field(default_factory=list)
     floating_ips: list[dict] = field(default_factory=list)      # with their port_forwardings (full records)
     qos_policies: list[dict] = field(default_factory=list)      # with their rules
+    rbac_policies: list[dict] = field(default_factory=list)     # those the credentials own (or all: admin)
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name, _path, _key in COLLECTIONS}

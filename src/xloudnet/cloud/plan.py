@@ -2,7 +2,8 @@
 
 The order is the provisioning order of ``xloudnet run``: QoS policies, networks, subnets, security
 groups, then their rules (a rule may name any group), ports and servers, routers with their
-interfaces and extra routes, floating IPs. See ``planner`` for matching and comparison.
+interfaces and extra routes, floating IPs; a resource's RBAC shares (``shared_with``) follow the
+resources of its kind. See ``planner`` for matching and comparison.
 """
 
 from __future__ import annotations
@@ -27,9 +28,47 @@ def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
     """The steps that make the cloud hold ``scenario`` (``conn`` is used only when they run)."""
     p = Planner(scenario, inventory, conn)
     p.project_steps()
-    for section in (_qos_policies, _networks, _subnets, _security_groups, _ports, _routers, _floating_ips):
+    for section in (_qos_policies, _qos_shares, _networks, _network_shares, _subnets, _security_groups,
+                    _group_shares, _ports, _routers, _floating_ips):
         section(p)
     return p.out
+
+
+def _qos_shares(p: Planner) -> None:
+    _shares(p, "qos_policies", "qos_policy", "QoS policy")
+
+
+def _network_shares(p: Planner) -> None:
+    _shares(p, "networks", "network", "network")
+
+
+def _group_shares(p: Planner) -> None:
+    _shares(p, "security_groups", "security_group", "security group")
+
+
+def _shares(p: Planner, section: str, object_type: str, kind: str) -> None:
+    """One step per ``shared_with`` project: an access_as_shared RBAC entry, unless the cloud
+    already holds it (a new resource has none)."""
+    for i, item in enumerate(getattr(p.s, section)):
+        owner = p.project_of(item)[0]
+        for k, name in enumerate(item.shared_with):
+            where, label = f"{section}[{i}].shared_with[{k}]", f"{kind} {item.name} with {name}"
+            target = "*" if name == "*" else p.projects.get(name)
+            current = p.ids.get((section, i))
+            if current is not None and target is not None and any(
+                    e.get("object_id") == current and e.get("action") == "access_as_shared"
+                    and (e.get("target_tenant") or e.get("target_project")) == target for e in p.inv.rbac_policies):
+                p.out.append(Step("unchanged", "RBAC share", label, owner, "", where))
+                continue
+
+            def run(i=i, name=name) -> None:
+                body = {"object_type": object_type, "object_id": p.ids[(section, i)], "action": "access_as_shared",
+                        "target_tenant": "*" if name == "*" else p.projects[name]}
+                owner_id = p.project_of(getattr(p.s, section)[i])[1]
+                if owner_id is not None and owner_id != p.inv.project_id:
+                    body["project_id"] = owner_id  # admin acting for the owner
+                p.send("post", "/rbac-policies", {"rbac_policy": body})
+            p.out.append(Step("create", "RBAC share", label, owner, "", where, run))
 
 
 def _qos_policies(p: Planner) -> None:

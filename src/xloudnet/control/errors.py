@@ -107,6 +107,18 @@ class AgentNotFound(NotFound):
     message = "Agent %(id)s could not be found."
 
 
+class InvalidDHCPAgent(AgentNotFound):
+    message = "Agent %(id)s is not a valid DHCP Agent or has been disabled."
+
+
+class NetworkHostedByDHCPAgent(Conflict):
+    message = "The network %(network_id)s has been already hosted by the DHCP Agent %(agent_id)s."
+
+
+class NetworkNotHostedByDhcpAgent(Conflict):
+    message = "The network %(network_id)s is not hosted by the DHCP agent %(agent_id)s."
+
+
 class NetworkNotFound(NotFound):
     message = "Network %(net_id)s could not be found."
 

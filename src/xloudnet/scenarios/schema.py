@@ -32,6 +32,11 @@ Disposition = Literal["ACCEPTED", "EXITS_NETWORK", "DENIED_EGRESS", "DENIED_INGR
                       "NEIGHBOR_UNREACHABLE", "LOOP", "ADMIN_DOWN"]
 
 
+SharedWith = Annotated[list[Name], Field(
+    description="RBAC access_as_shared: the projects (by name) this is shared with, or '*' for every project",
+)]
+
+
 class Strict(BaseModel):
     """Every model refuses unknown keys: a typo is an error with its line, never silently ignored."""
 
@@ -56,6 +61,7 @@ class Project(Strict):
 class Network(Resource):
     admin_state_up: bool = True
     shared: bool = False
+    shared_with: SharedWith = []
     external: bool = Field(False, description="Neutron's router:external")
     mtu: int | None = Field(None, ge=68, le=65535)
     port_security_enabled: bool = True
@@ -149,6 +155,7 @@ class SecurityGroupRule(Strict):
 
 class SecurityGroup(Resource):
     stateful: bool = True
+    shared_with: SharedWith = []
     rules: list[SecurityGroupRule] = []
     keep_default_egress: bool = Field(True, description="keep the two allow-all egress rules Neutron adds")
 
@@ -230,6 +237,7 @@ class QosRule(Strict):
 
 class QosPolicy(Resource):
     shared: bool = False
+    shared_with: SharedWith = []
     is_default: bool = False
     rules: list[QosRule] = []
 
@@ -400,6 +408,8 @@ class Scenario(Strict):
     name: Name | None = None
     description: str = ""
     default_project: Name = "demo"
+    dhcp_agent: bool = Field(True, description="the cloud runs a DHCP agent: a network:dhcp port on every "
+                                               "network with a DHCP-enabled subnet (false: none, as on OVN)")
     projects: list[Project] = []
     qos_policies: list[QosPolicy] = []
     networks: list[Network] = []

@@ -4,6 +4,7 @@
 """
 
 from .agents import AgentService
+from .dhcp import DhcpAgentsHostingService, DhcpNetworksService
 from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
 from .ip_availability import NetworkIPAvailabilityService
@@ -33,6 +34,8 @@ SERVICES = (
     QuotaService,
     NetworkIPAvailabilityService,
     AgentService,
+    DhcpNetworksService,
+    DhcpAgentsHostingService,
     RbacPolicyService,
     DefaultSecurityGroupRuleService,
 )

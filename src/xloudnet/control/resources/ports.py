@@ -1,6 +1,6 @@
 """Ports: a device's attachment to a network, with its addresses, MAC and security settings.
 
-Status rule (no agents here, so the control plane decides, and re-decides on every port write and
+Status rule (the control plane decides for the agents, and re-decides on every port write and
 on ``refresh_status_on_network`` when the network's admin state changes):
 
 - ``network:floatingip`` ports are ``N/A``;
