@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import test_reference_dhcp
 import test_reference_forwarding
 import test_reference_nat
+import test_reference_port_forwarding
 import test_reference_replies
 import test_reference_security_groups
 from reference import ReferenceQueryError, reference_reachability
@@ -24,6 +25,7 @@ CASES = [
     *test_reference_security_groups.CASES,
     *test_reference_forwarding.CASES,
     *test_reference_nat.CASES,
+    *test_reference_port_forwarding.CASES,
     *test_reference_replies.CASES,
     *test_reference_dhcp.CASES,
 ]

@@ -18,6 +18,7 @@ from .questions import add_commands
 from .run import add_run_command
 from .scenario import add_scenario_command
 from .simulate import add_simulate_command
+from .sweep import add_sweep_command
 from .topology import add_topology_command
 
 
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_command(commands); add_scenario_command(commands)
     add_cloud_commands(commands)
     add_topology_command(commands)
+    add_sweep_command(commands)
     return parser
 
 

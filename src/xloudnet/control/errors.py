@@ -301,6 +301,26 @@ class FipAssociated(InUse):
     )
 
 
+# --- floating-IP port forwarding (neutron.services.portforwarding.common.exceptions) -------------
+class PortForwardingNotFound(NotFound):
+    message = "Port Forwarding %(id)s could not be found."
+
+
+class PortForwardingNotSupportFilterField(BadRequest):
+    message = "Port Forwarding filter %(filter)s is not supported."
+
+
+class FipInUseByPortForwarding(InUse):
+    message = "Floating IP %(id)s in use by Port Forwarding resources."
+
+
+class PortHasBindingFloatingIP(InUse):
+    message = (
+        "Cannot create port forwarding to floating IP %(floating_ip_address)s (%(fip_id)s) with port "
+        "%(port_id)s using fixed IP %(fixed_ip)s, as that port already has a binding floating IP."
+    )
+
+
 class ExternalNetworkInUse(InUse):
     message = (
         "External network %(net_id)s cannot be updated to be made non-external, since it has "

@@ -76,6 +76,7 @@ class ControlPlane:
             ports=s.table("ports"),
             routers=s.table("routers"),
             floatingips=s.table("floatingips"),
+            port_forwardings=s.table("port_forwardings"),
             security_groups=s.table("security_groups"),
             security_group_rules=s.table("security_group_rules"),
             qos_policies=s.table("qos_policies"),

@@ -9,6 +9,7 @@ from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
 from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
+from .port_forwardings import PortForwardingService
 from .ports import PortService
 from .qos import QosPolicyService, QOS_EXTRA_SERVICES
 from .rbac import RbacPolicyService
@@ -27,6 +28,7 @@ SERVICES = (
     SecurityGroupRuleService,
     RouterService,
     FloatingIPService,
+    PortForwardingService,
     QosPolicyService,
     *QOS_EXTRA_SERVICES,
     QuotaService,

@@ -20,6 +20,7 @@ from ..attributes import (
     uuid_or_none,
 )
 from ..context import Context
+from ..query import ListQuery
 from ..service import ResourceService
 from .dhcp import BINDINGS, sync_network
 
@@ -68,6 +69,11 @@ class NetworkService(ResourceService):
     attribute = "networks"
     indexes = ("project_id", "qos_policy_id")
     extensions = ("network", "external-net", "provider", "net-mtu", "net-mtu-writable", "port-security")
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+
+    def extra_checks(self, ctx: Context, q: ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
 
     def visible(self, ctx: Context, record: dict) -> bool:
         return (

@@ -308,6 +308,8 @@ class PortService(ResourceService):
         updated["qos_network_policy_id"] = network["qos_policy_id"] if network else None
         updated["status"] = port_status(updated, network)
         self.store.put(self.table, updated)
+        if "fixed_ips" in changes:
+            self.plane.port_forwardings.port_addresses_changed(updated)
         return updated
 
     def _check_mac_change(self, record: dict, mac: str) -> None:
@@ -350,6 +352,7 @@ class PortService(ResourceService):
         self._check_not_service_port(record)
         self._check_no_foreign_floating_ips(ctx, record)
         self.plane.floatingips.disassociate_port(record["id"])
+        self.plane.port_forwardings.port_removed(record["id"])
         self.store.delete(self.table, record["id"])
         if record["device_id"] == dhcp_device_id(record["network_id"]):
             sync_network(self.plane, record["network_id"])  # the agent resyncs: a new port
