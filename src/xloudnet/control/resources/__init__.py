@@ -3,6 +3,7 @@
 ``SERVICES`` is the list the ``ControlPlane`` builds; order does not matter.
 """
 
+from .address_groups import AddressGroupService
 from .agents import AgentService
 from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
@@ -33,6 +34,7 @@ SERVICES = (
     AgentService,
     RbacPolicyService,
     DefaultSecurityGroupRuleService,
+    AddressGroupService,
 )
 
 __all__ = ["SERVICES"]

@@ -22,7 +22,8 @@ from ..service import ResourceService
 
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"
 # object_type -> (store table, actions it supports)
-OBJECT_TYPES = {"network": ("networks", (SHARED, EXTERNAL)), "qos_policy": ("qos_policies", (SHARED,))}
+OBJECT_TYPES = {"network": ("networks", (SHARED, EXTERNAL)), "qos_policy": ("qos_policies", (SHARED,)),
+                "address_group": ("address_groups", (SHARED,))}
 WILDCARD = "*"
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
@@ -210,6 +211,8 @@ class RbacPolicyService(ResourceService):
     def _users(self, entry: dict) -> set[str]:
         """Projects whose resources depend on the object through this kind of grant."""
         oid = entry["object_id"]
+        if entry["object_type"] == "address_group":
+            return self.plane.address_groups.rbac_users(oid)
         if entry["object_type"] == "qos_policy":
             return {r["project_id"] for t in ("networks", "ports", "floatingips")
                     for r in self.store.find(t, "qos_policy_id", oid) if r.get("project_id")}
