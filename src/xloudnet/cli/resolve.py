@@ -22,6 +22,7 @@ KINDS = {
     "subnet": ("subnets", "subnets", "subnet", "subnet"),
     "router": ("routers", "routers", "router", "router"),
     "floatingip": ("floatingips", "floatingips", "floatingip", "floating IP"),
+    "address_group": ("address-groups", "address_groups", "address_group", "address group"),
 }
 BY_COLLECTION = {v[0]: k for k, v in KINDS.items()}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -30,7 +31,7 @@ SHORT = 8
 # Body fields of a what-if change that hold an id of this kind.
 BODY_FIELDS = {"security_group_id": "security_group", "remote_group_id": "security_group",
                "network_id": "network", "floating_network_id": "network", "port_id": "port",
-               "router_id": "router", "subnet_id": "subnet"}
+               "router_id": "router", "subnet_id": "subnet", "remote_address_group_id": "address_group"}
 
 
 class ResolveError(Exception):
@@ -82,7 +83,7 @@ class Resolver:
                                + ", ".join(self.label(kind, r["id"]) for r in prefixed[:10]))
         raise ResolveError(f"no {what} named {text!r} or with an id starting with it")
 
-    def names(self, kinds=("port", "security_group", "network", "router")) -> dict[str, str]:
+    def names(self, kinds=("port", "security_group", "network", "router", "address_group")) -> dict[str, str]:
         """id → name of every visible resource of these kinds (ids without a name left out)."""
         out = {}
         for kind in kinds:
