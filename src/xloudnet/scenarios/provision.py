@@ -121,6 +121,7 @@ class _Provisioner:
         self.qos_policies()
         self.networks()
         self.subnets()
+        self.address_groups()
         self.security_groups()
         self.ports("ports")
         self.ports("servers")
@@ -223,14 +224,24 @@ class _Provisioner:
         for i, group in groups:
             project, gid = self.project(group), self.out.ids[("security_groups", i)]
             for j, rule in enumerate(group.rules):
-                body = rule.model_dump(exclude_none=True, exclude={"id", "remote_group"})
+                body = rule.model_dump(exclude_none=True, exclude={"id", "remote_group", "remote_address_group"})
                 body["security_group_id"] = gid
                 if rule.remote_group:
                     body["remote_group_id"] = self.ref("security group", rule.remote_group, group)
+                if rule.remote_address_group:
+                    body["remote_address_group_id"] = self.ref("address group", rule.remote_address_group, group)
                 made = self.call(("security_groups", i, "rules", j), project, "POST", "/v2.0/security-group-rules",
                                  {"security_group_rule": body}, want_id=rule.id)
                 rule_id = made["security_group_rule"]["id"]
                 self.out.names[rule_id] = f"rule {j} of security group {group.name}"
+
+    def address_groups(self) -> None:
+        for i, ag in enumerate(self.s.address_groups):
+            loc, project = ("address_groups", i), self.project(ag)
+            body = {"name": ag.name, "description": ag.description, "addresses": ag.addresses}
+            rid = self.call(loc, project, "POST", "/v2.0/address-groups", {"address_group": body},
+                            want_id=ag.id)["address_group"]["id"]
+            self.created("address_groups", i, rid, f"address group {ag.name}")
 
     def _drop_default_egress(self, loc: tuple, project: str, gid: str) -> None:
         listed = self.call(loc, project, "GET", f"/v2.0/security-groups/{gid}")["security_group"]
@@ -377,7 +388,7 @@ def project_ids(scenario: Scenario, new_id: Callable[[], str] | None = None) -> 
     new_id = new_id or (lambda: uuid.uuid4().hex)
     names = [scenario.default_project] + [p.name for p in scenario.projects]
     for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
-                    "floating_ips"):
+                    "floating_ips", "address_groups"):
         names.extend(item.project for item in getattr(scenario, section) if item.project)
     given = {p.name: p.id for p in scenario.projects if p.id}
     return {name: given.get(name) or new_id() for name in dict.fromkeys(names)}
