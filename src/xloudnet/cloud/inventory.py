@@ -25,8 +25,9 @@ COLLECTIONS = (
     ("ports", "/ports", "ports"),
     ("floating_ips", "/floatingips", "floatingips"),
     ("qos_policies", "/qos/policies", "policies"),
+    ("address_groups", "/address-groups", "address_groups"),
 )
-OPTIONAL = {"qos_policies"}  # extensions a Neutron may lack: absent means none
+OPTIONAL = {"qos_policies", "address_groups"}  # extensions a Neutron may lack: absent means none
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Inventory:
     ports: list[dict] = field(default_factory=list)
     floating_ips: list[dict] = field(default_factory=list)
     qos_policies: list[dict] = field(default_factory=list)      # with their rules
+    address_groups: list[dict] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name, _path, _key in COLLECTIONS}
