@@ -200,6 +200,16 @@ def test_regular_project_cannot_share_a_group_it_does_not_own(call, admin):
     assert call(demo, "GET", RBAC)[1]["rbac_policies"] == []
 
 
+def test_the_owners_own_rules_do_not_hold_a_share_in_place(call, admin):
+    ag = _ag(call, admin, addresses=["10.0.0.0/24"])
+    sg = _group(call, admin, "own")
+    assert _rule(call, admin, sg["id"], remote_address_group_id=ag["id"])[0] == 201
+    status, body = call(admin, "POST", RBAC, {"rbac_policy": {"object_type": "address_group", "object_id": ag["id"],
+                                                              "action": "access_as_shared", "target_tenant": "*"}})
+    assert status == 201
+    assert call(admin, "DELETE", f"{RBAC}/{body['rbac_policy']['id']}")[0] == 204
+
+
 def test_deleting_a_group_drops_its_rbac_entries(call, admin):
     ag = _ag(call, admin)
     call(admin, "POST", RBAC, {"rbac_policy": {"object_type": "address_group", "object_id": ag["id"],

@@ -117,9 +117,11 @@ class AddressGroupService(ResourceService):
         return record
 
     def rbac_users(self, ag_id: str) -> set[str]:
-        """Projects whose rules name the group (what an RBAC entry cannot be dropped under)."""
+        """Projects other than the owner whose rules name the group (what an RBAC entry cannot be
+        dropped under; the owner needs no grant)."""
+        owner = (self.store.get(self.table, ag_id) or {}).get("project_id")
         return {r["project_id"] for r in self.store.find("security_group_rules", "remote_address_group_id", ag_id)
-                if r.get("project_id")}
+                if r.get("project_id") and r["project_id"] != owner}
 
     # --- writes -------------------------------------------------------------------------------
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
