@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import test_reference_address_groups
+import test_reference_dhcp
 import test_reference_forwarding
 import test_reference_nat
+import test_reference_port_forwarding
 import test_reference_replies
 import test_reference_security_groups
 from reference import ReferenceQueryError, reference_reachability
@@ -24,8 +26,10 @@ CASES = [
     *test_reference_security_groups.CASES,
     *test_reference_forwarding.CASES,
     *test_reference_nat.CASES,
+    *test_reference_port_forwarding.CASES,
     *test_reference_replies.CASES,
     *test_reference_address_groups.CASES,
+    *test_reference_dhcp.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS
 

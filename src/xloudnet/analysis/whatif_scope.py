@@ -50,7 +50,9 @@ NO_EFFECT = frozenset({
     "standard_attr_id", "stateful", "shared", "is_default",
 })
 PORT_LOCAL = frozenset({"admin_state_up", "port_security_enabled", "fixed_ips", "allowed_address_pairs"})
-NO_EFFECT_TABLES = frozenset({"qos_policies", "qos_rules", "quotas"})
+# RBAC entries act on forwarding only through the records they change (a network's
+# router:external), which are touched records of their own.
+NO_EFFECT_TABLES = frozenset({"qos_policies", "qos_rules", "quotas", "rbac_policies"})
 
 
 @dataclass
