@@ -22,6 +22,7 @@ KINDS = {
     "subnet": ("subnets", "subnets", "subnet", "subnet"),
     "router": ("routers", "routers", "router", "router"),
     "floatingip": ("floatingips", "floatingips", "floatingip", "floating IP"),
+    "address_group": ("address-groups", "address_groups", "address_group", "address group"),
     "qos_policy": ("qos/policies", "policies", "policy", "QoS policy"),
 }
 # A path segment → the kind its next segment names (QoS policies live under /qos/policies).
@@ -32,7 +33,8 @@ SHORT = 8
 # Body fields of a what-if change that hold an id of this kind.
 BODY_FIELDS = {"security_group_id": "security_group", "remote_group_id": "security_group",
                "network_id": "network", "floating_network_id": "network", "port_id": "port",
-               "router_id": "router", "subnet_id": "subnet", "qos_policy_id": "qos_policy"}
+               "router_id": "router", "subnet_id": "subnet", "qos_policy_id": "qos_policy",
+               "remote_address_group_id": "address_group"}
 
 
 class ResolveError(Exception):
@@ -84,7 +86,7 @@ class Resolver:
                                + ", ".join(self.label(kind, r["id"]) for r in prefixed[:10]))
         raise ResolveError(f"no {what} named {text!r} or with an id starting with it")
 
-    def names(self, kinds=("port", "security_group", "network", "router")) -> dict[str, str]:
+    def names(self, kinds=("port", "security_group", "network", "router", "address_group")) -> dict[str, str]:
         """id → name of every visible resource of these kinds (ids without a name left out)."""
         out = {}
         for kind in kinds:

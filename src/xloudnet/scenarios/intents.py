@@ -348,8 +348,9 @@ class Checker:
         prefixes = set()
         for gid in port.get("security_groups") or ():
             for rule in self.a.plane.store.find("security_group_rules", "security_group_id", gid):
-                prefix = rule.get("remote_ip_prefix")
-                if rule.get("direction") == "ingress" and prefix:
+                if rule.get("direction") != "ingress":
+                    continue
+                for prefix in self._remote_prefixes(rule):
                     net = ipaddress.ip_network(prefix, strict=False)
                     if net.version == family and net.prefixlen > 0:
                         prefixes.add(net)
@@ -359,6 +360,14 @@ class Checker:
             if address is not None:
                 out.append(address)
         return list(dict.fromkeys(out))
+
+
+    def _remote_prefixes(self, rule: dict) -> list[str]:
+        """A rule's remote prefix, or its address group's CIDRs."""
+        if rule.get("remote_address_group_id"):
+            group = self.a.plane.store.get("address_groups", rule["remote_address_group_id"]) or {}
+            return list(group.get("addresses") or ())
+        return [rule["remote_ip_prefix"]] if rule.get("remote_ip_prefix") else []
 
 
 def _free_address(net, holes, endpoints: Endpoints) -> str | None:

@@ -40,6 +40,7 @@ OBJECT_TYPES = {
     "qos_policy": ("qos_policies", (SHARED,)),
     "security_group": ("security_groups", (SHARED,)),
     "subnetpool": ("subnetpools", (SHARED,)),
+    "address_group": ("address_groups", (SHARED,)),
 }
 
 
@@ -63,6 +64,7 @@ BOUND_PROJECTS: dict[str, Callable[["ControlPlane", str], set[str]]] = {
     "qos_policy": _qos_users,
     "security_group": _security_group_users,
     "subnetpool": _subnetpool_users,
+    "address_group": lambda plane, object_id: plane.address_groups.rbac_users(object_id),
 }
 
 

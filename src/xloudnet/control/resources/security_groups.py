@@ -384,7 +384,7 @@ class SecurityGroupRuleService(ResourceService):
     definition = SECURITY_GROUP_RULE
     table = "security_group_rules"
     attribute = "security_group_rules"
-    indexes = ("project_id", "security_group_id", "remote_group_id")
+    indexes = ("project_id", "security_group_id", "remote_group_id", "remote_address_group_id")
     indexed_filters = ("security_group_id", "project_id", "remote_group_id")
 
     # --- policy ----------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ class SecurityGroupRuleService(ResourceService):
         if rule["remote_group_id"] is not None:
             self.plane.security_groups.get(ctx, rule["remote_group_id"])
         if rule["remote_address_group_id"] is not None:
-            raise errors.AddressGroupNotFound(address_group_id=rule["remote_address_group_id"])
+            self.plane.address_groups.usable(ctx, rule["remote_address_group_id"], rule["project_id"])
         self._check_duplicate(ctx, rule)
         record = self._put_rule(rule, belongs_to_default=group["default_of"] is not None)
         self.plane.security_groups.bump(group["id"])
