@@ -3,6 +3,7 @@
 ``SERVICES`` is the list the ``ControlPlane`` builds; order does not matter.
 """
 
+from .address_scopes import AddressScopeService
 from .agents import AgentService
 from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
@@ -21,6 +22,7 @@ SERVICES = (
     NetworkService,
     SubnetService,
     SubnetPoolService,
+    AddressScopeService,
     PortService,
     SecurityGroupService,
     SecurityGroupRuleService,

@@ -26,6 +26,7 @@ from ..attributes import (
     standard_attrs,
     to_bool,
     to_int,
+    uuid_or_none,
 )
 from ..context import Context
 from ..service import ResourceService
@@ -62,7 +63,7 @@ SUBNETPOOL = ResourceDef(
              sort=True),
         Attr("is_default", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True, sort=True),
         Attr("shared", post=True, default=False, convert=to_bool, admin_set=True, filter=True, sort=True),
-        Attr("address_scope_id"),
+        Attr("address_scope_id", post=True, put=True, validate=uuid_or_none, filter=True, sort=True),
     ),
 )
 # Neutron shows the prefix lengths as strings (_make_subnetpool_dict); they are stored as ints.
@@ -98,7 +99,7 @@ class SubnetPoolService(ResourceService):
     definition = SUBNETPOOL
     table = "subnetpools"
     attribute = "subnetpools"
-    indexes = ("project_id",)
+    indexes = ("project_id", "address_scope_id")
     extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
     member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
 
@@ -117,8 +118,10 @@ class SubnetPoolService(ResourceService):
         fields = self._read(attrs)
         if attrs.get("is_default"):
             self._check_no_other_default(fields["ip_version"], None)
-        # No address scopes: every pool is in the one unnamed scope.
-        record = self.new_record(attrs, **fields, address_scope_id=None)
+        scope = attrs.get("address_scope_id")
+        pool_id = attrs.get("id") or self.plane.new_id()
+        self.plane.address_scopes.check_pool_joins(ctx, scope, pool_id, fields["prefixes"], fields["ip_version"])
+        record = self.new_record({**attrs, "id": pool_id}, **fields, address_scope_id=scope)
         self.store.put(self.table, record)
         return record
 
@@ -129,11 +132,23 @@ class SubnetPoolService(ResourceService):
                 raise errors.IllegalSubnetPoolPrefixUpdate(msg="Existing prefixes must be a subset of the new prefixes")
         merged = {**record, **changes}
         fields = self._read(merged)
+        self._check_scope_change(ctx, record, merged, fields)
         if merged["is_default"] and not record["is_default"]:
             self._check_no_other_default(fields["ip_version"], record["id"])
         new = self.changed(record, {**changes, **fields})
         self.store.put(self.table, new)
         return new
+
+    def _check_scope_change(self, ctx: Context, record: dict, merged: dict, fields: dict) -> None:
+        """Neutron's update_subnetpool: a pool in another project's shared scope is frozen; the
+        scope it ends up in (kept or new) must accept its prefixes."""
+        scopes = self.plane.address_scopes
+        old = record.get("address_scope_id")
+        if old and self.store.get(scopes.table, old) is not None and not scopes.owned_by(ctx, old):
+            raise errors.IllegalSubnetPoolUpdate(reason=(
+                f"subnetpool {record['id']} cannot be updated when associated with shared address scope {old}"))
+        scopes.check_pool_joins(ctx, merged.get("address_scope_id"), record["id"], fields["prefixes"],
+                                fields["ip_version"])
 
     def prepare_update(self, ctx: Context, body) -> dict:
         body = self._body_dict(body)

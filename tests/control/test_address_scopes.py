@@ -1,0 +1,207 @@
+"""Address scopes (``address-scope``): the resource, its policy, and what it means to subnet pools
+and networks."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from hypothesis import given, settings, strategies as st
+
+from xloudnet.control.context import Context
+from xloudnet.control.neutron import NeutronAPI
+from xloudnet.control.plane import ControlPlane
+from xloudnet.control.neutron import Request
+from xloudnet.control import errors
+
+SCOPES = "/v2.0/address-scopes"
+POOLS = "/v2.0/subnetpools"
+
+
+def _error(body):
+    return body["NeutronError"]["type"]
+
+
+def _scope(call, ctx, **attrs):
+    status, body = call(ctx, "POST", SCOPES, {"address_scope": {"name": "s", "ip_version": 4, **attrs}})
+    assert status == 201, body
+    return body["address_scope"]
+
+
+def _pool(call, ctx, **attrs):
+    status, body = call(ctx, "POST", POOLS, {"subnetpool": {"name": "p", **attrs}})
+    assert status == 201, body
+    return body["subnetpool"]
+
+
+def _subnet(call, ctx, network_id, version=4, **attrs):
+    return call(ctx, "POST", "/v2.0/subnets", {"subnet": {"network_id": network_id, "ip_version": version, **attrs}})
+
+
+def test_a_scope_shows_neutrons_fields_only(call, demo):
+    scope = _scope(call, demo, name="blue")
+    assert set(scope) == {"id", "name", "shared", "ip_version", "project_id", "tenant_id"}
+    assert (scope["name"], scope["shared"], scope["ip_version"], scope["project_id"]) == ("blue", False, 4, "demo-project")
+
+
+def test_ip_version_is_required_and_must_be_4_or_6(call, demo):
+    status, body = call(demo, "POST", SCOPES, {"address_scope": {"name": "x"}})
+    assert (status, _error(body)) == (400, "HTTPBadRequest")
+    status, body = call(demo, "POST", SCOPES, {"address_scope": {"name": "x", "ip_version": 5}})
+    assert (status, _error(body)) == (400, "HTTPBadRequest")
+    assert call(demo, "GET", SCOPES)[1]["address_scopes"] == []
+
+
+def test_only_admins_share_scopes_and_shared_scopes_stay_shared(call, admin, demo):
+    status, body = call(demo, "POST", SCOPES, {"address_scope": {"ip_version": 4, "shared": True}})
+    assert (status, _error(body)) == (403, "PolicyNotAuthorized")
+    mine = _scope(call, demo)
+    status, body = call(demo, "PUT", f"{SCOPES}/{mine['id']}", {"address_scope": {"shared": True}})
+    assert (status, _error(body)) == (403, "PolicyNotAuthorized")
+    shared = _scope(call, admin, shared=True)
+    status, body = call(admin, "PUT", f"{SCOPES}/{shared['id']}", {"address_scope": {"shared": False}})
+    assert (status, _error(body)) == (400, "AddressScopeUpdateError")
+
+
+def test_scopes_are_private_unless_shared(call, admin, demo, alt):
+    mine = _scope(call, demo)
+    shared = _scope(call, admin, shared=True)
+    assert {s["id"] for s in call(alt, "GET", SCOPES)[1]["address_scopes"]} == {shared["id"]}
+    status, body = call(alt, "GET", f"{SCOPES}/{mine['id']}")
+    assert (status, _error(body)) == (404, "AddressScopeNotFound")
+    status, body = call(alt, "PUT", f"{SCOPES}/{shared['id']}", {"address_scope": {"name": "x"}})
+    assert (status, _error(body)) == (403, "PolicyNotAuthorized")
+    status, body = call(alt, "DELETE", f"{SCOPES}/{shared['id']}")
+    assert (status, _error(body)) == (403, "PolicyNotAuthorized")
+
+
+def test_ip_version_cannot_change(call, demo):
+    scope = _scope(call, demo)
+    status, body = call(demo, "PUT", f"{SCOPES}/{scope['id']}", {"address_scope": {"ip_version": 6}})
+    assert (status, _error(body)) == (400, "HTTPBadRequest")
+
+
+def test_deleting_a_scope_that_pools_use_is_409(call, demo):
+    scope = _scope(call, demo)
+    pool = _pool(call, demo, prefixes=["10.0.0.0/16"], address_scope_id=scope["id"])
+    status, body = call(demo, "DELETE", f"{SCOPES}/{scope['id']}")
+    assert (status, _error(body)) == (409, "AddressScopeInUse")
+    assert call(demo, "PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {"address_scope_id": None}})[0] == 200
+    assert call(demo, "DELETE", f"{SCOPES}/{scope['id']}")[0] == 204
+
+
+def test_a_pool_joins_only_a_scope_of_its_ip_version(call, demo):
+    scope = _scope(call, demo, ip_version=6)
+    status, body = call(demo, "POST", POOLS, {"subnetpool": {"prefixes": ["10.0.0.0/8"], "address_scope_id": scope["id"]}})
+    assert (status, _error(body)) == (400, "IllegalSubnetPoolIpVersionAssociationToAddressScope")
+
+
+def test_a_pool_cannot_join_an_unknown_or_invisible_scope(call, demo, alt):
+    theirs = _scope(call, alt)
+    for scope_id in (theirs["id"], "0b6e1a7c-5f8e-4b5c-9d2a-000000000000"):
+        status, body = call(demo, "POST", POOLS, {"subnetpool": {"prefixes": ["10.0.0.0/8"], "address_scope_id": scope_id}})
+        assert (status, _error(body)) == (404, "AddressScopeNotFound")
+    assert call(demo, "GET", POOLS)[1]["subnetpools"] == []
+
+
+def test_pools_of_one_scope_must_not_overlap(call, demo):
+    scope = _scope(call, demo)
+    first = _pool(call, demo, prefixes=["10.0.0.0/16"], address_scope_id=scope["id"])
+    status, body = call(demo, "POST", POOLS, {"subnetpool": {"prefixes": ["10.0.128.0/17"], "address_scope_id": scope["id"]}})
+    assert (status, _error(body)) == (409, "AddressScopePrefixConflict")
+    other = _pool(call, demo, prefixes=["10.1.0.0/16"], address_scope_id=scope["id"])
+    status, body = call(demo, "PUT", f"{POOLS}/{other['id']}/add_prefixes", {"prefixes": ["10.0.5.0/24"]})
+    assert (status, _error(body)) == (409, "AddressScopePrefixConflict")
+    assert call(demo, "GET", f"{POOLS}/{other['id']}")[1]["subnetpool"]["prefixes"] == ["10.1.0.0/16"]
+    # Outside the scope the same prefixes are fine.
+    assert _pool(call, demo, prefixes=["10.0.0.0/16"])["address_scope_id"] is None
+    assert first["address_scope_id"] == scope["id"]
+
+
+def test_a_pool_in_another_projects_shared_scope_is_frozen(call, admin, demo):
+    shared = _scope(call, admin, shared=True)
+    pool = _pool(call, demo, prefixes=["10.0.0.0/16"], address_scope_id=shared["id"])
+    status, body = call(demo, "PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {"name": "renamed"}})
+    assert (status, _error(body)) == (400, "IllegalSubnetPoolUpdate")
+
+
+def test_networks_read_the_scope_of_their_subnets_pools(call, demo, net):
+    v4, v6 = _scope(call, demo), _scope(call, demo, ip_version=6)
+    pool4 = _pool(call, demo, prefixes=["10.0.0.0/16"], default_prefixlen=24, address_scope_id=v4["id"])
+    pool6 = _pool(call, demo, prefixes=["2001:db8::/48"], default_prefixlen=64, address_scope_id=v6["id"])
+    network = net()
+    assert (network["ipv4_address_scope"], network["ipv6_address_scope"]) == (None, None)
+    assert _subnet(call, demo, network["id"], subnetpool_id=pool4["id"])[0] == 201
+    shown = call(demo, "GET", f"/v2.0/networks/{network['id']}")[1]["network"]
+    assert (shown["ipv4_address_scope"], shown["ipv6_address_scope"]) == (v4["id"], None)
+    assert _subnet(call, demo, network["id"], 6, subnetpool_id=pool6["id"])[0] == 201
+    listed = call(demo, "GET", "/v2.0/networks")[1]["networks"]
+    assert [(n["ipv4_address_scope"], n["ipv6_address_scope"]) for n in listed] == [(v4["id"], v6["id"])]
+
+
+def test_pools_of_one_scope_may_share_a_network_but_not_mix_with_others(call, demo, net):
+    scope = _scope(call, demo)
+    a = _pool(call, demo, prefixes=["10.0.0.0/16"], default_prefixlen=24, address_scope_id=scope["id"])
+    b = _pool(call, demo, prefixes=["10.1.0.0/16"], default_prefixlen=24, address_scope_id=scope["id"])
+    loose = _pool(call, demo, prefixes=["10.2.0.0/16"], default_prefixlen=24)
+    network = net()
+    assert _subnet(call, demo, network["id"], subnetpool_id=a["id"])[0] == 201
+    assert _subnet(call, demo, network["id"], subnetpool_id=b["id"])[0] == 201
+    status, body = _subnet(call, demo, network["id"], subnetpool_id=loose["id"])
+    assert (status, _error(body)) == (400, "NetworkAddressScopeAffinityError")
+    status, body = _subnet(call, demo, network["id"], cidr="192.168.0.0/24")
+    assert (status, _error(body)) == (400, "NetworkSubnetPoolAffinityError")
+
+
+def test_rescoping_a_pool_that_shares_a_network_with_another_pool_is_400(call, demo, net):
+    scope, other = _scope(call, demo), _scope(call, demo)
+    a = _pool(call, demo, prefixes=["10.0.0.0/16"], default_prefixlen=24, address_scope_id=scope["id"])
+    b = _pool(call, demo, prefixes=["10.1.0.0/16"], default_prefixlen=24, address_scope_id=scope["id"])
+    network = net()
+    _subnet(call, demo, network["id"], subnetpool_id=a["id"])
+    _subnet(call, demo, network["id"], subnetpool_id=b["id"])
+    status, body = call(demo, "PUT", f"{POOLS}/{a['id']}", {"subnetpool": {"address_scope_id": other["id"]}})
+    assert (status, _error(body)) == (400, "NetworkAddressScopeAffinityError")
+    assert call(demo, "GET", f"{POOLS}/{a['id']}")[1]["subnetpool"]["address_scope_id"] == scope["id"]
+
+
+def test_rescoping_a_pool_moves_its_networks(call, demo, net):
+    scope = _scope(call, demo)
+    pool = _pool(call, demo, prefixes=["10.0.0.0/16"], default_prefixlen=24)
+    network = net()
+    _subnet(call, demo, network["id"], subnetpool_id=pool["id"])
+    assert call(demo, "PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {"address_scope_id": scope["id"]}})[0] == 200
+    assert call(demo, "GET", f"/v2.0/networks/{network['id']}")[1]["network"]["ipv4_address_scope"] == scope["id"]
+
+
+def test_scopes_filter_sort_and_page(call, demo):
+    made = [_scope(call, demo, name=f"s{i}", ip_version=4 if i % 2 else 6) for i in range(5)]
+    v6 = call(demo, "GET", SCOPES, query=[("ip_version", "6")])[1]["address_scopes"]
+    assert {s["id"] for s in v6} == {s["id"] for s in made if s["ip_version"] == 6}
+    names = [s["name"] for s in call(demo, "GET", SCOPES, query=[("sort_key", "name"), ("sort_dir", "desc")])[1]["address_scopes"]]
+    assert names == ["s4", "s3", "s2", "s1", "s0"]
+    page = call(demo, "GET", SCOPES, query=[("limit", "2")])[1]
+    assert len(page["address_scopes"]) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(8, 24)), min_size=1, max_size=8))
+def test_the_pools_a_scope_accepts_never_overlap(prefixes):
+    """Whatever pools are offered to a scope, those it accepts are pairwise disjoint."""
+    plane = ControlPlane()
+    api = NeutronAPI(plane)
+    ctx = Context(project_id="p", user_id="u", roles=frozenset({"member", "reader"}))
+
+    def call(method, path, body=None):
+        try:
+            response = api.handle(ctx, Request(method, path, query=[], body=body, if_match=None, base_url="http://x"))
+        except errors.NeutronException as exc:
+            return exc.status, {}
+        return response.status, response.body
+
+    scope = call("POST", SCOPES, {"address_scope": {"ip_version": 4}})[1]["address_scope"]["id"]
+    for octet, length in prefixes:
+        cidr = str(ipaddress.ip_network(f"10.{octet}.0.0/{length}", strict=False))
+        call("POST", POOLS, {"subnetpool": {"prefixes": [cidr], "address_scope_id": scope}})
+    kept = [ipaddress.ip_network(p["prefixes"][0]) for p in call("GET", POOLS)[1]["subnetpools"]]
+    assert all(not a.overlaps(b) for i, a in enumerate(kept) for b in kept[i + 1:])
+    assert kept, "the first pool always joins"
