@@ -8,9 +8,8 @@ import ipaddress
 from hypothesis import given, settings, strategies as st
 
 from xloudnet.control.context import Context
-from xloudnet.control.neutron import NeutronAPI
+from xloudnet.control.neutron import NeutronAPI, Request
 from xloudnet.control.plane import ControlPlane
-from xloudnet.control.neutron import Request
 from xloudnet.control import errors
 
 SCOPES = "/v2.0/address-scopes"
@@ -205,3 +204,43 @@ def test_the_pools_a_scope_accepts_never_overlap(prefixes):
     kept = [ipaddress.ip_network(p["prefixes"][0]) for p in call("GET", POOLS)[1]["subnetpools"]]
     assert all(not a.overlaps(b) for i, a in enumerate(kept) for b in kept[i + 1:])
     assert kept, "the first pool always joins"
+
+
+
+# RBAC targets must look like project UUIDs.
+OWNER, ONE, TWO = ("0" * 31 + str(i) for i in (1, 2, 3))
+
+
+def _uuid_ctx(project: str) -> Context:
+    return Context(project_id=project, user_id=f"{project}-user", roles=frozenset({"member", "reader"}))
+
+
+def test_an_rbac_entry_shares_a_scope_with_one_project(call):
+    owner, one, two = (_uuid_ctx(p) for p in (OWNER, ONE, TWO))
+    scope = _scope(call, owner)
+    body = {"subnetpool": {"prefixes": ["10.0.0.0/8"], "address_scope_id": scope["id"]}}
+    assert call(one, "POST", POOLS, body)[0] == 404
+    status, made = call(owner, "POST", "/v2.0/rbac-policies", {"rbac_policy": {
+        "object_type": "address_scope", "object_id": scope["id"], "action": "access_as_shared", "target_tenant": ONE}})
+    assert status == 201, made
+    shown = call(one, "GET", f"{SCOPES}/{scope['id']}")[1]["address_scope"]
+    assert shown["shared"] is True, "shared reads true for the project it is shared with"
+    assert call(owner, "GET", f"{SCOPES}/{scope['id']}")[1]["address_scope"]["shared"] is False
+    assert call(two, "GET", f"{SCOPES}/{scope['id']}")[0] == 404
+    pool = call(one, "POST", POOLS, body)[1]["subnetpool"]
+    assert pool["address_scope_id"] == scope["id"]
+    entry = made["rbac_policy"]["id"]
+    status, err = call(owner, "DELETE", f"/v2.0/rbac-policies/{entry}")
+    assert (status, _error(err)) == (409, "RbacPolicyInUse"), "one's pool still needs the grant"
+    assert call(one, "DELETE", f"{POOLS}/{pool['id']}")[0] == 204
+    assert call(owner, "DELETE", f"/v2.0/rbac-policies/{entry}")[0] == 204
+    assert call(one, "GET", f"{SCOPES}/{scope['id']}")[0] == 404
+
+
+def test_sharing_a_scope_writes_a_wildcard_entry(call, admin):
+    scope = _scope(call, admin, shared=True)
+    entries = call(admin, "GET", "/v2.0/rbac-policies", query=[("object_id", scope["id"])])[1]["rbac_policies"]
+    assert [(e["object_type"], e["action"], e["target_tenant"]) for e in entries] == [
+        ("address_scope", "access_as_shared", "*")]
+    assert call(admin, "DELETE", f"{SCOPES}/{scope['id']}")[0] == 204
+    assert call(admin, "GET", "/v2.0/rbac-policies", query=[("object_id", scope["id"])])[1]["rbac_policies"] == []

@@ -49,25 +49,44 @@ class AddressScopeService(ResourceService):
     table = "address_scopes"
     attribute = "address_scopes"
     indexes = ("project_id",)
-    extensions = ("address-scope",)
+    extensions = ("address-scope", "rbac-address-scope")
 
     def visible(self, ctx: Context, record: dict) -> bool:
-        return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+        return (ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+                or self.plane.rbac_policies.granted_to(record["id"], ctx.project_id))
+
+    def usable(self, ctx: Context, record: dict) -> bool:
+        """Owner, admin, or shared with the caller (everyone or its project by RBAC)."""
+        return (ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+                or self.plane.rbac_policies.grants(record["id"], ctx.project_id))
+
+    def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
+        # ``shared`` reads true for a project an RBAC entry shares the scope with (Neutron's view).
+        if not record["shared"] and ctx.project_id and record["project_id"] != ctx.project_id \
+                and self.plane.rbac_policies.grants(record["id"], ctx.project_id):
+            record = {**record, "shared": True}
+        return super().present(ctx, record, fields)
 
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:
         record = self.new_record({k: v for k, v in attrs.items() if v is not NOT_SET})
         self.store.put(self.table, record)
+        if record["shared"]:
+            self.plane.rbac_policies.set_wildcard("address_scope", record, "access_as_shared", True)
         return record
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
         if record["shared"] and changes.get("shared") is False:
             raise errors.AddressScopeUpdateError(address_scope_id=record["id"],
                                                  reason="Shared address scope can't be unshared")
-        return super()._update(ctx, record, changes, **parents)
+        new = super()._update(ctx, record, changes, **parents)
+        if changes.get("shared") and not record["shared"]:
+            self.plane.rbac_policies.set_wildcard("address_scope", new, "access_as_shared", True)
+        return new
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
         if any(True for _ in self.store.find("subnetpools", "address_scope_id", record["id"])):
             raise errors.AddressScopeInUse(address_scope_id=record["id"])
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
 
     # --- what subnet pools ask ----------------------------------------------------------------
@@ -81,7 +100,7 @@ class AddressScopeService(ResourceService):
         if scope_id is None or scope_id is NOT_SET:
             return
         scope = self.get(ctx, scope_id)  # AddressScopeNotFound when the caller cannot see it
-        if not (ctx.is_admin or scope["project_id"] == ctx.project_id or scope["shared"]):
+        if not self.usable(ctx, scope):
             raise errors.IllegalSubnetPoolAssociationToAddressScope(subnetpool_id=pool_id, address_scope_id=scope_id)
         if scope["ip_version"] != ip_version:
             raise errors.IllegalSubnetPoolIpVersionAssociationToAddressScope(

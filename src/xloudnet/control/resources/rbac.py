@@ -22,7 +22,8 @@ from ..service import ResourceService
 
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"
 # object_type -> (store table, actions it supports)
-OBJECT_TYPES = {"network": ("networks", (SHARED, EXTERNAL)), "qos_policy": ("qos_policies", (SHARED,))}
+OBJECT_TYPES = {"network": ("networks", (SHARED, EXTERNAL)), "qos_policy": ("qos_policies", (SHARED,)),
+                "address_scope": ("address_scopes", (SHARED,))}
 WILDCARD = "*"
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
@@ -197,8 +198,8 @@ class RbacPolicyService(ResourceService):
         if target != WILDCARD and any(e["target_tenant"] == WILDCARD for e in others):
             return
         users = self._users(entry)
-        if entry["object_type"] == "network" and entry["action"] == SHARED:
-            users.discard(owner)  # a network's owner needs no grant (Neutron exempts its ports)
+        if entry["object_type"] in ("network", "address_scope") and entry["action"] == SHARED:
+            users.discard(owner)  # the owner needs no grant (Neutron exempts its ports / pools)
         admitted = {also} if also else set()
         if target == WILDCARD:
             stranded = users - {e["target_tenant"] for e in others} - admitted
@@ -210,6 +211,8 @@ class RbacPolicyService(ResourceService):
     def _users(self, entry: dict) -> set[str]:
         """Projects whose resources depend on the object through this kind of grant."""
         oid = entry["object_id"]
+        if entry["object_type"] == "address_scope":  # the owners of the pools in the scope
+            return {p["project_id"] for p in self.store.find("subnetpools", "address_scope_id", oid)}
         if entry["object_type"] == "qos_policy":
             return {r["project_id"] for t in ("networks", "ports", "floatingips")
                     for r in self.store.find(t, "qos_policy_id", oid) if r.get("project_id")}
