@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import test_reference_forwarding
 import test_reference_nat
 import test_reference_replies
+import test_reference_scopes
 import test_reference_security_groups
 from reference import ReferenceQueryError, reference_reachability
 from topologies import assert_case, flows, topologies
@@ -24,6 +25,7 @@ CASES = [
     *test_reference_forwarding.CASES,
     *test_reference_nat.CASES,
     *test_reference_replies.CASES,
+    *test_reference_scopes.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS
 

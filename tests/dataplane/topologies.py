@@ -36,13 +36,25 @@ class Topology:
     floatingips: dict = field(default_factory=dict)
     security_groups: dict = field(default_factory=dict)
     security_group_rules: dict = field(default_factory=dict)
+    subnetpools: dict = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
         return Snapshot.from_resources(
             networks=self.networks.values(), subnets=self.subnets.values(),
             ports=self.ports.values(), routers=self.routers.values(),
             floatingips=self.floatingips.values(), security_groups=self.security_groups.values(),
-            security_group_rules=self.security_group_rules.values())
+            security_group_rules=self.security_group_rules.values(),
+            subnetpools=self.subnetpools.values())
+
+    def scope(self, subnet: str, scope: str | None) -> str:
+        """Put a subnet in an address scope: it comes from a pool (one per scope and IP
+        version) that belongs to ``scope`` (None: a pool in no scope)."""
+        version = self.subnets[subnet]["ip_version"]
+        pool = f"pool-{scope or 'none'}-v{version}"
+        self.subnetpools.setdefault(pool, _rev({"id": pool, "name": pool, "ip_version": version,
+                                                "prefixes": [], "address_scope_id": scope}))
+        self.subnets[subnet]["subnetpool_id"] = pool
+        return subnet
 
     # -- resources ---------------------------------------------------------------------------
     def network(self, id: str, *, external: bool = False, admin: bool = True,
@@ -62,7 +74,7 @@ class Topology:
                                  "ip_version": net.version, "cidr": str(net), "gateway_ip": gateway,
                                  "host_routes": [{"destination": d, "nexthop": h}
                                                  for d, h in host_routes],
-                                 "allocation_pools": [], "enable_dhcp": True})
+                                 "allocation_pools": [], "enable_dhcp": True, "subnetpool_id": None})
         self.networks[network]["subnets"].append(id)
         return id
 
@@ -478,6 +490,24 @@ def _floating_ips(draw, t: Topology, routers: list) -> None:
 
 
 @st.composite
+def _scopes(draw, t: Topology) -> None:
+    """Sometimes address scopes: every network's subnets of one IP version come from one pool
+    (as the API insists) in scope blue or red, in a pool of no scope, or from no pool."""
+    if not draw(mostly(0.45)):
+        return
+    no_pool = object()
+    for net in sorted(t.networks):
+        for version in (4, 6):
+            subs = [s for s in t.networks[net]["subnets"] if t.subnets[s]["ip_version"] == version]
+            if not subs:
+                continue
+            scope = draw(st.sampled_from(("blue", "blue", "red", None, no_pool)))
+            if scope is not no_pool:
+                for subnet in subs:
+                    t.scope(subnet, scope if scope is None else f"{scope}{version}")
+
+
+@st.composite
 def topologies(draw) -> Topology:
     """A random small but rich cloud: external network, 1-3 tenant networks, 0-2 routers,
     1-4 security groups with random rules, ports with pairs / port security / admin state,
@@ -505,6 +535,7 @@ def topologies(draw) -> Topology:
                                               | {_host(sub["cidr"], 99)})))
             sub["host_routes"] = [{"destination": draw(st.sampled_from(TENANT_V4 + ("0.0.0.0/0",))),
                                    "nexthop": hop}]
+    draw(_scopes(t))
     return t
 
 

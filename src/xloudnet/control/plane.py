@@ -76,6 +76,7 @@ class ControlPlane:
             security_groups=s.table("security_groups"),
             security_group_rules=s.table("security_group_rules"),
             qos_policies=s.table("qos_policies"),
+            subnetpools=s.table("subnetpools"),
         )
 
     def fork(self) -> "ControlPlane":

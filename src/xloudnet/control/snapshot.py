@@ -26,6 +26,7 @@ COLLECTIONS = (
     "security_groups",
     "security_group_rules",
     "qos_policies",
+    "subnetpools",
 )
 
 def _empty() -> Mapping[str, dict]:
@@ -56,6 +57,8 @@ class Snapshot:
       ``protocol``, ``port_range_min``, ``port_range_max``, ``remote_ip_prefix``,
       ``remote_group_id``.
     - ``qos_policies``: ``rules`` [{id, type, ...fields}], ``shared``, ``is_default``.
+    - ``subnetpools``: ``address_scope_id``, ``ip_version`` (a subnet's address scope is its
+      pool's, through the subnet's ``subnetpool_id``).
 
     ``revision`` increases with every change of the control plane it came from.
     """
@@ -69,6 +72,7 @@ class Snapshot:
     security_groups: Mapping[str, dict] = field(default_factory=_empty)
     security_group_rules: Mapping[str, dict] = field(default_factory=_empty)
     qos_policies: Mapping[str, dict] = field(default_factory=_empty)
+    subnetpools: Mapping[str, dict] = field(default_factory=_empty)
 
     @classmethod
     def from_resources(cls, revision: int = 0, **collections: Iterable[dict]) -> "Snapshot":
