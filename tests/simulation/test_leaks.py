@@ -31,7 +31,7 @@ def _unscoped(http) -> str:
 
 def _store_ids(plane: ControlPlane) -> set[str]:
     return {rid for table in ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
-                              "security_group_rules", "qos_policies", "qos_rules")
+                              "security_group_rules", "qos_policies", "qos_rules", "subnetpools", "address_scopes")
             for rid in plane.store.table(table)}
 
 

@@ -30,6 +30,7 @@ _SERVICES = {
     "networks": "networks", "subnets": "subnets", "ports": "ports", "routers": "routers",
     "floatingips": "floatingips", "security_groups": "security_groups",
     "security_group_rules": "security_group_rules", "qos_policies": "qos_policies",
+    "subnetpools": "subnetpools", "address_scopes": "address_scopes",
 }
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 
