@@ -49,12 +49,15 @@ class Topology:
     def scope(self, subnet: str, scope: str | None) -> str:
         """Put a subnet in an address scope: it comes from a pool (one per scope and IP
         version) that belongs to ``scope`` (None: a pool in no scope)."""
-        version = self.subnets[subnet]["ip_version"]
+        self.subnets[subnet]["subnetpool_id"] = self.pool_for(scope, self.subnets[subnet]["ip_version"])
+        return subnet
+
+    def pool_for(self, scope: str | None, version: int) -> str:
+        """The pool of ``scope`` and IP version (made on first use)."""
         pool = f"pool-{scope or 'none'}-v{version}"
         self.subnetpools.setdefault(pool, _rev({"id": pool, "name": pool, "ip_version": version,
                                                 "prefixes": [], "address_scope_id": scope}))
-        self.subnets[subnet]["subnetpool_id"] = pool
-        return subnet
+        return pool
 
     # -- resources ---------------------------------------------------------------------------
     def network(self, id: str, *, external: bool = False, admin: bool = True,
