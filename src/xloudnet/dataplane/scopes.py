@@ -119,8 +119,8 @@ def scoped_gateway(w, idx, net) -> np.ndarray:
     """External hosts' packets to addresses off their external network ``net``: the gateway port
     slot the upstream routes them to (announced scoped space), else -1."""
     tb, b = w.tb, w.b
-    if not len(idx):
-        return np.zeros(0, dtype=np.int64)
+    if not len(idx) or not tb.scoped:
+        return np.full(len(idx), -1, dtype=np.int64)
     port = trie.lookup_addr(tb.nodes, tb.net.ann4[net], tb.net.ann6[net], b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
     if w.tr is not None:
         ids = tb.ids("net")

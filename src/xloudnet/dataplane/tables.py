@@ -190,6 +190,7 @@ class FlowTables:
     refs: np.ndarray
     limits: np.ndarray
     entries: np.ndarray
+    scoped: bool
 
     def __init__(self, snapshot: Snapshot, arenas: Arenas):
         self.snapshot = snapshot
@@ -218,6 +219,8 @@ class FlowTables:
         first = port["fx_valid"][:, 0] & ~port["fx_v6"][:, 0]
         self.port = PortColumns(**port, first4=np.where(first, port["fx_lo"][:, 0], np.uint64(1 << 63)))
         self.net = NetworkColumns(**rows["net"].columns)
+        # Any subnet in an address scope? Without one, routers skip the scope checks (``scopes``).
+        self.scoped = bool((self.net.scope4 >= 0).any() or (self.net.scope6 >= 0).any())
         self.sub = SubnetColumns(**rows["sub"].columns)
         self.rt = RouterColumns(**rows["rt"].columns)
         self.fip = FloatingIPColumns(**rows["fip"].columns)
