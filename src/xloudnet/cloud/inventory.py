@@ -25,8 +25,11 @@ COLLECTIONS = (
     ("ports", "/ports", "ports"),
     ("floating_ips", "/floatingips", "floatingips"),
     ("qos_policies", "/qos/policies", "policies"),
+    ("address_scopes", "/address-scopes", "address_scopes"),
+    ("subnetpools", "/subnetpools", "subnetpools"),
 )
-OPTIONAL = {"qos_policies"}  # extensions a Neutron may lack: absent means none
+# extensions a Neutron may lack: absent means none
+OPTIONAL = {"qos_policies", "address_scopes", "subnetpools"}
 
 
 @dataclass
@@ -43,6 +46,8 @@ class Inventory:
     ports: list[dict] = field(default_factory=list)
     floating_ips: list[dict] = field(default_factory=list)
     qos_policies: list[dict] = field(default_factory=list)      # with their rules
+    address_scopes: list[dict] = field(default_factory=list)
+    subnetpools: list[dict] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name, _path, _key in COLLECTIONS}
