@@ -68,3 +68,10 @@ def test_a_whatif_change_the_api_refuses_is_that_error(demo, scoped):
     response = demo.sim("POST", "/whatif", {"changes": [change], "protocol": "icmp"})
     assert response.status_code == 409
     assert neutron_error(response)["type"] == "AddressScopePrefixConflict"
+
+
+def test_the_topology_shows_each_subnets_scope(demo, scoped):
+    graph = demo.ask("/topology", method="GET")
+    scopes = {n["id"]: n.get("address_scope") for n in graph["nodes"] if n["kind"] == "subnet"}
+    assert scopes[scoped["blue"]["sub"]] == scoped["blue"]["scope"]
+    assert scopes[scoped["red"]["sub"]] == scoped["red"]["scope"]
