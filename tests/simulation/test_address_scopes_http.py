@@ -75,3 +75,10 @@ def test_the_topology_shows_each_subnets_scope(demo, scoped):
     scopes = {n["id"]: n.get("address_scope") for n in graph["nodes"] if n["kind"] == "subnet"}
     assert scopes[scoped["blue"]["sub"]] == scoped["blue"]["scope"]
     assert scopes[scoped["red"]["sub"]] == scoped["red"]["scope"]
+
+
+def test_creating_a_scope_is_a_whatif_change_that_evaluates_nothing(demo, scoped):
+    change = {"method": "POST", "path": "/v2.0/address-scopes", "body": {"address_scope": {"ip_version": 4}}}
+    answer = demo.ask("/whatif", {"changes": [change], "protocol": "icmp"})
+    assert (answer["newly_allowed"], answer["newly_blocked"]) == ([], [])
+    assert answer["evaluated"]["pairs"] == 0

@@ -50,7 +50,8 @@ NO_EFFECT = frozenset({
     "standard_attr_id", "stateful", "shared", "is_default",
 })
 PORT_LOCAL = frozenset({"admin_state_up", "port_security_enabled", "fixed_ips", "allowed_address_pairs"})
-NO_EFFECT_TABLES = frozenset({"qos_policies", "qos_rules", "quotas"})
+# An address scope's own record never reaches the data plane (its pools' address_scope_id does).
+NO_EFFECT_TABLES = frozenset({"qos_policies", "qos_rules", "quotas", "address_scopes"})
 
 
 @dataclass
