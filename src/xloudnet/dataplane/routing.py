@@ -188,13 +188,12 @@ def _scoped_out(w, idx, router, out, at):
     Leaving by the gateway into the packet's own (real) scope gets no default SNAT."""
     tb, b = w.tb, w.b
     v6 = b.v6[idx]
+    snat = tb.port.gw[out] & ~b.translated[idx] & ~v6
     if not tb.scoped:  # one "no scope" scope everywhere: nothing to check
-        snat = tb.port.gw[out] & ~b.translated[idx] & ~v6
         _source_nat(w, idx[snat], router[snat], Stage.SNAT)
         return idx, router, out, at
     here, there = scope_of(tb, b.in_port[idx], v6), scope_of(tb, out, v6)
     same = here == there
-    snat = tb.port.gw[out] & ~b.translated[idx] & ~v6
     in_scope = same & (here >= 0)  # routed in one real scope: the upstream knows these addresses
     b.scope_free[_source_nat(w, idx[snat], router[snat], Stage.SNAT, ~in_scope[snat])] = True
     blocked = ~same & (here != -2) & ~b.scope_free[idx]
