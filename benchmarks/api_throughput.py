@@ -18,79 +18,16 @@ population is loaded with bulk POSTs (1000 ports per request) to keep the run sh
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
-import orjson  # the client decodes every answer, with the fastest well-kept JSON decoder
+from _server import Client, free_port, start_server  # keep-alive orjson client, `xloudnet serve` subprocess
 
+PASSWORD = "bench-secret"
 NEUTRON = {"create_per_s": 9.4, "pages_per_s": 11.0, "list_1000_s": 0.8}
 TARGET = {"create_per_s": 1000.0, "pages_per_s": 2000.0, "list_1000_s": 0.015}
-
-
-class Client:
-    """A keep-alive JSON client: the cheapest honest way to drive the server."""
-
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port)
-        self.token = None
-
-    def call(self, method: str, path: str, body=None, expect=(200, 201, 204)):
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.token:
-            headers["X-Auth-Token"] = self.token
-        data = orjson.dumps(body) if body is not None else None
-        self.conn.request(method, path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        payload = response.read()
-        if response.status not in expect:
-            raise RuntimeError(f"{method} {path} -> {response.status}: {payload[:300]!r}")
-        return response, (orjson.loads(payload) if payload else None)
-
-    def fetch(self, path: str) -> bytes:
-        """GET and read the whole body without decoding it: the server's cost, not the client's."""
-        self.conn.request("GET", path, headers={"X-Auth-Token": self.token, "Accept": "application/json"})
-        response = self.conn.getresponse()
-        payload = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"GET {path} -> {response.status}: {payload[:300]!r}")
-        return payload
-
-    def login(self, user: str, password: str) -> None:
-        auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"name": "Default"}, "password": password}}},
-            "scope": {"project": {"name": user, "domain": {"name": "Default"}}}}}
-        response, body = self.call("POST", "/identity/v3/auth/tokens", auth)
-        self.token = response.getheader("X-Subject-Token")
-        self.project_id = body["token"]["project"]["id"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = dict(os.environ, XLOUDNET_PASSWORD="bench-secret")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xloudnet.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    started = time.perf_counter()
-    while time.perf_counter() - started < 15:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
 
 
 def rate(fn, count: int) -> float:
@@ -144,11 +81,11 @@ def main(argv=None) -> int:
 
     port = free_port()
     started = time.perf_counter()
-    server = start_server(port)
+    server = start_server(port, PASSWORD)
     startup = time.perf_counter() - started
     try:
         client = Client(port)
-        client.login("admin", "bench-secret")
+        client.login("admin", PASSWORD)
         client.call("PUT", f"/networking/v2.0/quotas/{client.project_id}", {"quota": {"port": -1}})
         net = client.call("POST", "/networking/v2.0/networks", {"network": {"name": "bench"}})[1]["network"]
         client.call("POST", "/networking/v2.0/subnets", {"subnet": {

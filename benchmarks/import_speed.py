@@ -18,20 +18,15 @@ The figure is printed with its ratio to the baseline and to the target.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import orjson
-
+from _server import Client, free_port, start_server
 from xloudnet.cli import main as xloudnet_main
 from xloudnet.cloud.connection import connect
 from xloudnet.cloud.importer import scenario_yaml, to_scenario
@@ -39,54 +34,6 @@ from xloudnet.cloud.inventory import COLLECTIONS, PAGE_SIZE, read_inventory
 
 PASSWORD = "bench-secret"
 TARGET_S = 10.0
-
-
-class Client:
-    """A keep-alive JSON client: the cheapest honest way to talk to the server."""
-
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port)
-        self.token = None
-
-    def call(self, method: str, path: str, body=None):
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.token:
-            headers["X-Auth-Token"] = self.token
-        self.conn.request(method, path, body=orjson.dumps(body) if body is not None else None, headers=headers)
-        response = self.conn.getresponse()
-        payload = response.read()
-        if response.status >= 400:
-            raise RuntimeError(f"{method} {path} -> {response.status}: {payload[:300]!r}")
-        return response, (orjson.loads(payload) if payload else None)
-
-    def login(self, user: str) -> None:
-        auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"name": "Default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": user, "domain": {"name": "Default"}}}}}
-        response, body = self.call("POST", "/identity/v3/auth/tokens", auth)
-        self.token = response.getheader("X-Subject-Token")
-        self.project_id = body["token"]["project"]["id"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = dict(os.environ, XLOUDNET_PASSWORD=PASSWORD)
-    proc = subprocess.Popen([sys.executable, "-m", "xloudnet.cli", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.perf_counter() + 30
-    while time.perf_counter() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
 
 
 def populate(admin: Client, demo: Client, ports: int) -> None:
@@ -132,7 +79,7 @@ def populate(admin: Client, demo: Client, ports: int) -> None:
 def baseline_seconds(port: int) -> float:
     """Every collection, page by page, with a bare keep-alive client (admin token, decoded)."""
     client = Client(port)
-    client.login("admin")
+    client.login("admin", PASSWORD)
     started = time.perf_counter()
     for _name, path, key in COLLECTIONS:
         url = f"/networking/v2.0{path}?limit={PAGE_SIZE}"
@@ -169,11 +116,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, PASSWORD)
     try:
         admin, demo = Client(port), Client(port)
-        admin.login("admin")
-        demo.login("demo")
+        admin.login("admin", PASSWORD)
+        demo.login("demo", PASSWORD)
         populate(admin, demo, args.ports)
         out = Path(tempfile.mkdtemp(prefix="xloudnet-import-")) / "cloud.yaml"
         baselines, imports = [], []

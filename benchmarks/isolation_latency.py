@@ -16,12 +16,9 @@ Prints both, the ratio (loaded / idle) and the target (p99 under load < 20 ms).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import multiprocessing
@@ -30,55 +27,10 @@ import time
 
 import orjson
 
+from _server import Client, free_port, start_server
+
 PASSWORD = "bench-secret"
 TARGET_P99_MS = 20.0
-
-
-class Client:
-    """A keep-alive JSON client on its own connection."""
-
-    def __init__(self, port: int, timeout: float = 120):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        self.token = None
-
-    def call(self, method: str, path: str, body=None, expect=(200, 201, 202, 204)):
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["X-Auth-Token"] = self.token
-        self.conn.request(method, path, body=orjson.dumps(body) if body is not None else None, headers=headers)
-        response = self.conn.getresponse()
-        payload = response.read()
-        if response.status not in expect:
-            raise RuntimeError(f"{method} {path} -> {response.status}: {payload[:300]!r}")
-        return response, (orjson.loads(payload) if payload else None)
-
-    def login(self, user: str) -> None:
-        auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"name": "Default"}, "password": PASSWORD}}},
-            "scope": {"project": {"name": user, "domain": {"name": "Default"}}}}}
-        response, _ = self.call("POST", "/identity/v3/auth/tokens", auth)
-        self.token = response.getheader("X-Subject-Token")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, config: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "xloudnet.cli", "serve", "--port", str(port), "--config", config],
-                            env=dict(os.environ, XLOUDNET_PASSWORD=PASSWORD),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    started = time.perf_counter()
-    while time.perf_counter() - started < 30:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
 
 
 def network_with_ports(client: Client, cidr: str, count: int) -> list[str]:
@@ -119,8 +71,8 @@ class Load:
         self.results = multiprocessing.Queue()
 
     def matrix_loop(self) -> dict:
-        client = Client(self.port)
-        client.login("alt_demo")
+        client = Client(self.port, timeout=120)
+        client.login("alt_demo", PASSWORD)
         times = []
         while not self.stop.is_set():
             started = time.perf_counter()
@@ -137,8 +89,8 @@ class Load:
         return {"matrix_s": times}
 
     def simulation_loop(self) -> dict:
-        client = Client(self.port)
-        client.login("alt_demo")
+        client = Client(self.port, timeout=120)
+        client.login("alt_demo", PASSWORD)
         a, b = self.ports[0], self.ports[1]
         # 64 flows x 1 Mb/s x 23 s of 1500-byte packets: about 123k packets each run; the limit
         # is on offered packets per job, so this is long but allowed.
@@ -202,13 +154,13 @@ def main(argv=None) -> int:
             config.write("simulation_processes: false\n")
         if args.workers:
             config.write(f"analysis_workers: {args.workers}\n")
-    server = start_server(port, config.name)
+    server = start_server(port, PASSWORD, "--config", config.name)
     try:
-        demo = Client(port)
-        demo.login("demo")
+        demo = Client(port, timeout=120)
+        demo.login("demo", PASSWORD)
         network_with_ports(demo, "10.1.0.0/24", 20)
-        alt = Client(port)
-        alt.login("alt_demo")
+        alt = Client(port, timeout=120)
+        alt.login("alt_demo", PASSWORD)
         print(f"populating alt_demo with {args.ports} ports ...", flush=True)
         ports = network_with_ports(alt, "10.2.0.0/20", args.ports)
         latencies(demo, 200)  # warm-up
@@ -217,8 +169,8 @@ def main(argv=None) -> int:
         kinds = ("matrix", "simulation") if args.load == "both" else (args.load,)
         with Load(port, ports, kinds) as load:
             load.started.wait(600)  # the first matrix has come back: the load is in full swing
-            demo = Client(port)  # the idle connection may have passed uvicorn's keep-alive timeout
-            demo.login("demo")
+            demo = Client(port, timeout=120)  # the idle connection may have passed uvicorn's keep-alive timeout
+            demo.login("demo", PASSWORD)
             loaded = latencies(demo, args.requests)
         summary = load.summary
         if "error" in summary:
