@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from xloudnet.control.context import Context
 from xloudnet.control.neutron import NeutronAPI, Request
@@ -244,3 +244,52 @@ def test_sharing_a_scope_writes_a_wildcard_entry(call, admin):
         ("address_scope", "access_as_shared", "*")]
     assert call(admin, "DELETE", f"{SCOPES}/{scope['id']}")[0] == 204
     assert call(admin, "GET", "/v2.0/rbac-policies", query=[("object_id", scope["id"])])[1]["rbac_policies"] == []
+
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("subnet"), st.integers(0, 2), st.integers(0, 3)),    # network, pool (3: no pool)
+    st.tuples(st.just("rescope"), st.integers(0, 2), st.integers(0, 2)),   # pool, scope (2: none)
+    st.tuples(st.just("delete"), st.integers(0, 7), st.just(0)),           # the n-th subnet made
+), min_size=1, max_size=14)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_OPS)
+@example([("subnet", 0, 0), ("subnet", 0, 1), ("rescope", 0, 1)])  # two pools of one scope, one moves
+@example([("subnet", 1, 3), ("rescope", 2, 0), ("subnet", 1, 2)])  # an unpooled subnet, then a pool
+def test_subnets_of_one_ip_version_on_a_network_always_share_one_scope(ops):
+    """Whatever the API accepts, a network's subnets of one IP version are in one address scope —
+    the scope the network shows and the data plane routes by."""
+    plane = ControlPlane()
+    api = NeutronAPI(plane)
+    ctx = Context(project_id="p", user_id="u", roles=frozenset({"member", "reader"}))
+
+    def call(method, path, body=None):
+        try:
+            return api.handle(ctx, Request(method, path, query=[], body=body, if_match=None, base_url="http://x")).body
+        except errors.NeutronException:
+            return None
+
+    scopes = [call("POST", SCOPES, {"address_scope": {"ip_version": 4}})["address_scope"]["id"] for _ in range(2)]
+    pools = [call("POST", POOLS, {"subnetpool": {"prefixes": [f"10.{i}.0.0/16"], "default_prefixlen": 24,
+                                                 "address_scope_id": scopes[0] if i < 2 else None}})["subnetpool"]["id"]
+             for i in range(3)]
+    nets = [call("POST", "/v2.0/networks", {"network": {}})["network"]["id"] for _ in range(3)]
+    made, spare = [], iter(range(1, 250))
+    for op, a, b in ops:
+        if op == "subnet":
+            body = {"network_id": nets[a], "ip_version": 4}
+            body.update({"subnetpool_id": pools[b]} if b < 3 else {"cidr": f"192.168.{next(spare)}.0/24"})
+            answer = call("POST", "/v2.0/subnets", {"subnet": body})
+            if answer:
+                made.append(answer["subnet"]["id"])
+        elif op == "rescope":
+            call("PUT", f"{POOLS}/{pools[a]}", {"subnetpool": {"address_scope_id": scopes[b] if b < 2 else None}})
+        elif made:
+            call("DELETE", f"/v2.0/subnets/{made.pop(a % len(made))}")
+        for net in call("GET", "/v2.0/networks")["networks"]:
+            subnets = [s for s in call("GET", "/v2.0/subnets")["subnets"] if s["network_id"] == net["id"]]
+            pool_scope = {p["id"]: p["address_scope_id"] for p in call("GET", POOLS)["subnetpools"]}
+            found = {pool_scope.get(s["subnetpool_id"]) for s in subnets}
+            assert len(found) <= 1, (op, net["id"], found)
+            assert net["ipv4_address_scope"] == (found.pop() if found else None)
