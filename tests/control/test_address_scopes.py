@@ -293,3 +293,31 @@ def test_subnets_of_one_ip_version_on_a_network_always_share_one_scope(ops):
             found = {pool_scope.get(s["subnetpool_id"]) for s in subnets}
             assert len(found) <= 1, (op, net["id"], found)
             assert net["ipv4_address_scope"] == (found.pop() if found else None)
+
+
+def test_onboarding_moves_a_networks_subnets_into_the_pool_and_its_scope(call, demo, alt, net):
+    scope = _scope(call, demo)
+    pool = _pool(call, demo, prefixes=["10.0.0.0/16"], address_scope_id=scope["id"])
+    network = net()
+    subnet = _subnet(call, demo, network["id"], cidr="192.168.5.0/24")[1]["subnet"]
+    _subnet(call, demo, network["id"], 6, cidr="fd00:5::/64")
+    status, moved = call(demo, "PUT", f"{POOLS}/{pool['id']}/onboard_network_subnets", {"network_id": network["id"]})
+    assert (status, moved) == (200, [{"id": subnet["id"], "cidr": "192.168.5.0/24"}])
+    assert call(demo, "GET", f"/v2.0/subnets/{subnet['id']}")[1]["subnet"]["subnetpool_id"] == pool["id"]
+    assert call(demo, "GET", f"{POOLS}/{pool['id']}")[1]["subnetpool"]["prefixes"] == ["10.0.0.0/16", "192.168.5.0/24"]
+    shown = call(demo, "GET", f"/v2.0/networks/{network['id']}")[1]["network"]
+    assert (shown["ipv4_address_scope"], shown["ipv6_address_scope"]) == (scope["id"], None)
+    status, body = call(demo, "PUT", f"{POOLS}/{pool['id']}/onboard_network_subnets", {"network_id": network["id"]})
+    assert (status, _error(body)) == (400, "IllegalSubnetPoolUpdate"), "already allocated from the pool"
+
+
+def test_onboarding_needs_the_network_and_the_pool(call, demo, alt, net):
+    pool = _pool(call, demo, prefixes=["10.0.0.0/16"])
+    theirs = net(alt)
+    path = f"{POOLS}/{pool['id']}/onboard_network_subnets"
+    assert _error(call(demo, "PUT", path, {})[1]) == "InvalidInput"
+    status, body = call(demo, "PUT", path, {"network_id": theirs["id"]})
+    assert (status, _error(body)) == (404, "NetworkNotFound")
+    mine = net()
+    status, body = call(alt, "PUT", path, {"network_id": mine["id"]})
+    assert (status, _error(body)) == (404, "NetworkNotFound")

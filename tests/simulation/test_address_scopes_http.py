@@ -82,3 +82,20 @@ def test_creating_a_scope_is_a_whatif_change_that_evaluates_nothing(demo, scoped
     answer = demo.ask("/whatif", {"changes": [change], "protocol": "icmp"})
     assert (answer["newly_allowed"], answer["newly_blocked"]) == ([], [])
     assert answer["evaluated"]["pairs"] == 0
+
+
+def test_onboarding_a_subnet_into_another_scope_is_a_whatif_change(demo, scoped):
+    """net-plain (10.30.0.0/24, no pool) shares the router with blue: routed, until onboarded to red."""
+    net = demo.create("networks", "network", {"name": "net-plain"})
+    sub = demo.create("subnets", "subnet", {"network_id": net["id"], "ip_version": 4, "cidr": "10.30.0.0/24"})
+    router = demo.neutron("GET", "/routers").json()["routers"][0]["id"]
+    assert demo.neutron("PUT", f"/routers/{router}/add_router_interface", {"subnet_id": sub["id"]}).status_code == 200
+    vm = demo.create("ports", "port", {"network_id": net["id"], "device_owner": "compute:nova", "device_id": "plain"})
+    before = demo.ask("/reachability", {"source": {"port_id": vm["id"]}, "destination": {"port_id": scoped["blue"]["vm"]},
+                                        "protocol": "icmp"})
+    assert before["disposition"] == "NO_ROUTE"  # "no scope" is not blue
+    change = {"method": "PUT", "path": f"/v2.0/subnetpools/{scoped['blue']['pool']}/onboard_network_subnets",
+              "body": {"network_id": net["id"]}}
+    answer = demo.ask("/whatif", {"changes": [change], "protocol": "icmp"})
+    pairs = {(i["source"]["port_id"], i["destination"]["port_id"]) for i in answer["newly_allowed"]}
+    assert pairs == {(vm["id"], scoped["blue"]["vm"]), (scoped["blue"]["vm"], vm["id"])}

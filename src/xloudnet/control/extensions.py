@@ -71,6 +71,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations", "Provides support for adjusting the prefix list of subnet pools"),
     "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
     "address-scope": ("Address scope", "Address scopes extension."),
+    "subnet_onboard": ("Subnet Onboard", "Provides support for onboarding subnets into subnet pools"),
     "rbac-address-scope": ("Add address_scope type to RBAC", "Add address_scope type to RBAC"),
     "network-ip-availability": ("Network IP Availability", "Provides IP availability data for each network and subnet."),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),

@@ -100,8 +100,9 @@ class SubnetPoolService(ResourceService):
     table = "subnetpools"
     attribute = "subnetpools"
     indexes = ("project_id", "address_scope_id")
-    extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
-    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
+    extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard")
+    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes",
+                      "onboard_network_subnets": "onboard_network_subnets"}
 
     def visible(self, ctx: Context, record: dict) -> bool:
         return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
@@ -228,6 +229,35 @@ class SubnetPoolService(ResourceService):
         with self.store.transaction():
             self.store.put(self.table, new)
         return {"prefixes": new["prefixes"]}
+
+    # --- onboarding (subnet_onboard) ------------------------------------------------------------
+    def onboard_network_subnets(self, ctx: Context, rid: str, body: dict) -> list[dict]:
+        """``PUT /subnetpools/{id}/onboard_network_subnets {"network_id"}``: the network's subnets
+        of the pool's IP version join the pool (and so its address scope); their CIDRs become
+        pool prefixes. Answers ``[{"id", "cidr"}]`` of the subnets moved, as Neutron does."""
+        network_id = body.get("network_id")
+        if network_id is None:
+            raise errors.InvalidInput(error_message="network_id must be specified.")
+        network = self.store.get("networks", network_id) if isinstance(network_id, str) else None
+        if network is None or not self.plane.networks.visible(ctx, network):
+            raise errors.NetworkNotFound(net_id=network_id)
+        if not ctx.is_admin and network["project_id"] != ctx.project_id:
+            raise errors.NotAuthorized()  # another project's subnets are not the caller's to move
+        pool = self.get_for_update(ctx, rid, "onboard_network_subnets")
+        moving = sorted((s for s in self.store.find("subnets", "network_id", network_id)
+                         if s["ip_version"] == pool["ip_version"]), key=lambda s: s["id"])
+        taken = [ipaddress.ip_network(s["cidr"]) for s in self.store.find("subnets", "subnetpool_id", pool["id"])]
+        for subnet in moving:
+            if any(ipaddress.ip_network(subnet["cidr"]).overlaps(t) for t in taken):
+                raise errors.IllegalSubnetPoolUpdate(reason=(
+                    f"Onboarding subnet {subnet['id']}: {subnet['cidr']} conflicts with allocated prefixes "
+                    f"in subnet pool {pool['id']}"))
+        with self.store.transaction():
+            if moving:
+                self._update(ctx, pool, {"prefixes": pool["prefixes"] + [s["cidr"] for s in moving]})
+            for subnet in moving:
+                self.store.put("subnets", self.plane.subnets.changed(subnet, {"subnetpool_id": pool["id"]}))
+        return [{"id": s["id"], "cidr": s["cidr"]} for s in moving]
 
     # --- helpers the subnets service uses ---------------------------------------------------
     def default_pool(self, ip_version: int) -> dict | None:
