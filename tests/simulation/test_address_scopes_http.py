@@ -46,6 +46,7 @@ def test_a_router_does_not_route_between_scopes_and_says_why(demo, scoped):
                                         "destination": {"port_id": scoped["red"]["vm"]}, "protocol": "icmp"})
     assert (answer["disposition"], answer["reachable"]) == ("NO_ROUTE", False)
     assert answer["hops"][-1]["reason"] == "address scopes differ"
+    assert answer["hops"][-1]["address_scopes"] == {"from": scoped["blue"]["scope"], "to": scoped["red"]["scope"]}
 
 
 def test_moving_a_pool_into_the_other_scope_is_a_whatif_change(demo, scoped):

@@ -12,7 +12,7 @@ import numpy as np
 from ..model.dispositions import Action, Stage, Translation
 from . import topology as topo
 from . import trie
-from .scopes import scope_of, scoped_gateway
+from .scopes import scope_names, scope_of, scoped_gateway
 from .addresses import format_ip, join
 from .batch import (ACCEPTED, ADMIN_DOWN, AT_ROUTER, DELIVER, DENIED_INGRESS, LOOP, NEXTHOP, NO_ROUTE, ROUTE,
                     is_echo_request)
@@ -197,8 +197,9 @@ def _scoped_out(w, idx, router, out, at):
     in_scope = same & (here >= 0)  # routed in one real scope: the upstream knows these addresses
     b.scope_free[_source_nat(w, idx[snat], router[snat], Stage.SNAT, ~in_scope[snat])] = True
     blocked = ~same & (here != -2) & ~b.scope_free[idx]
+    scopes = scope_names(tb, idx[blocked], here[blocked], there[blocked]) if w.tr is not None else {}
     w.stop(idx[blocked], NO_ROUTE, lambda i: w.hop("router", b.arg[i], Stage.ROUTE, Action.DROP,
-                                                   reason="address scopes differ"))
+                                                   reason="address scopes differ", address_scopes=scopes[i]))
     keep = np.flatnonzero(~blocked)
     return idx[keep], router[keep], out[keep], at[keep]
 

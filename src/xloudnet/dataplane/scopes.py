@@ -140,4 +140,13 @@ def scope_of(tb, port, v6) -> np.ndarray:
     return np.where((port >= 0) & (net >= 0), code, -2)
 
 
-__all__ = ["scoped_gateway", "scope_of", "NO_SCOPE", "subnet_scope", "network_scopes", "announced_routes", "announced_roots", "announced_text"]
+def scope_names(tb, idx, here, there) -> dict:
+    """For traces: packet → ``{"from", "to"}`` address scope ids (None: no scope)."""
+    ids = tb.ids("scope")
+
+    def name(code) -> str | None:
+        return ids[int(code)] if 0 <= int(code) < len(ids) else None
+    return {int(i): {"from": name(h), "to": name(t)} for i, h, t in zip(idx, here, there)}
+
+
+__all__ = ["scoped_gateway", "scope_of", "scope_names", "NO_SCOPE", "subnet_scope", "network_scopes", "announced_routes", "announced_roots", "announced_text"]
