@@ -58,6 +58,9 @@ class Settings:
     # SIGTERM: how long in-flight requests may take to finish before the server exits anyway.
     shutdown_grace_seconds: float = 10.0
     quotas: dict[str, int] = field(default_factory=dict)
+    # Simulate a DHCP agent: a network:dhcp port (lowest free address) on every network with a
+    # DHCP-enabled subnet, as a real cloud shows. False: a cloud without one (e.g. OVN's built-in DHCP).
+    dhcp_agent: bool = True
     # Directory of the durable state (SQLite); None: everything lives in memory only.
     state_dir: str | None = None
     # "normal": an acknowledged write survives the process being killed (kill -9, OOM);

@@ -25,11 +25,11 @@ SRC = Path(analysis.__file__).resolve().parent.parent
 
 def test_public_surface_is_pinned():
     assert sorted(analysis.__all__) == sorted([
-        "Session", "PreparedSimulation", "HIDDEN", "QueryError",
+        "Session", "PreparedSimulation", "PreparedQosWhatIf", "HIDDEN", "QueryError",
         "Endpoint", "ReachQuestion", "MatrixQuestion", "Change", "WhatIfQuestion", "SGTestQuestion", "LintQuestion",
-        "SimulatedFlow", "SimulationRequest",
+        "SimulatedFlow", "SimulationRequest", "QosWhatIfQuestion",
         "ReachAnswer", "Hop", "Packet", "AllowedService", "MatrixAnswer", "WhatIfAnswer", "FlowChange",
-        "SGTestAnswer", "LintAnswer", "Finding", "SimulationResult", "SimulationJob",
+        "SGTestAnswer", "LintAnswer", "Finding", "SimulationResult", "SimulationJob", "QosWhatIfAnswer",
     ])
     for name in analysis.__all__:
         assert getattr(analysis, name) is not None

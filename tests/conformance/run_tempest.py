@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         subprocess.run([venv / "bin" / "tempest", "init", "--workspace-path", str(workdir / "workspace.yaml"),
                         str(workdir / "tempest")], check=True, capture_output=True)
         (workdir / "tempest" / "etc" / "tempest.conf").write_text(render_config(base, public_id, aliases))
-        regex = SELECTION if not args.regex else f"{SELECTION[:-3]}.*{args.regex}"
+        regex = SELECTION if not args.regex else f"{SELECTION}.*({args.regex})"
         print(f"tempest workspace {workdir / 'tempest'}; server {base}; {len(aliases)} extensions", flush=True)
         subprocess.run([venv / "bin" / "tempest", "run", "--regex", regex,
                         "--exclude-regex", "|".join(f"({r})" for r in EXCLUDED),

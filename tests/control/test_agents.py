@@ -1,4 +1,4 @@
-"""``/v2.0/agents``: the simulated OVS and L3 agents, admin only (Neutron's get_agent policy)."""
+"""``/v2.0/agents``: the simulated OVS, L3 and DHCP agents, admin only (Neutron's get_agent policy)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ def _error(body):
     return body["NeutronError"]["type"]
 
 
-def test_admin_lists_the_simulated_ovs_and_l3_agents_alive(call, admin):
+def test_admin_lists_the_simulated_ovs_l3_and_dhcp_agents_alive(call, admin):
     status, body = call(admin, "GET", AGENTS)
     assert status == 200
     kinds = {a["agent_type"]: a for a in body["agents"]}
-    assert set(kinds) == {"Open vSwitch agent", "L3 agent"}
+    assert set(kinds) == {"Open vSwitch agent", "L3 agent", "DHCP agent"}
     assert all(a["alive"] and a["admin_state_up"] and a["host"] == "xloudnet" for a in kinds.values())
     assert kinds["L3 agent"]["configurations"]["agent_mode"] == "legacy"
     assert " " in kinds["L3 agent"]["heartbeat_timestamp"] and "T" not in kinds["L3 agent"]["created_at"]
 
 
-def test_agent_type_filter_and_no_dhcp_agent(call, admin):
-    assert call(admin, "GET", AGENTS, query=[("agent_type", "DHCP Agent")])[1]["agents"] == []
+def test_agent_type_filter_ignores_case_as_neutrons_mysql_does(call, admin):
+    for spelling in ("DHCP agent", "DHCP Agent", "dhcp AGENT"):
+        dhcp = call(admin, "GET", AGENTS, query=[("agent_type", spelling)])[1]["agents"]
+        assert [a["binary"] for a in dhcp] == ["neutron-dhcp-agent"]
+    assert call(admin, "GET", AGENTS, query=[("agent_type", "DHCP")])[1]["agents"] == []
     l3 = call(admin, "GET", AGENTS, query=[("agent_type", "L3 agent")])[1]["agents"]
     assert [a["binary"] for a in l3] == ["neutron-l3-agent"]
 

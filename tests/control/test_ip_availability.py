@@ -10,7 +10,7 @@ def _network_with_subnet(call, ctx, cidr="10.9.0.0/24"):
 
 def test_availability_counts_ports_inside_and_outside_pools(call, admin):
     net, subnet = _network_with_subnet(call, admin)
-    for _ in range(3):
+    for _ in range(3):  # with the DHCP agent's port (.2): four addresses of the pool in use
         assert call(admin, "POST", "/v2.0/ports", {"port": {"network_id": net["id"]}})[0] == 201
     # the gateway address lies outside the pool: used in the subnet, not in the pool
     gateway_port = {"network_id": net["id"], "fixed_ips": [{"ip_address": subnet["gateway_ip"]}]}
@@ -18,12 +18,12 @@ def test_availability_counts_ports_inside_and_outside_pools(call, admin):
     status, body = call(admin, "GET", f"/v2.0/network-ip-availabilities/{net['id']}")
     assert status == 200
     avail = body["network_ip_availability"]
-    assert avail["used_ips"] == 4 and avail["total_ips"] == 253
+    assert avail["used_ips"] == 5 and avail["total_ips"] == 253
     assert avail["ip_availability_details"] == {
         "total_ips_in_subnet": 254,
         "total_ips_in_allocation_pool": 253,
-        "used_ips_in_subnet": 4,
-        "used_ips_in_allocation_pool": 3,
+        "used_ips_in_subnet": 5,
+        "used_ips_in_allocation_pool": 4,
     }
     assert [s["subnet_id"] for s in avail["subnet_ip_availability"]] == [subnet["id"]]
 

@@ -27,6 +27,7 @@ FLOATINGIP_KEYS = {  # 047 - 051, 054
     "id", "tenant_id", "project_id", "floating_ip_address", "floating_network_id", "router_id",
     "port_id", "fixed_ip_address", "status", "description", "qos_policy_id", "port_details", "tags",
     "created_at", "updated_at", "revision_number",
+    "port_forwardings",  # expose-port-forwarding-in-fip
 }
 PORT_DETAILS_KEYS = {"name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner"}
 

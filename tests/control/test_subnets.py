@@ -352,11 +352,14 @@ def test_deleting_subnet_with_user_port_is_409(call, demo, net):
 
 def test_deleting_subnet_drops_dhcp_port_addresses(call, demo, net):
     subnet = _ok_subnet(call, demo, net)
+    # A second DHCP port (another agent's): the simulated agent's own holds .2 already.
     dhcp = _port(call, demo, net, device_owner="network:dhcp")
-    assert dhcp["fixed_ips"][0]["ip_address"] == "10.0.0.2"  # DHCP ports take the lowest free
+    assert dhcp["fixed_ips"][0]["ip_address"] == "10.0.0.3"  # DHCP ports take the lowest free
     assert call(demo, "DELETE", f"/v2.0/subnets/{subnet['id']}")[0] == 204
     _, body = call(demo, "GET", f"/v2.0/ports/{dhcp['id']}")
     assert body["port"]["fixed_ips"] == []
+    _, body = call(demo, "GET", "/v2.0/ports", query=[("device_owner", "network:dhcp")])
+    assert [p["id"] for p in body["ports"]] == [dhcp["id"]]  # the agent released its own
 
 
 def test_deleting_slaac_subnet_removes_user_port_addresses(call, demo, net):

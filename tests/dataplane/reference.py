@@ -119,6 +119,7 @@ class Index:
         self.routers = snap.routers
         self.fips = snap.floatingips
         self.pools = snap.subnetpools
+        self.forwardings = [snap.port_forwardings[k] for k in sorted(snap.port_forwardings)]
         self.groups = snap.security_groups
         self.rules = defaultdict(list)
         for rid in sorted(snap.security_group_rules):
@@ -436,7 +437,8 @@ def enter_router(ix: Index, router_id: str, in_port: dict | None, pkt: Packet, w
     else:
         via_gateway = in_port is not None and in_port.get("device_owner") == "network:router_gateway"
         pkt, translated = _dnat(ix, router, pkt, internal=not via_gateway, walk=walk)
-        one_to_one = translated
+        fip = ix.fip_by_address(pkt_in.dst, router_id=router_id) if pkt_in.version == 4 else None
+        one_to_one = translated and bool(fip and fip.get("fixed_ip_address"))  # port forwarding is not 1:1
     local = _router_local(ix, router_id, pkt)
     if local is not None:
         return _answer_locally(local, router_id, pkt, walk)
@@ -450,20 +452,63 @@ def _conntrack_reverse(router_id: str, pkt: Packet, walk: Walk) -> Packet | None
     for rid, before, after in walk.reply_to.visits:
         if rid == router_id and _is_reverse(pkt, after):
             walk.note(f"router:{router_id}", "dnat", "TRANSLATE", conntrack="established")
-            return replace(pkt, src=before.dst, dst=before.src)
+            sport = before.dport if pkt.proto in PORT_PROTOCOLS else pkt.sport  # undo port forwarding
+            return replace(pkt, src=before.dst, dst=before.src, sport=sport)
     return None
 
 
 def _dnat(ix: Index, router: dict, pkt: Packet, internal: bool, walk: Walk):
     """A floating IP held by the router → its fixed IP; hairpin SNAT for internal sources."""
     fip = ix.fip_by_address(pkt.dst, router_id=router["id"]) if pkt.version == 4 else None
-    if fip is None or not fip.get("fixed_ip_address"):
+    if fip is None:
         return pkt, False
-    new = replace(pkt, dst=_ip(fip["fixed_ip_address"]))
+    if fip.get("fixed_ip_address"):
+        new = replace(pkt, dst=_ip(fip["fixed_ip_address"]))
+    else:
+        target = _port_forwarding(ix, fip, pkt)
+        if target is None:
+            return pkt, False  # the router's own address (``_router_local``)
+        new = replace(pkt, dst=target[0], dport=target[1])
     walk.note(f"router:{router['id']}", "dnat", "TRANSLATE")
     if internal:
         new = replace(new, src=_hairpin_source(ix, router, pkt.src))
     return new, True
+
+
+def _span(text):
+    first, _, last = str(text).partition(":")
+    return int(first), int(last or first)
+
+
+def _forwardings_of(ix: Index, fip: dict) -> list:
+    """(protocol, external span, internal address, internal span) of the floating IP's usable
+    forwardings, by id; one overlapping an earlier one of the same protocol is ignored."""
+    usable = []
+    for pf in ix.forwardings:
+        if pf.get("floatingip_id") != fip["id"]:
+            continue
+        proto = protocol_number(pf["protocol"], 4)
+        address = _ip(pf["internal_ip_address"])
+        ext, inner = _span(pf["external_port_range"]), _span(pf["internal_port_range"])
+        if proto not in PORT_PROTOCOLS or address.version != 4:
+            continue
+        if inner[0] != inner[1] and inner[1] - inner[0] != ext[1] - ext[0]:
+            continue
+        if any(p == proto and e[0] <= ext[1] and ext[0] <= e[1] for p, e, _a, _i in usable):
+            continue
+        usable.append((proto, ext, address, inner))
+    return usable
+
+
+def _port_forwarding(ix: Index, fip: dict, pkt: Packet):
+    """(internal address, internal port) a forwarding sends the packet to, else None."""
+    if pkt.proto not in PORT_PROTOCOLS:
+        return None
+    for proto, ext, address, inner in _forwardings_of(ix, fip):
+        if proto == pkt.proto and ext[0] <= pkt.dport <= ext[1]:
+            port = inner[0] if inner[0] == inner[1] else inner[0] + pkt.dport - ext[0]
+            return address, port
+    return None
 
 
 def _hairpin_source(ix: Index, router: dict, src):
@@ -485,6 +530,13 @@ def _router_local(ix: Index, router_id: str, pkt: Packet) -> dict | None:
     for port in ix.router_ports(router_id):
         if pkt.dst in addresses(port):
             return port
+    # A floating IP the router holds without a fixed IP (it serves port forwardings) is one of
+    # its addresses, on its gateway port.
+    gateway = ix.gateway_port(router_id)
+    if gateway is not None and any(
+            f.get("router_id") == router_id and not f.get("fixed_ip_address")
+            and _ip(f["floating_ip_address"]) == pkt.dst for f in ix.fips.values()):
+        return gateway
     return None
 
 

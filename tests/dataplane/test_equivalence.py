@@ -10,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import test_reference_dhcp
 import test_reference_forwarding
 import test_reference_nat
+import test_reference_port_forwarding
 import test_reference_replies
 import test_reference_scopes
 import test_reference_security_groups
@@ -24,8 +26,10 @@ CASES = [
     *test_reference_security_groups.CASES,
     *test_reference_forwarding.CASES,
     *test_reference_nat.CASES,
+    *test_reference_port_forwarding.CASES,
     *test_reference_replies.CASES,
     *test_reference_scopes.CASES,
+    *test_reference_dhcp.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS
 

@@ -23,6 +23,18 @@ def rules(group, *specs, stateful=True, members=()):
     return edit
 
 
+def shared_group(group, *specs, members=()):
+    """An edit: a group owned by another project (shared by RBAC), with rules, on ``members``
+    (ports of the topology's own project)."""
+    def edit(t):
+        t.group(group, project="p-owner")
+        for spec in specs:
+            t.rule(group, **spec)
+        for port in members:
+            t.ports[port]["security_groups"] = [group]
+    return edit
+
+
 def ing(**kw):
     return {"direction": "ingress", **kw}
 
@@ -195,6 +207,21 @@ CASES = [
         rules("g", egr(), ing(protocol="icmp", port_min=0, port_max=0), stateful=False,
               members=("vm-a",))),
         query("vm-a", "vm-b", "icmp"), ACC, ACC, return_flow={"icmp_type": 0, "icmp_code": 0}),
+    # --- groups shared by RBAC (rbac-security-groups): ownership never changes what a rule does
+    case("group_of_another_project_filters_the_port_using_it", variant(
+        shared_group("g-shared", ing(protocol="tcp", port_min=22, port_max=22), members=("vm-b",))),
+        query("vm-a", "vm-b", destination_port=22), ACC, ACC),
+    case("group_of_another_project_denies_what_it_lacks", variant(
+        shared_group("g-shared", ing(protocol="tcp", port_min=22, port_max=22), members=("vm-b",))),
+        query("vm-a", "vm-b", destination_port=80), "DENIED_INGRESS"),
+    case("remote_group_of_another_project_counts_members_of_every_project", variant(
+        shared_group("g-shared", members=("vm-a",)),
+        rules("g", ing(protocol="tcp", remote_group="g-shared"), members=("vm-b",))),
+        query("vm-a", "vm-b", destination_port=22), "DENIED_EGRESS"),
+    case("remote_group_of_another_project_admits_its_member", variant(
+        shared_group("g-shared", egr(), members=("vm-a",)),
+        rules("g", ing(protocol="tcp", remote_group="g-shared"), members=("vm-b",))),
+        query("vm-a", "vm-b", destination_port=22), ACC, ACC),
 ]
 
 

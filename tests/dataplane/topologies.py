@@ -37,6 +37,7 @@ class Topology:
     security_groups: dict = field(default_factory=dict)
     security_group_rules: dict = field(default_factory=dict)
     subnetpools: dict = field(default_factory=dict)
+    port_forwardings: dict = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
         return Snapshot.from_resources(
@@ -44,7 +45,8 @@ class Topology:
             ports=self.ports.values(), routers=self.routers.values(),
             floatingips=self.floatingips.values(), security_groups=self.security_groups.values(),
             security_group_rules=self.security_group_rules.values(),
-            subnetpools=self.subnetpools.values())
+            subnetpools=self.subnetpools.values(),
+            port_forwardings=self.port_forwardings.values())
 
     def scope(self, subnet: str, scope: str | None) -> str:
         """Put a subnet in an address scope: it comes from a pool (one per scope and IP
@@ -135,6 +137,22 @@ class Topology:
             "qos_policy_id": None})
         self.port(f"fp-{id}", network, (address,), security=False, owner="network:floatingip",
                   device_id=id, project="")
+        return id
+
+    def forward(self, id: str, fip: str, port: str, router: str, protocol: str = "tcp",
+                external: str = "2222", internal: str = "22", internal_ip: str | None = None) -> str:
+        """A port forwarding (``external`` / ``internal``: a port or ``"first:last"``); its
+        floating IP, which must not be associated, is then held by ``router``."""
+        internal_ip = internal_ip or self.ports[port]["fixed_ips"][0]["ip_address"]
+        spans = {side: value if ":" in value else f"{value}:{value}"
+                 for side, value in (("external", external), ("internal", internal))}
+        self.port_forwardings[id] = {
+            "id": id, "floatingip_id": fip, "protocol": protocol, "internal_port_id": port,
+            "internal_ip_address": internal_ip, "description": "", "project_id": PROJECT,
+            "external_port_range": spans["external"], "internal_port_range": spans["internal"],
+            "external_port": int(external) if ":" not in external else None,
+            "internal_port": int(internal) if ":" not in internal else None}
+        self.floatingips[fip].update(router_id=router, status="ACTIVE")
         return id
 
     def group(self, id: str, *, name: str | None = None, stateful: bool = True,
@@ -373,6 +391,20 @@ def _vm_ports(draw, t: Topology, groups: list) -> None:
                    pairs=tuple(pairs), security=security, admin=draw(mostly(0.96)), owner=owner)
 
 
+@st.composite
+def _dhcp_ports(draw, t: Topology) -> None:
+    """The DHCP agent's port on some tenant networks: the lowest free address of each subnet,
+    port security off — or, rarely, on with groups (still trusted: never filtered)."""
+    for net in [n for n, v in t.networks.items() if not v["router:external"] and v["subnets"]]:
+        if not draw(mostly(0.5)):
+            continue
+        groups = tuple(draw(st.lists(st.sampled_from(sorted(t.security_groups)), max_size=1))) \
+            if t.security_groups and draw(mostly(0.2)) else ()
+        t.port(f"dhcp-{net}", net, tuple(_free(t, s, 2) for s in t.networks[net]["subnets"]),
+               owner="network:dhcp", device_id=f"dhcp-agent-{net}", security=bool(groups), groups=groups,
+               admin=draw(mostly(0.95)))
+
+
 def _interface_ip(t: Topology, subnet: str, router_index: int) -> str:
     """The subnet's gateway address when free, else a high address of the subnet."""
     taken = {f["ip_address"] for p in t.ports.values() for f in p["fixed_ips"]}
@@ -490,6 +522,35 @@ def _floating_ips(draw, t: Topology, routers: list) -> None:
                 n += 1
     if draw(mostly(0.5)):
         t.fip("fip-free", "n-ext", "203.0.113.200")
+    draw(_port_forwardings(t, routers))
+
+
+# (protocol, external, internal): single ports, N:N and N:1 ranges, a port-less protocol, and
+# overlapping ranges (the lower forwarding id wins on a hand-built snapshot).
+FORWARDS = (("tcp", "2222", "22"), ("tcp", "80", "8080"), ("udp", "53", "53"), ("tcp", "400:500", "8000:8100"),
+            ("tcp", "3000:3400", "22"), ("sctp", "22", "80"), ("icmp", "1", "1"), ("tcp", "443:450", "80"),
+            ("tcp", "8080", "80"), ("udp", "50:60", "5300:5310"))
+
+
+@st.composite
+def _port_forwardings(draw, t: Topology, routers: list) -> None:
+    """Sometimes a floating IP of a gateway router forwards a few ports to ports behind it."""
+    for rid in routers:
+        info = t.routers[rid]["external_gateway_info"]
+        if info is None or not draw(mostly(0.6)):
+            continue
+        prefix = "203.0.113" if info["network_id"] == "n-ext" else "198.18.0"
+        fip = t.fip(f"fip-pf-{rid}", info["network_id"], f"{prefix}.{210 + len(t.port_forwardings)}")
+        subnets = set(_connected(t, rid))
+        targets = sorted((p["id"], f["ip_address"]) for p in t.ports.values() if p["device_owner"].startswith("compute")
+                         for f in p["fixed_ips"] if f["subnet_id"] in subnets
+                         and ipaddress.ip_address(f["ip_address"]).version == 4)
+        if not targets:
+            continue
+        for n in range(draw(st.integers(1, 3))):
+            port, address = draw(st.sampled_from(targets))
+            protocol, external, internal = draw(st.sampled_from(FORWARDS))
+            t.forward(f"pf-{rid}-{n}", fip, port, rid, protocol, external, internal, internal_ip=address)
 
 
 @st.composite
@@ -526,6 +587,7 @@ def topologies(draw) -> Topology:
     tenant = draw(_tenant_networks(t))
     groups = draw(_groups(t))
     routers = draw(_routers(t, tenant))
+    draw(_dhcp_ports(t))
     draw(_vm_ports(t, groups))
     draw(_extra_routes(t, routers))
     draw(_loop(t, routers))
@@ -562,7 +624,7 @@ def _addresses(t: Topology) -> list:
 def _protocol(draw) -> dict:
     kind = draw(st.sampled_from(("tcp", "tcp", "udp", "icmp", "icmp", "gre", "sctp", "number")))
     if kind in ("tcp", "udp", "sctp"):
-        q = {"protocol": kind, "destination_port": draw(st.sampled_from((22, 80, 443, 8080, 53, 3306)))}
+        q = {"protocol": kind, "destination_port": draw(st.sampled_from((22, 80, 443, 8080, 53, 3306, 2222, 450, 3100, 55)))}
         if draw(mostly(0.2)):
             q["source_port"] = draw(st.sampled_from((1024, 40000, 65535)))
         return q
@@ -600,6 +662,9 @@ def flows(draw, t: Topology) -> dict:
     external = [ipaddress.ip_network(c) for c in (EXT_V4, EXT_V6, EXT2_V4)]
     outside = [a for a in addresses
                if any(ipaddress.ip_address(a) in net for net in external if net.version == version)] + fips * 3
+    forwarded = [t.port_forwardings[k] for k in sorted(t.port_forwardings)]
+    if version == 4 and forwarded and draw(mostly(0.35)):
+        return draw(_forwarded_flow(t, source, forwarded))
     looped = any(r["destination"] == "10.0.9.0/24" for x in t.routers.values() for r in x["routes"])
     if looped and version == 4 and draw(mostly(0.3)):
         destination = {"ip_address": "10.0.9.5"}  # where the generated routing loops lead
@@ -612,4 +677,20 @@ def flows(draw, t: Topology) -> dict:
     q = {"source": source, "destination": destination, **draw(_protocol())}
     if draw(mostly(0.15)):
         q["ethertype"] = draw(st.sampled_from(("IPv4", "IPv6")))
+    return q
+
+
+@st.composite
+def _forwarded_flow(draw, t: Topology, source: dict, forwarded: list) -> dict:
+    """A flow to a forwarding floating IP, at the edges of one forwarding's external range
+    (inside and just outside), its protocol or another."""
+    pf = draw(st.sampled_from(forwarded))
+    first, last = (int(p) for p in pf["external_port_range"].split(":"))
+    protocol = pf["protocol"] if pf["protocol"] in ("tcp", "udp", "sctp") and draw(mostly(0.85)) else (
+        draw(st.sampled_from(("tcp", "udp", "icmp"))))
+    q = {"source": source, "protocol": protocol,
+         "destination": {"ip_address": t.floatingips[pf["floatingip_id"]]["floating_ip_address"]}}
+    if protocol != "icmp":
+        q["destination_port"] = draw(st.sampled_from((first, last, (first + last) // 2, min(last + 1, 65535),
+                                                      max(first - 1, 1))))
     return q

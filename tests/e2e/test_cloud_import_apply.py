@@ -9,6 +9,7 @@ per test, so the cloud holds exactly what the test put there).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -136,7 +137,8 @@ PATHS = {"networks": "/networks", "subnets": "/subnets", "ports": "/ports", "rou
          "floatingips": "/floatingips", "security_groups": "/security-groups",
          "security_group_rules": "/security-group-rules", "qos_policies": "/qos/policies"}
 LIST_KEYS = {"qos_policies": "policies"}
-MADE_BY_NEUTRON = ("network:router_gateway", "network:floatingip")  # their ids are new on every provisioning
+# Their ids are new on every provisioning (the DHCP agent's port: remade by the copy's agent).
+MADE_BY_NEUTRON = ("network:router_gateway", "network:floatingip", "network:dhcp")
 
 
 def _canonical(value):
@@ -147,6 +149,11 @@ def _canonical(value):
     return value
 
 
+def _eui64(address: str) -> bool:
+    packed = ipaddress.ip_address(address).packed
+    return packed[11:13] == b"\xff\xfe"
+
+
 def analyser_view(collections: dict[str, list[dict]]) -> dict[str, dict]:
     """Resources keyed by id (ports Neutron makes: by owner, device and addresses), analyser fields only."""
     view = {}
@@ -154,6 +161,12 @@ def analyser_view(collections: dict[str, list[dict]]) -> dict[str, dict]:
         fields = ANALYSER_FIELDS[name]
         keyed = {}
         for item in items:
+            if item.get("device_owner") == "network:dhcp":
+                # The copy's agent makes its port with a MAC of its own: its EUI-64 (SLAAC)
+                # addresses differ by design; which subnets it serves and its IPv4 address do not.
+                item = {**item, "fixed_ips": [f if ":" not in f["ip_address"] or not _eui64(f["ip_address"])
+                                              else {"subnet_id": f["subnet_id"], "ip_address": "EUI-64"}
+                                              for f in item.get("fixed_ips") or []]}
             record = {f: _canonical(item.get(f)) for f in fields}
             key = item["id"]
             if name == "ports" and item.get("device_owner") in MADE_BY_NEUTRON:

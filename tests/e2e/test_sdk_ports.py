@@ -108,6 +108,10 @@ def test_ports_pagination_walks_every_page(demo_conn, name, cleanup):
     empty page after a full last page) and yields every port exactly once."""
     network, _ = tenant_network(demo_conn, name, cleanup, cidr="10.24.0.0/24")
     created = {port(demo_conn, name, cleanup, network).id for _ in range(6)}
+    # The DHCP agent's port is on the network too (the network owner lists it).
+    agent = {p.id for p in demo_conn.network.ports(network_id=network.id, device_owner="network:dhcp")}
+    assert len(agent) == 1
+    created |= agent
     for limit in (1, 2, 4, 6, 10):
         seen = [p.id for p in demo_conn.network.ports(paginated=True, limit=limit, network_id=network.id)]
         assert len(seen) == len(set(seen)), f"limit={limit}: duplicates across pages"

@@ -55,6 +55,28 @@ def test_guaranteed_flow_gets_its_fair_share_when_that_is_more_than_its_minimum(
     assert _shared_uplink(1, 1, min_kbps=2000) == pytest.approx([5000, 5000], rel=0.02)
 
 
+@pytest.mark.parametrize("guaranteed, others, min_kbps, expected", [
+    (2, 1, 7000, [3500, 3500, 3000]),           # the port's 7 between its two flows; the rest 3
+    (3, 2, 7000, [7000 / 3] * 3 + [1500] * 2),   # never 3 × 7 on a 10 Mbit/s link
+    (2, 1, 5000, [10_000 / 3] * 3),              # the port's fair share (6.67) is above its 5
+    (2, 2, 4000, [2500] * 4),                    # ... and here exactly its fair share
+])
+def test_a_ports_minimum_is_shared_by_its_flows_not_given_to_each(guaranteed, others, min_kbps, expected):
+    """A guarantee belongs to the port, as the limit does: its flows together get max(minimum,
+    their fair shares), the other flows share the rest max-min fairly."""
+    got = _shared_uplink(guaranteed, others, min_kbps)
+    assert got == pytest.approx(expected, rel=0.03)
+    assert sum(got[:guaranteed]) >= min_kbps * 0.98
+
+
+def test_an_ingress_minimum_is_shared_by_the_flows_into_its_port():
+    tables = tables_with_qos(ports={"vm-b": "q"}, policies={"q": [
+        {"id": "min", "type": "minimum_bandwidth", "min_kbps": 8000, "direction": "ingress"}]})
+    flows = [flow("vm-a", "vm-b", 8_000), flow("vm-a", "vm-b", 8_000), flow("vm-a", EXT, 8_000, protocol="udp", port=53)]
+    got = _delivered(run(tables, flows, 4.0, links={"port": {"capacity_kbps": 10_000}}))  # all three leave vm-a
+    assert got == pytest.approx([4000, 4000, 2000], rel=0.03)
+
+
 def _shaped_12_into_10(backend, burst=32, seconds=6.0):
     tables = tables_with_qos(ports={"vm-b": "q"}, policies={"q": _limit("ingress", burst=burst)})
     return run(tables, [flow("vm-a", "vm-b", 12_000)], seconds, backend=backend)["flows"][0]

@@ -5,7 +5,9 @@
 drawn by ``plans()``: an external network; optionally a shared network of admin's (behind an
 admin router) and a shared network of alt_demo's, either of them carrying a QoS policy that
 belongs to its owner; each project's own network, ports (some on the shared networks), groups
-with remote-group and prefix rules, routers, floating IPs and per-port QoS policies.
+with remote-group and prefix rules, routers, floating IPs and per-port QoS policies; optionally
+a group of demo's shared by RBAC (with alt_demo alone, or by admin with everybody) that one of
+alt_demo's ports uses, whose rules name demo's private group as their remote group.
 
 ``sweep(caller)`` asks every question a caller can ask about what it sees and returns the
 answers' bodies; ``visible_ids(caller)`` lists every id the networking API shows that caller.
@@ -20,12 +22,14 @@ from sim_helpers import Caller
 
 EXTERNAL_HOST = "198.51.100.7"
 QOS_KINDS = (None, "dscp", "bandwidth", "both")
+GROUP_SHARING = (None, "targeted", "wildcard")  # how demo's group reaches alt_demo (rbac-security-groups)
 
 
 def plans():
     project = st.fixed_dictionaries({
         "router": st.booleans(),
         "floating_ip": st.booleans(),
+        "port_forwarding": st.booleans(),
         "own_ports": st.integers(1, 2),
         "shared_ports": st.integers(0, 2),
         "alt_shared_ports": st.integers(0, 1),
@@ -38,6 +42,7 @@ def plans():
         "alt_shared": st.booleans(),
         "alt_shared_qos": st.sampled_from(QOS_KINDS),
         "scoped": st.booleans(),  # public and tenant subnets from pools of one address scope
+        "demo_shares_group": st.sampled_from(GROUP_SHARING),
         "demo": project,
         "alt": project,
     })
@@ -115,7 +120,29 @@ def build_cloud(admin: Caller, demo: Caller, alt: Caller, plan: dict) -> dict:
         shared["alt"] = net
     for who, caller in (("demo", demo), ("alt", alt)):
         _project(admin, caller, who, {**plan[who], "tenant_pool": tenant_pool}, public["id"], shared, ids[who])
+    if plan.get("demo_shares_group"):
+        share_group(admin, demo, alt, ids["alt"], plan["demo_shares_group"])
     return {"public": public["id"]}
+
+
+def share_group(admin: Caller, demo: Caller, alt: Caller, alt_project: str, how: str) -> dict:
+    """demo's ``demo-shared`` group (https from anywhere, udp from demo's private ``demo-web``
+    members) shared with alt_demo (``targeted``) or everybody (``wildcard``, which only admins
+    may grant), and an alt_demo port on alt's own network using it."""
+    private = _ok(demo.neutron("GET", "/security-groups?name=demo-web"))["security_groups"][0]
+    group = demo.create("security-groups", "security_group", {"name": "demo-shared"})
+    rule = {"security_group_id": group["id"], "direction": "ingress", "ethertype": "IPv4"}
+    https = demo.create("security-group-rules", "security_group_rule",
+                        dict(rule, protocol="tcp", port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0"))
+    demo.create("security-group-rules", "security_group_rule", dict(rule, protocol="udp", remote_group_id=private["id"]))
+    grantor, target = (demo, alt_project) if how == "targeted" else (admin, "*")
+    grantor.create("rbac-policies", "rbac_policy", {"object_type": "security_group", "object_id": group["id"],
+                                                     "action": "access_as_shared", "target_tenant": target})
+    network = _ok(alt.neutron("GET", "/networks?name=alt-net"))["networks"][0]
+    port = alt.create("ports", "port", {"name": "alt-on-shared-group", "network_id": network["id"],
+                                        "security_groups": [group["id"]], "device_owner": "compute:nova",
+                                        "device_id": "alt-on-shared-group"})
+    return {"group": group["id"], "private": private["id"], "https_rule": https["id"], "port": port["id"]}
 
 
 def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, shared: dict, project: str) -> None:
@@ -142,6 +169,17 @@ def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, s
         _ok(admin.neutron("PUT", f"/ports/{ports[0]['id']}", {"port": {"qos_policy_id": policy}}))
     if plan["router"] and plan["floating_ip"] and ports and ports[0]["network_id"] == net:
         caller.create("floatingips", "floatingip", {"floating_network_id": public, "port_id": ports[0]["id"]})
+    _port_forwarding(caller, plan, public, [p for p in ports[1:] if p["network_id"] == net])
+
+
+def _port_forwarding(caller: Caller, plan: dict, public: str, ports: list) -> None:
+    """A floating IP forwarding tcp 2222 to port 22 of a port without a floating IP of its own."""
+    if not (plan["router"] and plan.get("port_forwarding") and ports):
+        return
+    fip = caller.create("floatingips", "floatingip", {"floating_network_id": public})
+    _ok(caller.neutron("POST", f"/floatingips/{fip['id']}/port_forwardings", {"port_forwarding": {
+        "internal_port_id": ports[0]["id"], "internal_ip_address": ports[0]["fixed_ips"][0]["ip_address"],
+        "protocol": "tcp", "external_port": 2222, "internal_port": 22}}))
 
 
 # --- what a caller sees through the networking API --------------------------------------------
@@ -153,12 +191,16 @@ COLLECTIONS = (("networks", "networks"), ("subnets", "subnets"), ("ports", "port
 
 
 def visible_ids(caller: Caller) -> set[str]:
-    """Every id the networking API shows ``caller`` (QoS rules through their policies)."""
+    """Every id the networking API shows ``caller`` (QoS rules through their policies, security
+    group rules through their groups)."""
     seen: set[str] = set()
     for path, key in COLLECTIONS:
         for record in _ok(caller.neutron("GET", f"/{path}"))[key]:
             seen.add(record["id"])
             seen.update(r["id"] for r in record.get("rules") or [])
+            # A group's body shows its rules (a group shared with the caller included).
+            seen.update(r["id"] for r in record.get("security_group_rules") or [])
+            seen.update(f["id"] for f in record.get("port_forwardings") or [])
     return seen
 
 
@@ -198,6 +240,9 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
     for fip in fips:
         ask("inbound", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
                                                  "destination": {"ip_address": fip}, "protocol": "icmp"})
+        ask("forwarded", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
+                                                   "destination": {"ip_address": fip}, "protocol": "tcp",
+                                                   "destination_port": 2222})
     for address in addresses:  # tenant space the upstream routes (address scopes) or not
         ask("inbound-fixed", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
                                                        "destination": {"ip_address": address}, "protocol": "icmp"})
@@ -225,7 +270,34 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
             assert view["status"] == "ACTIVE", view
             out.append(("job-result", view))
             ask("jobs", "GET", "/simulations")
+        _qos_whatif(caller, ask, out, flows)
     return out
+
+
+def _qos_whatif(caller: Caller, ask, out: list, flows: list) -> None:
+    """The same flows before and after moving the caller's own ports off their QoS policies (a
+    change every project may make): the job and its before/after result."""
+    project = _project_id(caller)
+    mine = [p for p in _ok(caller.neutron("GET", "/ports"))["ports"]
+            if p["project_id"] == project and not p["device_owner"].startswith("network:")]
+    if not mine:
+        return
+    changes = [{"method": "PUT", "path": f"/v2.0/ports/{p['id']}", "body": {"port": {"qos_policy_id": None}}}
+               for p in mine]
+    started = ask("qos-whatif", "POST", "/simulations", {"flows": flows, "duration_s": 0.2, "seed": 1,
+                                                          "changes": changes}, status=202)
+    if started.status_code != 202:
+        return
+    job = started.json()["simulation"]["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
+        if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert view["status"] == "ACTIVE", view
+    assert {"before", "after", "flows"} <= set(view["result"])
+    out.append(("qos-whatif-result", view))
 
 
 def leaks(answers: list[tuple[str, object]], hidden: set[str]) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 """Every ``xloudnet`` line of the README's analyser block works as written against a real server
 holding what the README's ``openstack`` lines create (as demo: net1, sub1, a tcp/22 rule in
-the default group, ports vm1 and vm2), with the files the repository ships. Output files are
+the default group, ports vm1 and vm2; as admin the shared 10 Mbit/s QoS policy ``bronze`` the
+QoS what-if line names), with the files the repository ships. Output files are
 redirected to a temporary directory; a command may answer "no" (exit 1) but never fail to ask
 (exit 2)."""
 
@@ -39,12 +40,16 @@ def readme_cloud(server):
             "port_range_min": 22, "port_range_max": 22})
         for name in ("vm1", "vm2"):
             demo.create("ports", "port", {"network_id": net["id"], "name": name})
+        admin = Caller(http, login(http, "admin"))
+        bronze = admin.create("qos/policies", "policy", {"name": "bronze", "shared": True})
+        admin.create(f"qos/policies/{bronze['id']}/bandwidth_limit_rules", "bandwidth_limit_rule",
+                     {"max_kbps": 10_000, "direction": "egress"})
     return server
 
 
 def test_readme_lists_the_analyser_commands():
     names = [c[1] for c in readme_commands()]
-    assert names == ["reach", "reach", "matrix", "whatif", "sgtest", "lint", "topology", "simulate"]
+    assert names == ["reach", "reach", "matrix", "whatif", "sgtest", "lint", "topology", "simulate", "simulate"]
 
 
 @pytest.mark.parametrize("argv", readme_commands(), ids=lambda argv: " ".join(argv[:3]))
@@ -54,8 +59,10 @@ def test_readme_command_works_as_written(argv, readme_cloud, run, tmp_path, monk
     code, out, err = run(*argv)
     assert code in (0, 1), err
     assert "Traceback" not in err and out
-    if argv[0] == "simulate":
+    if argv[0] == "simulate" and "--change" not in argv:
         assert (tmp_path / "run.png").exists() and "bulk" in out
+    if argv[0] == "simulate" and "--change" in argv:
+        assert (tmp_path / "whatif.png").exists() and "QoS what-if" in out and "bulk" in out
     if argv[0] == "topology":
         assert (tmp_path / "topology.png").exists()
     if argv[:3] == ["reach", "vm1", "vm2"]:

@@ -1,9 +1,10 @@
 """No ``/simulation`` answer names what the caller cannot see, and every call needs a project.
 
 The property: over generated two-project clouds (shared and external networks, QoS policies of
-one project applying to another's traffic), no answer body of any question — traces with their
+one project applying to another's traffic, a security group of one project shared with the other
+by RBAC), no answer body of any question — traces with their
 return paths, allowed sets, the matrix, what-if, lint, security-group tests, simulation jobs and
-their results — contains the id of a record the caller cannot see through the networking API.
+their results, QoS what-if jobs and their before/after results — contains the id of a record the caller cannot see through the networking API.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
-from leak_helpers import all_ids, build_cloud, leaks, plans, sweep, visible_ids
+from leak_helpers import all_ids, build_cloud, leaks, plans, share_group, sweep, visible_ids
 from sim_helpers import PASSWORD, Caller, login, neutron_error
 
 from xloudnet.api.app import create_app
@@ -31,7 +32,8 @@ def _unscoped(http) -> str:
 
 def _store_ids(plane: ControlPlane) -> set[str]:
     return {rid for table in ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
-                              "security_group_rules", "qos_policies", "qos_rules", "subnetpools", "address_scopes")
+                              "security_group_rules", "qos_policies", "qos_rules", "subnetpools", "address_scopes",
+                              "port_forwardings")
             for rid in plane.store.table(table)}
 
 
@@ -49,6 +51,37 @@ def test_no_simulation_answer_names_an_id_the_caller_cannot_see(plan):
     for caller in (demo, alt):
         hidden = everything - visible_ids(caller)
         assert leaks(sweep(caller), hidden) == []
+
+
+# --- a security group shared by RBAC: its rules are the target's to read, nothing else is -------
+
+@pytest.mark.parametrize("how", ["targeted", "wildcard"])
+def test_a_group_shared_by_rbac_shows_its_rules_in_the_targets_traces_but_not_the_owners_other_groups(
+        admin, demo, alt, how):
+    plan = {"admin_shared": False, "admin_qos": None, "alt_shared": False, "alt_shared_qos": None,
+            "demo_shares_group": None,
+            **{who: {"router": False, "floating_ip": False, "own_ports": 1, "shared_ports": 0,
+                     "alt_shared_ports": 0, "remote_group_rule": False, "port_qos": None} for who in ("demo", "alt")}}
+    build_cloud(admin, demo, alt, plan)
+    alt_project = alt.http.request("GET", "/identity/v3/auth/tokens", headers={
+        "X-Auth-Token": alt.token, "X-Subject-Token": alt.token}).json()["token"]["project"]["id"]
+    made = share_group(admin, demo, alt, alt_project, how)
+    other = alt.neutron("GET", "/ports?name=alt-vm0").json()["ports"][0]
+    reach = alt.ask("/reachability", {"source": {"port_id": other["id"]}, "destination": {"port_id": made["port"]},
+                                      "protocol": "tcp", "destination_port": 443})
+    assert reach["reachable"] is True, reach
+    assert made["https_rule"] in [hop.get("rule_id") for hop in reach["hops"]], "the shared group's rule is named"
+    # udp from a member of demo's private group: the remote-group rule of the shared group admits it.
+    member = demo.neutron("GET", "/ports?name=demo-vm0").json()["ports"][0]["fixed_ips"][0]["ip_address"]
+    query = {"port_id": made["port"], "direction": "ingress", "protocol": "udp", "destination_port": 53,
+             "remote_ip_address": member}
+    full = admin.ask("/security-groups/test", query)["matching_rules"]
+    seen = alt.ask("/security-groups/test", query)["matching_rules"]
+    assert [r["remote_group_id"] for r in full] == [made["private"]]
+    assert [(r["rule_id"], r["security_group_id"]) for r in seen] == [(full[0]["rule_id"], made["group"])]
+    assert [r["remote_group_id"] for r in seen] == ["hidden"], "demo's private group stays hidden"
+    answers = str([reach, seen, alt.ask("/reachability/matrix", {"protocol": "udp", "destination_port": 53})])
+    assert made["private"] not in answers
 
 
 # --- tokens without a project ------------------------------------------------------------------
@@ -80,6 +113,7 @@ def qos_cloud(admin, demo, alt):
     """admin's shared network carries admin's (unshared) policy marking DSCP 46 and limiting
     egress; demo's port ``mine`` sits on it next to alt_demo's port ``theirs``."""
     plan = {"admin_shared": True, "admin_qos": "both", "alt_shared": False, "alt_shared_qos": None,
+            "demo_shares_group": None,
             "demo": {"router": True, "floating_ip": True, "own_ports": 1, "shared_ports": 1,
                      "alt_shared_ports": 0, "remote_group_rule": False, "port_qos": None},
             "alt": {"router": True, "floating_ip": True, "own_ports": 1, "shared_ports": 1,
@@ -182,8 +216,9 @@ def real_server():
 
 
 FULL_PLAN = {"admin_shared": True, "admin_qos": "both", "alt_shared": True, "alt_shared_qos": "dscp",
+             "demo_shares_group": "targeted",
              **{who: {"router": True, "floating_ip": True, "own_ports": 2, "shared_ports": 1, "alt_shared_ports": 1,
-                      "remote_group_rule": True, "port_qos": "both"} for who in ("demo", "alt")}}
+                      "remote_group_rule": True, "port_qos": "both", "port_forwarding": True} for who in ("demo", "alt")}}
 
 
 def test_over_real_http_no_answer_names_an_id_the_caller_cannot_see(real_server):
@@ -196,7 +231,8 @@ def test_over_real_http_no_answer_names_an_id_the_caller_cannot_see(real_server)
         for caller in (demo, alt):
             answers = sweep(caller)
             assert {label for label, _ in answers} >= {"matrix", "reach", "allowed", "sgtest", "inbound", "lint",
-                                                        "whatif", "job", "job-result", "jobs"}
+                                                        "whatif", "job", "job-result", "jobs", "qos-whatif",
+                                                        "qos-whatif-result"}
             assert leaks(answers, everything - visible_ids(caller)) == []
         unscoped = _unscoped(http)
         response = http.get("/simulation/v1/security-groups/lint", headers={"X-Auth-Token": unscoped})

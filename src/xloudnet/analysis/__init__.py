@@ -34,10 +34,10 @@ See ``docs/analysis.md`` for every question, its answer and the visibility rules
 """
 
 from .models import (AllowedService, Change, Endpoint, Finding, FlowChange, Hop, LintAnswer, LintQuestion,
-                     MatrixAnswer, MatrixQuestion, Packet, ReachAnswer, ReachQuestion, SGTestAnswer,
-                     SGTestQuestion, SimulatedFlow, SimulationJob, SimulationRequest, SimulationResult,
+                     MatrixAnswer, MatrixQuestion, Packet, QosWhatIfAnswer, QosWhatIfQuestion, ReachAnswer,
+                     ReachQuestion, SGTestAnswer, SGTestQuestion, SimulatedFlow, SimulationJob, SimulationRequest, SimulationResult,
                      WhatIfAnswer, WhatIfQuestion)
-from .session import PreparedSimulation, Session
+from .session import PreparedQosWhatIf, PreparedSimulation, Session
 from .visibility import HIDDEN
 
 
@@ -51,9 +51,10 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Session", "PreparedSimulation", "HIDDEN", "QueryError",
+    "Session", "PreparedSimulation", "PreparedQosWhatIf", "HIDDEN", "QueryError",
     "Endpoint", "ReachQuestion", "MatrixQuestion", "Change", "WhatIfQuestion", "SGTestQuestion", "LintQuestion",
-    "SimulatedFlow", "SimulationRequest",
+    "SimulatedFlow", "SimulationRequest", "QosWhatIfQuestion",
     "ReachAnswer", "Hop", "Packet", "AllowedService", "MatrixAnswer", "WhatIfAnswer", "FlowChange",
     "SGTestAnswer", "LintAnswer", "Finding", "SimulationResult", "SimulationJob",
+    "QosWhatIfAnswer",
 ]

@@ -18,7 +18,7 @@ from ..control.neutron import NeutronAPI
 from ..control.plane import ControlPlane
 from ..dataplane import FlowTables, QueryError, compile_tables
 from .visibility import Visibility
-from .whatif import MAX_EVALUATIONS, compare
+from .whatif import MAX_EVALUATIONS, compare, forwarding_cuts
 from .whatif_scope import ALL, EndIndex, Scope, boundaries, merge
 
 
@@ -97,7 +97,10 @@ class LivePlane:
                          for r in (before.record(table, rid), after.record(table, rid)) if r]
 
         def cuts_for(egress, ingress):
-            return self._cuts(before, after, touched_rules, egress, ingress)
+            cuts = self._cuts(before, after, touched_rules, egress, ingress)
+            if ingress is ALL:  # ends named by address: port forwarding may decide by port
+                cuts = np.union1d(cuts, forwarding_cuts(before_tables, after_tables, cuts))
+            return cuts
 
         def v4_capable(ids):
             return np.array([_has4(index, ends[i]) for i in ids], dtype=bool)

@@ -4,25 +4,58 @@
 ``qos_whatif(before_tables, after_tables, request, progress=None)`` runs the simulation request
 on both compiled states with the same seed (so only the change differs) and pairs the flows. The
 caller produces the after-state: a what-if fork of the control plane (``control.changes``)
-compiled like any other state.
+compiled like any other state — ``Session.qos_whatif`` does exactly that, as its caller.
+
+``qos_whatif_steps`` is the same run as a step generator (fractions 0..1 over both runs, then the
+answer), so a server runs it in slices or in a child process like any simulation job.
 """
 
 from __future__ import annotations
 
-from ..dataplane import FlowTables
-from .capacity import parse_request, plan_flows, simulate
+from ..dataplane import FlowTables, QueryError
+from ..sim.config import SimConfig
+from ..sim.stepping import drive
+from .capacity import parse_request, plan_flows, simulation_steps
+
+
+def plan_both(before: FlowTables, after: FlowTables, config: SimConfig) -> tuple[list, list]:
+    """Each flow's path in both states; a flow the after-state cannot place (say its port was
+    deleted by a change) is a ``QueryError`` saying so."""
+    plans = plan_flows(before, config)
+    try:
+        return plans, plan_flows(after, config)
+    except QueryError as exc:
+        raise QueryError(f"after the changes: {exc.message}", exc.http_status) from None
+
+
+def qos_whatif_steps(before_tables: FlowTables, after_tables: FlowTables, config: SimConfig, seed: int,
+                     before_plans: list, after_plans: list):
+    """Yields the fraction done (both runs: 0..0.5 before, 0.5..1 after); returns the raw answer
+    ``{"before", "after", "flows": [row...]}``."""
+    results = []
+    for step, (tables, plans) in enumerate(((before_tables, before_plans), (after_tables, after_plans))):
+        run = simulation_steps(tables, config, seed, plans)
+        while True:
+            try:
+                fraction = next(run)
+            except StopIteration as done:
+                results.append(done.value)
+                break
+            yield (step + fraction) / 2
+    before, after = results
+    return {"before": before, "after": after, "flows": pair_flows(before, after)}
 
 
 def qos_whatif(before_tables: FlowTables, after_tables: FlowTables, request: dict, progress=None) -> dict:
     """``{"before": result, "after": result, "flows": [row...]}``; each row names the flow and
     gives before/after delivered kbit/s, loss ratio, p99 latency (ms) and disposition."""
     config, seed = parse_request(request)
-    results = []
-    for step, tables in enumerate((before_tables, after_tables)):
-        plans = plan_flows(tables, config)
-        report = None if progress is None else (lambda f, s=step: progress((s + f) / 2))
-        results.append(simulate(tables, config, seed, plans, report))
-    before, after = results
+    before_plans, after_plans = plan_both(before_tables, after_tables, config)
+    return drive(qos_whatif_steps(before_tables, after_tables, config, seed, before_plans, after_plans), progress)
+
+
+def pair_flows(before: dict, after: dict) -> list[dict]:
+    """One row per flow: its figures in both results, and the change in delivered throughput."""
     rows = []
     for a, b in zip(before["flows"], after["flows"]):
         row = {"index": a["index"], "name": a["name"]}
@@ -32,26 +65,14 @@ def qos_whatif(before_tables: FlowTables, after_tables: FlowTables, request: dic
                         "loss_ratio": result["loss"]["ratio"], "p99_ms": latency["p99"] if latency else None}
         row["delivered_kbps_change"] = row["after"]["delivered_kbps"] - row["before"]["delivered_kbps"]
         rows.append(row)
-    return {"before": before, "after": after, "flows": rows}
+    return rows
 
 
 def whatif_table(answer: dict):
     """A rich table of the before/after rows (for the terminal)."""
-    from rich.table import Table
+    from .models import QosWhatIfAnswer
 
-    table = Table(title="QoS what-if: before → after")
-    for column in ("flow", "delivered kbps", "loss %", "p99 ms", "disposition"):
-        table.add_column(column, justify="left" if column in ("flow", "disposition") else "right")
-
-    def pair(row, key, fmt):
-        a, b = row["before"][key], row["after"][key]
-        show = (lambda v: "-" if v is None else fmt(v))
-        return f"{show(a)} → {show(b)}"
-    for row in answer["flows"]:
-        table.add_row(row["name"], pair(row, "delivered_kbps", lambda v: f"{v:.1f}"),
-                      pair(row, "loss_ratio", lambda v: f"{100 * v:.2f}"), pair(row, "p99_ms", lambda v: f"{v:.3f}"),
-                      pair(row, "disposition", str))
-    return table
+    return QosWhatIfAnswer.model_validate({"changes_applied": answer.get("changes_applied", 0), **answer}).table()
 
 
-__all__ = ["qos_whatif", "whatif_table"]
+__all__ = ["qos_whatif", "qos_whatif_steps", "plan_both", "pair_flows", "whatif_table"]

@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from ..control import errors
 from ..control.context import Context
 from ..control.plane import ControlPlane
-from .models import (LintAnswer, LintQuestion, MatrixAnswer, MatrixQuestion, ReachAnswer, ReachQuestion,
-                     SGTestAnswer, SGTestQuestion, SimulationRequest, SimulationResult, WhatIfAnswer,
-                     WhatIfQuestion)
+from .models import (LintAnswer, LintQuestion, MatrixAnswer, MatrixQuestion, QosWhatIfAnswer, QosWhatIfQuestion,
+                     ReachAnswer, ReachQuestion, SGTestAnswer, SGTestQuestion, SimulationRequest, SimulationResult,
+                     WhatIfAnswer, WhatIfQuestion)
 from .visibility import Visibility
 
 if TYPE_CHECKING:
@@ -169,17 +169,52 @@ class Session:
     def prepare_simulation(self, request: SimulationRequest | dict | None = None, /, **fields) -> PreparedSimulation:
         """Check a simulation request and plan its flows now (bad input and invisible ends
         raise here); ``.run()`` it later, e.g. in a worker."""
-        from .capacity import parse_request, plan_flows
+        from .capacity import plan_flows
 
         q = _question(SimulationRequest, request, fields)
+        if q.changes is not None:
+            raise errors.HTTPBadRequest("a simulation with 'changes' is a QoS what-if (Session.qos_whatif)")
         with engine_errors():
-            config, seed = parse_request(q.query())
-            view = self.visibility
-            for flow in config.flows:
-                view.check_end(flow.source)
-                view.check_end(flow.destination)
+            config, seed, view = self._checked_request(q)
             tables = self.live.tables()
             return PreparedSimulation(view, tables, config, seed, plan_flows(tables, config))
+
+    def qos_whatif(self, question: QosWhatIfQuestion | dict | None = None, /, progress: Callable | None = None,
+                   **fields) -> QosWhatIfAnswer:
+        """The same simulation before and after ``changes`` (applied to a fork as this caller
+        would through the API: a refused change is that API error, nothing applied), paired per
+        flow: delivered throughput, loss and p99 in both states."""
+        return self.prepare_qos_whatif(question, **fields).run(progress)
+
+    def prepare_qos_whatif(self, question: QosWhatIfQuestion | dict | None = None, /,
+                           **fields) -> PreparedQosWhatIf:
+        """Check the request, apply the changes to a fork and plan the flows in both states now
+        (bad input, a refused change and invisible ends raise here); ``.run()`` it later."""
+        from ..control.changes import apply_changes
+        from .qos_whatif import plan_both
+
+        if isinstance(question, SimulationRequest) and not isinstance(question, QosWhatIfQuestion):
+            question = question.model_dump(exclude_none=True)  # e.g. an HTTP body with changes
+        q = _question(QosWhatIfQuestion, question, fields)
+        with engine_errors():
+            config, seed, view = self._checked_request(q)
+            changes = [c.query() for c in q.changes]
+            fork = apply_changes(self.plane, self.context, changes, self.live.api)
+            before, after = self.live.tables(), self.live.tables(fork.plane)
+            before_plans, after_plans = plan_both(before, after, config)
+            return PreparedQosWhatIf(view, (before, after), config, seed, (before_plans, after_plans),
+                                     len(fork.results))
+
+    def _checked_request(self, q: SimulationRequest):
+        """The engine's config and seed of ``q``, its ends checked as visible to the caller."""
+        from .capacity import parse_request
+
+        config, seed = parse_request(q.query())
+        view = self.visibility
+        for flow in config.flows:
+            view.check_end(flow.source)
+            view.check_end(flow.destination)
+        return config, seed, view
 
     def topology(self) -> networkx.MultiDiGraph:
         """The plane as a graph: networks, subnets, routers, ports, floating IPs and the outside
@@ -215,10 +250,50 @@ class PreparedSimulation:
 
         return self.finish(simulate(self.tables, self.config, self.seed, self.plans, progress))
 
+    def steps(self):
+        """The run as a step generator (fractions, then the raw result: ``finish`` it)."""
+        from .capacity import simulation_steps
+
+        return simulation_steps(self.tables, self.config, self.seed, self.plans)
+
     def finish(self, result: dict) -> SimulationResult:
         """The engine's raw result (e.g. computed elsewhere, in a worker process) as the caller
         may see it."""
         return SimulationResult.model_validate(self.view.redact_simulation(result))
 
 
-__all__ = ["Session", "PreparedSimulation"]
+class PreparedQosWhatIf:
+    """A checked QoS what-if: both states compiled and both sets of flows planned, ready to run."""
+
+    def __init__(self, view: Visibility, tables: tuple, config, seed: int, plans: tuple, changes_applied: int):
+        self.view, self.tables, self.config, self.seed, self.plans = view, tables, config, seed, plans
+        self.changes_applied = changes_applied
+
+    @property
+    def flows(self) -> int:
+        return len(self.config.flows)
+
+    @property
+    def duration_s(self) -> float:
+        return self.config.duration_s
+
+    def steps(self):
+        """Both runs as one step generator (fractions, then the raw answer: ``finish`` it)."""
+        from .qos_whatif import qos_whatif_steps
+
+        return qos_whatif_steps(*self.tables, self.config, self.seed, *self.plans)
+
+    def run(self, progress: Callable | None = None) -> QosWhatIfAnswer:
+        from ..sim.stepping import drive
+
+        return self.finish(drive(self.steps(), progress))
+
+    def finish(self, result: dict) -> QosWhatIfAnswer:
+        """The raw answer as the caller may see it (both results redacted as simulations are)."""
+        view = self.view
+        body = {"flows": view.redact(result["flows"]), "changes_applied": self.changes_applied,
+                "before": view.redact_simulation(result["before"]), "after": view.redact_simulation(result["after"])}
+        return QosWhatIfAnswer.model_validate(body)
+
+
+__all__ = ["Session", "PreparedSimulation", "PreparedQosWhatIf"]

@@ -1,7 +1,8 @@
 """What one caller may see of a control plane, and answers cut down to it.
 
 A project asks about what it can see through the networking API (its ports, the ports on its
-networks, shared and external networks, its own groups and rules, shared QoS policies); an admin
+networks, shared and external networks, its own groups and rules, groups shared with it by RBAC
+and the rules in their bodies, shared QoS policies); an admin
 about everything. ``Visibility(plane, ctx)`` answers "may this caller see this id?" with the same
 rules the networking API applies (each resource service's ``visible``), checks the endpoints a
 question names (an invisible or unknown port is the networking API's 404), lists the endpoints a
@@ -31,6 +32,7 @@ _SERVICES = {
     "floatingips": "floatingips", "security_groups": "security_groups",
     "security_group_rules": "security_group_rules", "qos_policies": "qos_policies",
     "subnetpools": "subnetpools", "address_scopes": "address_scopes",
+    "port_forwardings": "port_forwardings",  # visible with their floating IP (same project)
 }
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 
@@ -63,7 +65,8 @@ class Visibility:
         for service, records in self._maps:
             record = records.get(rid)
             if record is not None:
-                answer = self.everything or service.visible(self.ctx, record)
+                answer = (self.everything or service.visible(self.ctx, record)
+                          or (service is self.plane.security_group_rules and self._through_group(record)))
                 break
         else:
             rule = self._rules.get(rid)
@@ -73,6 +76,12 @@ class Visibility:
                                              and self.plane.qos_policies.visible(self.ctx, policy))
         self._seen[rid] = answer
         return answer
+
+    def _through_group(self, record: dict) -> bool:
+        """A security-group rule is seen with its group: a group shared with the caller's project
+        (rbac-security-groups) shows its rules in its body, so traces may name them too."""
+        group = self.plane.store.get("security_groups", record["security_group_id"])
+        return group is not None and self.plane.security_groups.visible(self.ctx, group)
 
     def hidden(self, rid: str) -> bool:
         return self.can_see(rid) is False

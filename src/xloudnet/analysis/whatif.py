@@ -8,7 +8,8 @@ reachability flipped.
 Within a box the service space (the question's, intersected with the box's) is cut at every
 boundary of the rules that can decide the box's pairs, at every protocol, and at the ICMP echo
 types a router answers. Every service in one class gets the same verdict for every pair whose
-verdict can change (routing, NAT and addresses do not depend on the service), so one
+verdict can change (routing, NAT and addresses do not depend on the service, except port
+forwarding, whose ranges are cuts too: ``forwarding_cuts``), so one
 representative per class — one ``matrix()`` batch before and one after — decides the class, and
 the classes fold back into exact port ranges / ICMP types. With a protocol and port given the
 class is that one service.
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..dataplane import FlowTables, QueryError
 from ..dataplane.explain import service_entry as entry
+from ..dataplane.forwarding import all_service_cuts
 from ..model import services
 from ..model.dispositions import REACHABLE
 from ..model.protocols import (ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PREFERRED_PROTOCOLS,
@@ -150,6 +152,13 @@ class Plan:
     @property
     def evaluations(self) -> int:
         return 2 * len(self.services) * len(self.rows) * len(self.cols)
+
+
+def forwarding_cuts(before: FlowTables, after: FlowTables, cuts: np.ndarray) -> np.ndarray:
+    """Port forwarding decides by destination port: its external ranges, and ``cuts`` carried
+    through its N:N ranges, in both states (for boxes with ends named by address)."""
+    found = all_service_cuts(before.forwards, cuts) | all_service_cuts(after.forwards, cuts)
+    return np.array(sorted(found), dtype=np.int64)
 
 
 def plan(box: Box, sources: list, destinations: list, extra: set, region: list, cuts_for: Callable) -> Plan | None:

@@ -8,6 +8,7 @@ import orjson
 from starlette.responses import Response
 
 from ..control import errors
+from ..control.messages import JSON_NULL
 
 log = logging.getLogger("xloudnet.api")
 
@@ -23,6 +24,8 @@ def json_response(status: int, body, headers: dict | None = None) -> Response:
     """JSON without a charset parameter, as Neutron sends it."""
     if status == 204 or body is None:
         return Response(status_code=status, headers=headers)
+    if body is JSON_NULL:
+        return Response(b"null", status_code=status, media_type="application/json", headers=headers)
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 

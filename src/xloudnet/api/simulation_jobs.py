@@ -48,6 +48,10 @@ EXAMPLE = {"flows": [{"source": {"port_id": "PORT-A"}, "destination": {"port_id"
                       "protocol": "udp", "destination_port": 5001, "rate_kbps": 20000}],
            "duration_s": 5, "seed": 1}
 
+WHATIF_EXAMPLE = {**EXAMPLE, "changes": [
+    {"method": "PUT", "path": "/v2.0/qos/policies/POLICY-ID/bandwidth_limit_rules/RULE-ID",
+     "body": {"bandwidth_limit_rule": {"max_kbps": 200000}}}]}
+
 UNFINISHED = ("BUILD", "RUNNING")
 JobId = Annotated[str, Path(max_length=64)]
 
@@ -57,9 +61,9 @@ class Job:
 
     __slots__ = ("id", "project_id", "status", "progress", "flows", "duration_s", "created_at",
                  "updated_at", "finished_at", "result_json", "error", "cancelled", "steps", "child", "prepared",
-                 "__weakref__")
+                 "changes", "__weakref__")
 
-    def __init__(self, project_id: str | None, flows: int, duration_s: float):
+    def __init__(self, project_id: str | None, flows: int, duration_s: float, changes: int | None = None):
         self.id = str(uuid.uuid4())
         self.project_id = project_id
         self.status = "BUILD"
@@ -74,6 +78,7 @@ class Job:
         self.steps = None
         self.child = None  # the ChildRun while the job runs in a child process
         self.prepared = None  # the checked run: what the caller may see of its result
+        self.changes = changes  # a QoS what-if: how many changes its after-state applies
 
     @property
     def finished(self) -> bool:
@@ -83,6 +88,8 @@ class Job:
         body = {"id": self.id, "status": self.status, "progress": round(self.progress, 4),
                 "project_id": self.project_id, "flows": self.flows, "duration_s": self.duration_s,
                 "created_at": self.created_at, "updated_at": self.updated_at}
+        if self.changes is not None:
+            body["changes"] = self.changes
         if self.error is not None:
             body["error"] = self.error
         return body
@@ -130,15 +137,19 @@ class SimulationJobs:
             return {jid: j for jobs in self.projects.values() for jid, j in jobs.items()}
 
     def start(self, ctx: Context, body: SimulationRequest) -> dict:
-        """Check ``body`` now (raising 400/404), then queue it; the job's view as created."""
-        from ..analysis.capacity import simulation_steps
-
+        """Check ``body`` now (raising 400/404; with ``changes``, a refused change is that API
+        error), then queue it; the job's view as created."""
         key = owner(ctx)
         self._check_room(key)  # before the (costlier) checks: a project over quota pays nothing
-        prepared = self.session.as_caller(ctx).prepare_simulation(body)
-        job = Job(ctx.project_id, prepared.flows, prepared.duration_s)
+        asker = self.session.as_caller(ctx)
+        if body.changes is not None:  # a QoS what-if: the same traffic before and after the changes
+            prepared = asker.prepare_qos_whatif(body)
+            job = Job(ctx.project_id, prepared.flows, prepared.duration_s, prepared.changes_applied)
+        else:
+            prepared = asker.prepare_simulation(body)
+            job = Job(ctx.project_id, prepared.flows, prepared.duration_s)
         job.prepared = prepared
-        job.steps = simulation_steps(prepared.tables, prepared.config, prepared.seed, prepared.plans)
+        job.steps = prepared.steps()
         with self.lock:
             if self.closed:
                 raise errors.ServiceUnavailable()
@@ -332,9 +343,12 @@ def add_simulation_job_routes(router: APIRouter, session, caller_dependency,
     Returns the job registry (tests and the app may inspect it)."""
     jobs = jobs or SimulationJobs(session)
 
-    @router.post("/v1/simulations", status_code=202, summary="Start a QoS packet simulation (202 + job)",
-                 response_model=SimulationJobBody)
-    def start(request: Request, body: Annotated[SimulationRequest, Body(examples=[EXAMPLE])],
+    @router.post("/v1/simulations", status_code=202, response_model=SimulationJobBody,
+                 summary="Start a QoS packet simulation, or with 'changes' a QoS what-if (202 + job)",
+                 description="With `changes` (Neutron API calls applied to a fork as the caller would, "
+                             "the live state untouched) the job runs the same traffic before and after "
+                             "them; its result pairs every flow's throughput, loss and p99 in both states.")
+    def start(request: Request, body: Annotated[SimulationRequest, Body(examples=[EXAMPLE, WHATIF_EXAMPLE])],
               ctx: Context = Depends(caller_dependency)):
         job = jobs.start(ctx, body)
         location = str(request.url).rstrip("/") + "/" + job["id"]

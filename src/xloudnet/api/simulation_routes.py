@@ -32,7 +32,8 @@ QUESTIONS = (
     ("whatif", "POST", "Apply Neutron API changes to a fork; flows newly allowed / blocked."),
     ("security-groups/test", "POST", "One flow against one port's groups: verdict and matching rules."),
     ("security-groups/lint", "GET", "Shadowed, redundant, over-broad rules; empty remote groups; unused groups."),
-    ("simulations", "POST", "Start a QoS packet simulation (a job: poll GET simulations/{id})."),
+    ("simulations", "POST", "Start a QoS packet simulation (a job: poll GET simulations/{id}); with 'changes' "
+                            "a QoS what-if: every flow before and after the changes."),
     ("topology", "GET", "Networks, subnets, routers, ports, floating IPs and routes as a graph (node-link)."),
 )
 

@@ -18,6 +18,7 @@ from .questions import add_commands
 from .run import add_run_command
 from .scenario import add_scenario_command
 from .simulate import add_simulate_command
+from .sweep import add_sweep_command
 from .topology import add_topology_command
 
 
@@ -29,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(args.config, dict(os.environ), host=args.host, port=args.port,
-                                 state_dir=args.state)
+                                 state_dir=args.state, dhcp_agent=False if args.no_dhcp_agent else None)
         settings.check_safe_to_bind()
     except ValueError as exc:  # SettingsError: one line per problem
         for line in str(exc).splitlines():
@@ -39,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     # thresholds the cyclic collector keeps re-walking it and a create at 100k ports costs
     # 2-3x one at 1k. Collecting the young generation less often keeps the cost flat.
     gc.set_threshold(50_000, 20, 10)
-    plane = ControlPlane(quotas=settings.quotas)
+    plane = ControlPlane(quotas=settings.quotas, dhcp_agent=settings.dhcp_agent)
     log = identity = None
     restored = 0
     if settings.state_dir:
@@ -92,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep every resource, user and token durably in DIR (SQLite) and restore them at start")
     serve.add_argument("--scenario", type=Path, default=None,
                        help="start with this scenario file provisioned (into an empty --state only)")
+    serve.add_argument("--no-dhcp-agent", action="store_true",
+                       help="simulate no DHCP agent: no network:dhcp ports (config file: dhcp_agent: false)")
     serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=_serve)
@@ -100,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_command(commands); add_scenario_command(commands)
     add_cloud_commands(commands)
     add_topology_command(commands)
+    add_sweep_command(commands)
     return parser
 
 

@@ -22,6 +22,7 @@ from ..client import Client, ClientError
 from ..cloud.connection import add_auth_options, login
 from . import render
 from .resolve import Resolver, ResolveError, resolve_change
+from .sweep import add_local_matrix_options, local_matrix, wants_local_matrix
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +144,11 @@ def reach(args) -> int:
 
 
 def matrix(args) -> int:
+    if wants_local_matrix(args):  # a scenario's matrix here, or partitioned over Dask workers
+        query = _flow_fields(args)
+        query.setdefault("protocol", "icmp")
+        return local_matrix(args, query)
+
     def work(client, resolver, console):
         body = _flow_fields(args)
         body.setdefault("protocol", "icmp")
@@ -231,6 +237,7 @@ def add_commands(commands) -> None:
     add_flow_options(p)
     p.add_argument("--source", dest="sources", action="append", help="limit sources (repeatable)")
     p.add_argument("--destination", dest="destinations", action="append", help="limit destinations (repeatable)")
+    add_local_matrix_options(p)
     add_connection_options(p)
     p.set_defaults(func=matrix)
 

@@ -38,7 +38,8 @@ def hop_detail(hop: dict, labels: dict | None = None) -> str:
         return f"route {route.get('destination')} " + (f"via {via}" if via else "(connected)")
     if hop.get("translation"):
         t = hop["translation"]
-        return f"{t.get('type')} {t.get('from')} → {t.get('to')}"
+        ports = f" (port {t['from_port']} → {t['to_port']})" if t.get("from_port") is not None else ""
+        return f"{t.get('type')} {t.get('from')} → {t.get('to')}{ports}"
     if hop.get("conntrack"):
         return f"conntrack {hop['conntrack']}"
     if hop.get("address_scopes"):

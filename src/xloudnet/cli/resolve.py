@@ -22,15 +22,17 @@ KINDS = {
     "subnet": ("subnets", "subnets", "subnet", "subnet"),
     "router": ("routers", "routers", "router", "router"),
     "floatingip": ("floatingips", "floatingips", "floatingip", "floating IP"),
+    "qos_policy": ("qos/policies", "policies", "policy", "QoS policy"),
 }
-BY_COLLECTION = {v[0]: k for k, v in KINDS.items()}
+# A path segment → the kind its next segment names (QoS policies live under /qos/policies).
+BY_COLLECTION = {v[0].rpartition("/")[2]: k for k, v in KINDS.items()}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 ANY_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 SHORT = 8
 # Body fields of a what-if change that hold an id of this kind.
 BODY_FIELDS = {"security_group_id": "security_group", "remote_group_id": "security_group",
                "network_id": "network", "floating_network_id": "network", "port_id": "port",
-               "router_id": "router", "subnet_id": "subnet"}
+               "router_id": "router", "subnet_id": "subnet", "qos_policy_id": "qos_policy"}
 
 
 class ResolveError(Exception):

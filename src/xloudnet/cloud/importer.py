@@ -9,6 +9,9 @@ Choices (docs/cloud.md):
   ports (by the gateway), floating-IP ports, DHCP ports. A router interface becomes a port of
   the file (its id, address and groups kept) attached with ``interfaces: [{port: NAME}]``;
 - addresses on SLAAC subnets are left to the MAC they derive from (Neutron refuses them by value);
+- RBAC ``access_as_shared`` entries become ``shared_with`` on their network, QoS policy or
+  security group (a wildcard one is the network's or policy's ``shared`` flag already; a group's
+  becomes ``'*'``); entries naming the owner itself are dropped (they grant nothing);
 - a group's allow-all egress pair becomes ``keep_default_egress``; the ``default`` group's rules
   Neutron makes with it (egress pair, ingress from itself) are not repeated: the file's
   ``default`` group adds to the one the project already has.
@@ -21,9 +24,9 @@ from collections import Counter
 from typing import Any
 
 from ..scenarios.schema import (
-    AddressPair, AddressScope, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute, Network,
-    Port, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
-    SecurityGroupRule, Subnet, SubnetPool,
+    AddressPair, AddressScope, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute,
+    Network, Port, PortForwarding, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario,
+    SecurityGroup, SecurityGroupRule, Subnet, SubnetPool,
 )
 from . import flowyaml
 from .inventory import Inventory
@@ -35,6 +38,7 @@ AUTOMATIC_OWNERS = frozenset({"network:router_gateway", "network:floatingip", "n
                               "network:router_ha_interface", "network:router_centralized_snat"})
 INTERFACE_OWNERS = frozenset({"network:router_interface", "network:router_interface_distributed",
                               "network:ha_router_replicated_interface"})
+SHAREABLE = frozenset({"network", "qos_policy", "security_group"})  # RBAC types a scenario can hold
 QOS_RULE_FIELDS = ("max_kbps", "max_burst_kbps", "max_kpps", "max_burst_kpps", "min_kbps", "min_kpps",
                    "dscp_mark", "direction")
 
@@ -69,6 +73,7 @@ class _Importer:
                 pid = item.get("project_id") or item.get("tenant_id") or inv.project_id
                 self.projects.setdefault(pid, f"project-{pid[:8]}")
         self.default_project = self.projects.get(inv.project_id, f"project-{inv.project_id[:8]}")
+        self.shares = self._shares()
         project_of = self._project_id
         self.ports = [p for p in inv.ports if p.get("device_owner") not in AUTOMATIC_OWNERS]
         self.names = {
@@ -88,6 +93,25 @@ class _Importer:
                                if p.get("device_owner") in INTERFACE_OWNERS}
 
     # --- helpers ---------------------------------------------------------------------------------
+    def _shares(self) -> dict[str, list[str]]:
+        """object id → the project ids (or '*') its access_as_shared entries name."""
+        shares: dict[str, list[str]] = {}
+        for entry in self.inv.rbac_policies:
+            target = entry.get("target_tenant") or entry.get("target_project")
+            if entry.get("action") != "access_as_shared" or entry.get("object_type") not in SHAREABLE or not target:
+                continue
+            if target != "*":
+                self.projects.setdefault(target, f"project-{target[:8]}")
+            shares.setdefault(entry["object_id"], []).append(target)
+        return shares
+
+    def _shared_with(self, item: dict, flag: bool) -> list[str]:
+        """``shared_with`` of one resource: its entries' projects by name, less its owner, less
+        the wildcard when the resource's ``shared`` flag stands for it."""
+        owner = self._project_id(item) or self.inv.project_id
+        targets = [t for t in dict.fromkeys(self.shares.get(item["id"], ())) if t != owner and not (t == "*" and flag)]
+        return [t if t == "*" else self.projects[t] for t in targets]
+
     @staticmethod
     def _project_id(item: dict) -> str | None:
         return item.get("project_id") or item.get("tenant_id")
@@ -110,9 +134,10 @@ class _Importer:
             self.inv.networks, self.inv.subnets, self.inv.security_groups, self.inv.routers, self.ports,
             self.inv.floating_ips, self.inv.qos_policies, self.inv.address_scopes, self.inv.subnetpools)
             for i in section} | {self.inv.project_id}
+        used |= {pid for targets in self.shares.values() for pid in targets if pid != "*"}
         return Scenario(
             name=name, description="imported from a cloud by `xloudnet import`",
-            default_project=self.default_project,
+            default_project=self.default_project, dhcp_agent=self.has_dhcp_agent(),
             projects=[Project(name=self.projects[pid], id=pid) for pid in sorted(used, key=self.projects.get)],
             qos_policies=[self.qos_policy(p) for p in self.inv.qos_policies],
             address_scopes=[self.address_scope(a) for a in self.inv.address_scopes],
@@ -125,10 +150,18 @@ class _Importer:
             floating_ips=[self.floating_ip(f) for f in self.inv.floating_ips],
         )
 
+    def has_dhcp_agent(self) -> bool:
+        """False for a cloud without DHCP agent ports (e.g. OVN's built-in DHCP): the caller owns a
+        network with a DHCP-enabled subnet, whose ports it sees, and no port is ``network:dhcp``."""
+        own = {n["id"] for n in self.inv.networks if self._project_id(n) == self.inv.project_id}
+        served = any(s.get("enable_dhcp", True) and s.get("network_id") in own for s in self.inv.subnets)
+        return not served or any(p.get("device_owner") == "network:dhcp" for p in self.inv.ports)
+
     def qos_policy(self, p: dict) -> QosPolicy:
         rules = [QosRule(id=r.get("id"), type=r["type"], **{k: r[k] for k in QOS_RULE_FIELDS if r.get(k) is not None})
                  for r in p.get("rules") or []]
         return QosPolicy(**self._common(p, "qos"), shared=bool(p.get("shared")),
+                         shared_with=self._shared_with(p, bool(p.get("shared"))),
                          is_default=bool(p.get("is_default")), rules=rules)
 
     def address_scope(self, a: dict) -> AddressScope:
@@ -145,6 +178,7 @@ class _Importer:
     def network(self, n: dict) -> Network:
         return Network(**self._common(n, "network"), admin_state_up=n.get("admin_state_up", True),
                        shared=bool(n.get("shared")), external=bool(n.get("router:external")), mtu=n.get("mtu"),
+                       shared_with=self._shared_with(n, bool(n.get("shared"))),
                        port_security_enabled=n.get("port_security_enabled", True),
                        qos_policy=self._ref("qos", n.get("qos_policy_id")))
 
@@ -167,6 +201,7 @@ class _Importer:
         if g.get("name") == "default":  # Neutron made these with the group; the file must not repeat them
             implicit |= {r["id"] for r in rules if _allow_all(r, "ingress", g["id"])}
         return SecurityGroup(**self._common(g, "group"), stateful=g.get("stateful", True),
+                             shared_with=self._shared_with(g, False),
                              keep_default_egress=keep_egress,
                              rules=[self.rule(r) for r in rules if r["id"] not in implicit])
 
@@ -219,7 +254,17 @@ class _Importer:
             floating_network=self._ref("network", f["floating_network_id"]),
             floating_ip_address=f.get("floating_ip_address"),
             port=self._ref("port", f.get("port_id")), fixed_ip_address=f.get("fixed_ip_address") if f.get("port_id") else None,
-            qos_policy=self._ref("qos", f.get("qos_policy_id")))
+            qos_policy=self._ref("qos", f.get("qos_policy_id")),
+            port_forwardings=[self.port_forwarding(pf) for pf in f.get("port_forwardings") or []])
+
+    def port_forwarding(self, pf: dict) -> PortForwarding:
+        """One forwarding; ranges when the cloud gives them (port-ranges), else single ports."""
+        ranged = pf.get("external_port_range") and pf.get("internal_port_range")
+        ports = ({"external_port_range": pf["external_port_range"], "internal_port_range": pf["internal_port_range"]}
+                 if ranged else {"external_port": pf.get("external_port"), "internal_port": pf.get("internal_port")})
+        return PortForwarding(port=self._ref("port", pf["internal_port_id"]), protocol=pf["protocol"],
+                              internal_ip_address=pf.get("internal_ip_address"),
+                              description=pf.get("description") or "", **ports)
 
 
 def _allow_all(rule: dict, direction: str, remote_group: str | None) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Inventory", "PAGE_SIZE", "describe", "list_all", "read_inventory"]
+__all__ = ["Inventory", "PAGE_SIZE", "describe", "list_all", "read_inventory", "read_port_forwardings"]
 
 PAGE_SIZE = 1000  # Neutron deployments commonly cap pages at 1000 (pagination_max_limit)
 
@@ -25,11 +25,12 @@ COLLECTIONS = (
     ("ports", "/ports", "ports"),
     ("floating_ips", "/floatingips", "floatingips"),
     ("qos_policies", "/qos/policies", "policies"),
+    ("rbac_policies", "/rbac-policies", "rbac_policies"),
     ("address_scopes", "/address-scopes", "address_scopes"),
     ("subnetpools", "/subnetpools", "subnetpools"),
 )
 # extensions a Neutron may lack: absent means none
-OPTIONAL = {"qos_policies", "address_scopes", "subnetpools"}
+OPTIONAL = {"qos_policies", "rbac_policies", "address_scopes", "subnetpools"}
 
 
 @dataclass
@@ -44,8 +45,9 @@ class Inventory:
     security_groups: list[dict] = field(default_factory=list)   # with their security_group_rules
     routers: list[dict] = field(default_factory=list)
     ports: list[dict] = field(default_factory=list)
-    floating_ips: list[dict] = field(default_factory=list)
+    floating_ips: list[dict] = field(default_factory=list)      # with their port_forwardings (full records)
     qos_policies: list[dict] = field(default_factory=list)      # with their rules
+    rbac_policies: list[dict] = field(default_factory=list)     # those the credentials own (or all: admin)
     address_scopes: list[dict] = field(default_factory=list)
     subnetpools: list[dict] = field(default_factory=list)
 
@@ -87,7 +89,18 @@ def read_inventory(conn, progress: Callable[[str, int], None] | None = None,
                 raise
         if progress is not None:
             progress(name, len(getattr(inventory, name)))
+    read_port_forwardings(conn.network, inventory.floating_ips, page_size)
     return inventory
+
+
+def read_port_forwardings(proxy, fips: list[dict], page_size: int = PAGE_SIZE) -> None:
+    """Replace each floating IP's ``port_forwardings`` summary (expose-port-forwarding-in-fip:
+    no ranges, no descriptions) with the full records, asking only for floating IPs that have
+    some. A Neutron without the extension shows no summary, and nothing is asked."""
+    for fip in fips:
+        if fip.get("port_forwardings"):
+            fip["port_forwardings"] = list_all(proxy, f"/floatingips/{fip['id']}/port_forwardings",
+                                               "port_forwardings", page_size)
 
 
 def _project_names(conn) -> tuple[dict[str, str], bool]:

@@ -2,7 +2,8 @@
 
 The order is the provisioning order of ``xloudnet run``: QoS policies, networks, subnets, security
 groups, then their rules (a rule may name any group), ports and servers, routers with their
-interfaces and extra routes, floating IPs. See ``planner`` for matching and comparison.
+interfaces and extra routes, floating IPs; a resource's RBAC shares (``shared_with``) follow the
+resources of its kind. See ``planner`` for matching and comparison.
 """
 
 from __future__ import annotations
@@ -27,10 +28,47 @@ def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
     """The steps that make the cloud hold ``scenario`` (``conn`` is used only when they run)."""
     p = Planner(scenario, inventory, conn)
     p.project_steps()
-    for section in (_qos_policies, _address_scopes, _subnet_pools, _networks, _subnets, _security_groups, _ports,
-                    _routers, _floating_ips):
+    for section in (_qos_policies, _qos_shares, _address_scopes, _subnet_pools, _networks, _network_shares,
+                    _subnets, _security_groups, _group_shares, _ports, _routers, _floating_ips):
         section(p)
     return p.out
+
+
+def _qos_shares(p: Planner) -> None:
+    _shares(p, "qos_policies", "qos_policy", "QoS policy")
+
+
+def _network_shares(p: Planner) -> None:
+    _shares(p, "networks", "network", "network")
+
+
+def _group_shares(p: Planner) -> None:
+    _shares(p, "security_groups", "security_group", "security group")
+
+
+def _shares(p: Planner, section: str, object_type: str, kind: str) -> None:
+    """One step per ``shared_with`` project: an access_as_shared RBAC entry, unless the cloud
+    already holds it (a new resource has none)."""
+    for i, item in enumerate(getattr(p.s, section)):
+        owner = p.project_of(item)[0]
+        for k, name in enumerate(item.shared_with):
+            where, label = f"{section}[{i}].shared_with[{k}]", f"{kind} {item.name} with {name}"
+            target = "*" if name == "*" else p.projects.get(name)
+            current = p.ids.get((section, i))
+            if current is not None and target is not None and any(
+                    e.get("object_id") == current and e.get("action") == "access_as_shared"
+                    and (e.get("target_tenant") or e.get("target_project")) == target for e in p.inv.rbac_policies):
+                p.out.append(Step("unchanged", "RBAC share", label, owner, "", where))
+                continue
+
+            def run(i=i, name=name) -> None:
+                body = {"object_type": object_type, "object_id": p.ids[(section, i)], "action": "access_as_shared",
+                        "target_tenant": "*" if name == "*" else p.projects[name]}
+                owner_id = p.project_of(getattr(p.s, section)[i])[1]
+                if owner_id is not None and owner_id != p.inv.project_id:
+                    body["project_id"] = owner_id  # admin acting for the owner
+                p.send("post", "/rbac-policies", {"rbac_policy": body})
+            p.out.append(Step("create", "RBAC share", label, owner, "", where, run))
 
 
 def _qos_policies(p: Planner) -> None:
@@ -341,10 +379,49 @@ def _floating_ips(p: Planner) -> None:
     wanted += [(f"servers[{i}].floating_ip", None, None, server.floating_ip, server.name, server)
                for i, server in enumerate(p.s.servers) if server.floating_ip]
     for where, key, fip, network, port, owner in wanted:
-        _floating_ip(p, where, key, fip, network, port, owner)
+        existing = _floating_ip(p, where, key, fip, network, port, owner)
+        if fip is not None and fip.port_forwardings:
+            _port_forwardings(p, where, key, fip, existing)
 
 
-def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | None, owner) -> None:
+def _port_forwardings(p: Planner, where: str, key, fip, existing: dict | None) -> None:
+    """One step per forwarding, matched to the floating IP's by protocol and external ports."""
+    name = p.project_of(fip)[0]
+    have = {(pf["protocol"], pf.get("external_port_range")): pf for pf in (existing or {}).get("port_forwardings") or []}
+    for k, pf in enumerate(fip.port_forwardings):
+        spot = f"{where}.port_forwardings[{k}]"
+        external = pf.external_port_range or (f"{pf.external_port}:{pf.external_port}" if pf.external_port else None)
+        label = f"{pf.protocol} {external} → {pf.port}"
+
+        def desired(pf=pf) -> dict:
+            body = pf.model_dump(exclude={"port"}, exclude_none=True)
+            body["internal_port_id"] = p.need("port", pf.port, fip)
+            if pf.internal_ip_address is None:
+                port = p.send("get", f"/ports/{body['internal_port_id']}")["port"]
+                body["internal_ip_address"] = next(ip["ip_address"] for ip in port["fixed_ips"] if ":" not in ip["ip_address"])
+            return body
+
+        def fip_id() -> str:
+            return existing["id"] if existing is not None else p.ids[key]
+
+        match = have.get((pf.protocol, external))
+        if match is None:
+            p.out.append(Step("create", "port forwarding", label, name, "", spot, lambda desired=desired: p.send(
+                "post", f"/floatingips/{fip_id()}/port_forwardings", {"port_forwarding": desired()})))
+            continue
+        wanted = {k: v for k, v in pf.model_dump(exclude={"port"}, exclude_none=True).items()
+                  if k not in ("external_port", "external_port_range", "protocol")}
+        wanted["internal_port_id"] = p.ref("port", pf.port, fip)
+        if not differing(wanted, match):
+            p.out.append(Step("unchanged", "port forwarding", label, name, "", spot))
+            continue
+        path = f"/floatingips/{existing['id']}/port_forwardings/{match['id']}"  # a match has a floating IP
+        p.out.append(Step("update", "port forwarding", label, name, ", ".join(sorted(differing(wanted, match))), spot,
+                          lambda path=path, wanted=wanted, match=match: p.send(
+                              "put", path, {"port_forwarding": differing(wanted, match)})))
+
+
+def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | None, owner) -> dict | None:
     name = p.project_of(owner)[0]
     port_id = p.ref("port", port, owner)
     existing = None
@@ -375,11 +452,12 @@ def _floating_ip(p: Planner, where: str, key, fip, network: str, port: str | Non
             if fip is not None and fip.tags:
                 p.put_tags("floating IP", made["id"], fip.tags)
         p.out.append(Step("create", "floating IP", label, name, "", where, run))
-        return
+        return None
     changes = differing(desired(), existing)
     if not changes:
         p.out.append(Step("unchanged", "floating IP", label, name, existing.get("floating_ip_address", ""), where))
-        return
+        return existing
     rid = existing["id"]
     p.out.append(Step("update", "floating IP", label, name, ", ".join(sorted(changes)), where,
                       lambda: p.send("put", f"/floatingips/{rid}", {"floatingip": differing(desired(), existing)})))
+    return existing

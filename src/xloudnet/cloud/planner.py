@@ -129,6 +129,7 @@ class Planner:
         for section in ("qos_policies", "address_scopes", "subnet_pools", "networks", "subnets", "security_groups",
                         "routers", "ports", "servers", "floating_ips"):
             names += [item.project for item in getattr(self.s, section) if item.project]
+            names += [n for item in getattr(self.s, section) for n in getattr(item, "shared_with", ()) if n != "*"]
         out: dict[str, str | None] = {}
         for name in dict.fromkeys(names):
             pid = declared.get(name) if declared.get(name) in known else by_name.get(name)

@@ -107,6 +107,18 @@ class AgentNotFound(NotFound):
     message = "Agent %(id)s could not be found."
 
 
+class InvalidDHCPAgent(AgentNotFound):
+    message = "Agent %(id)s is not a valid DHCP Agent or has been disabled."
+
+
+class NetworkHostedByDHCPAgent(Conflict):
+    message = "The network %(network_id)s has been already hosted by the DHCP Agent %(agent_id)s."
+
+
+class NetworkNotHostedByDhcpAgent(Conflict):
+    message = "The network %(network_id)s is not hosted by the DHCP agent %(agent_id)s."
+
+
 class NetworkNotFound(NotFound):
     message = "Network %(net_id)s could not be found."
 
@@ -286,6 +298,26 @@ class FipAssociated(InUse):
     message = (
         "Unable to complete operation on port %(port_id)s because it has an associated floating "
         "IP %(fip_id)s."
+    )
+
+
+# --- floating-IP port forwarding (neutron.services.portforwarding.common.exceptions) -------------
+class PortForwardingNotFound(NotFound):
+    message = "Port Forwarding %(id)s could not be found."
+
+
+class PortForwardingNotSupportFilterField(BadRequest):
+    message = "Port Forwarding filter %(filter)s is not supported."
+
+
+class FipInUseByPortForwarding(InUse):
+    message = "Floating IP %(id)s in use by Port Forwarding resources."
+
+
+class PortHasBindingFloatingIP(InUse):
+    message = (
+        "Cannot create port forwarding to floating IP %(floating_ip_address)s (%(fip_id)s) with port "
+        "%(port_id)s using fixed IP %(fixed_ip)s, as that port already has a binding floating IP."
     )
 
 

@@ -23,10 +23,22 @@ class Request:
     base_url: str = ""  # networking root URL, for links
 
 
+class _JsonNull:
+    """A body that is JSON ``null`` (``None`` means no body at all)."""
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+# Neutron answers some actions with the literal body ``null`` (an extension controller that
+# returns None, e.g. adding a network to a DHCP agent); clients call ``.json()`` on it.
+JSON_NULL = _JsonNull()
+
+
 @dataclass
 class Response:
     status: int
     body: Any = None
 
 
-__all__ = ["Request", "Response"]
+__all__ = ["JSON_NULL", "Request", "Response"]

@@ -57,7 +57,8 @@ class NeutronAPI:
             factory = methods.get(request.method)
             if factory is None:
                 raise errors.HTTPMethodNotAllowed()
-            if request.method == "DELETE" and request.body not in (None, b"", ""):
+            if request.method == "DELETE" and request.body not in (None, b"", "") \
+                    and not getattr(self.plane.services[collection], "delete_takes_body", False):
                 raise errors.HTTPBadRequest("Request body is not supported for DELETE")
             handler = self._bound.get((number, request.method))
             if handler is None:

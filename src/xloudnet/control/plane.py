@@ -34,11 +34,14 @@ class ControlPlane:
         quotas: dict[str, int] | None = None,
         rng_seed: int | None = None,
         services: tuple = SERVICES,
+        dhcp_agent: bool = True,
     ):
         self.clock = clock
         self.ids = ids
         self._quota_overrides = dict(quotas or {})
         self.rng_seed = rng_seed
+        # Simulate a DHCP agent: network:dhcp ports on DHCP-enabled subnets (resources/dhcp.py).
+        self.dhcp_agent = dhcp_agent
         self.services = {}
         for cls in services:
             service = cls(self)
@@ -73,6 +76,7 @@ class ControlPlane:
             ports=s.table("ports"),
             routers=s.table("routers"),
             floatingips=s.table("floatingips"),
+            port_forwardings=s.table("port_forwardings"),
             security_groups=s.table("security_groups"),
             security_group_rules=s.table("security_group_rules"),
             qos_policies=s.table("qos_policies"),

@@ -23,6 +23,7 @@ COLLECTIONS = (
     "ports",
     "routers",
     "floatingips",
+    "port_forwardings",
     "security_groups",
     "security_group_rules",
     "qos_policies",
@@ -52,6 +53,8 @@ class Snapshot:
       ``network:router_gateway``.
     - ``floatingips``: ``floating_ip_address``, ``floating_network_id``, ``port_id``,
       ``fixed_ip_address``, ``router_id``, ``status``, ``qos_policy_id``, ``project_id``.
+    - ``port_forwardings``: ``floatingip_id``, ``protocol``, ``internal_ip_address``,
+      ``internal_port_id``, ``external_port_range`` and ``internal_port_range`` (``"first:last"``).
     - ``security_groups``: ``stateful``, ``project_id``, ``name``; rules are separate.
     - ``security_group_rules``: ``security_group_id``, ``direction``, ``ethertype``,
       ``protocol``, ``port_range_min``, ``port_range_max``, ``remote_ip_prefix``,
@@ -69,6 +72,7 @@ class Snapshot:
     ports: Mapping[str, dict] = field(default_factory=_empty)
     routers: Mapping[str, dict] = field(default_factory=_empty)
     floatingips: Mapping[str, dict] = field(default_factory=_empty)
+    port_forwardings: Mapping[str, dict] = field(default_factory=_empty)
     security_groups: Mapping[str, dict] = field(default_factory=_empty)
     security_group_rules: Mapping[str, dict] = field(default_factory=_empty)
     qos_policies: Mapping[str, dict] = field(default_factory=_empty)

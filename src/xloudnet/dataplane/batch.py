@@ -2,6 +2,7 @@
 
 Headers: family (``v6``), source and destination as ``hi``/``lo`` uint64 columns, protocol
 number, source/destination port (-1 when the protocol has none), ICMP type/code (-1 likewise).
+Only routers rewrite headers: addresses (NAT) and, for port forwarding, the destination port.
 Walk state: the operation each packet is waiting for (``op``) and its arguments, the TTL, the
 disposition once decided (-1 while in flight), where it ended, the router it last left by, and
 for replies the request they answer (``req``) and the connection seen at the source port.
@@ -54,6 +55,7 @@ class Batch:
         self.route_entry = np.full(n, -2, dtype=np.int64)  # ROUTE: looked up on entry (-2: not)
         self.in_src = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
         self.in_dst = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+        self.in_dport = np.full(n, -1, dtype=np.int64)  # ROUTE: destination port on entry
         self.ttl = np.full(n, TTL, dtype=np.int64)
         self.disp = np.full(n, -1, dtype=np.int8)
         self.end_kind = np.zeros(n, dtype=np.int8)  # AT_PORT / AT_ROUTER / AT_EXTERNAL
@@ -71,8 +73,9 @@ class Batch:
         self._svc = None  # service keys, once asked for (``service``)
 
     def service(self, idx: np.ndarray) -> np.ndarray:
-        """The service key of packets ``idx`` (``model.services``). Headers other than
-        addresses never change on the walk, so the keys of the whole batch are computed once."""
+        """The service key of packets ``idx`` (``model.services``). Only port forwarding changes
+        a header besides addresses (``set_dport`` keeps the keys in step), so the keys of the
+        whole batch are computed once."""
         if self._svc is None:
             self._svc = self.service_keys(slice(None))
         return self._svc[idx]
@@ -90,6 +93,13 @@ class Batch:
                          value)
         key = services.pack(self.v6[idx].astype(np.int64), proto, value & services.VALUE_MASK)
         return key.astype(np.uint64)
+
+    def set_dport(self, idx, ports) -> None:
+        """Port forwarding rewrote destination ports: keep the service keys in step."""
+        self.dport[idx] = ports
+        if self._svc is not None:
+            self._svc = self._svc.copy()
+            self._svc[idx] = self.service_keys(idx)
 
     def headers(self, i: int) -> dict:
         """One packet's headers as plain Python values."""

@@ -13,6 +13,7 @@ import gc
 from ..control.snapshot import COLLECTIONS, Snapshot
 from . import topology as topo
 from .build import Builder
+from .forwarding import compile_forwardings
 from .tables import Arenas, FlowTables, diff
 
 # Which reverse indexes a record of each collection appears in, and under which keys.
@@ -72,6 +73,7 @@ class Compiler:
         out.subnet_tables, out.members = previous.subnet_tables, previous.members
         out.announced = previous.announced
         out.index = dict(previous.index)
+        out.forwards = previous.forwards
         self.out = out
         self._copied: set = set()
 
@@ -82,6 +84,7 @@ class Compiler:
         self._allocate(changed)
         dirty = self._dirty(changed)
         self._rebuild(dirty)
+        self._forwardings(changed)
         self.out.stats = {"changed": {k: len(v) for k, v in changed.items() if v},
                           "rebuilt": {k: len(v) for k, v in dirty.items() if v}}
         return self.out.freeze()
@@ -180,5 +183,11 @@ class Compiler:
         return d
 
     # -- rebuilding --------------------------------------------------------------------------
+    def _forwardings(self, changed: dict) -> None:
+        """Port forwardings read their floating IPs: rebuild when either changed."""
+        if changed["port_forwardings"] or changed["floatingips"] & self.prev.forwards.fips:
+            self.out.forwards = compile_forwardings(self.new.port_forwardings, self.new.floatingips,
+                                                    self.out.slots["fip"].get)
+
     def _rebuild(self, d: dict) -> None:
         Builder(self).rebuild(d)

@@ -6,7 +6,9 @@ flow's family (protocol × destination port / ICMP type-code) is cut at every bo
 rules that can decide the flow (the source's egress groups and the ingress groups of the port
 the flow reaches, plus the ICMP echo types a router answers), one representative per class is
 walked as one batch, and the allowed classes are merged back into ranges. Routing, NAT and
-addresses do not depend on the protocol, so every member of a class shares its verdict.
+addresses do not depend on the protocol — except port forwarding, whose ranges (and the
+ingress boundaries carried through them) are cuts too — so every member of a class shares its
+verdict.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ..model.dispositions import EXTERNAL, REACHABLE
 from ..model.protocols import (ICMP_ECHO_REQUEST, ICMP_PROTOCOLS, PORT_PROTOCOLS, PREFERRED_PROTOCOLS,
                                protocol_name)
 from .addresses import join
+from . import forwarding
+from .addresses import format_ip
 from .batch import AT_EXTERNAL, AT_PORT, AT_ROUTER, DISPOSITIONS, REACHABLE_CODES, reachable_codes
 from .flows import Flow, packet_dict
 from .run import run_flows
@@ -111,6 +115,8 @@ def allowed_set(tables, flow: Flow) -> tuple[list[dict], Flow]:
     the representative flow to explain (the first allowed one, tcp first; else the first one)."""
     lo, hi, cuts = _family_cuts(flow.v6, flow.proto)
     cuts |= _group_cuts(tables, flow.port, 0)
+    slots = _forwarding_slots(tables, flow)
+    cuts |= forwarding.service_cuts(tables.forwards, slots, ())
     seen_ports: set = set()
     while True:
         starts = sorted(c for c in cuts if lo <= c <= hi)
@@ -122,13 +128,25 @@ def allowed_set(tables, flow: Flow) -> tuple[list[dict], Flow]:
             break
         seen_ports |= fresh
         for port in fresh:
-            cuts |= _group_cuts(tables, port, 1)
+            inner = _group_cuts(tables, port, 1)
+            cuts |= inner | forwarding.service_cuts(tables.forwards, slots, inner)
     ok = reachable_codes(req.disp)
     ends = starts[1:] + [hi + 1]
     classes = [(s, e - 1) for s, e, good in zip(starts, ends, ok) if good]
     order = sorted(range(len(reps)), key=lambda k: _preference(reps[k].proto))
     chosen = next((reps[k] for k in order if ok[k]), reps[order[0]] if reps else flow)
     return fold(classes, flow.proto is None), chosen
+
+
+def _forwarding_slots(tables, flow: Flow) -> set[int]:
+    """Floating IPs at the flow's destination address: port forwarding makes its verdict depend
+    on the destination port (``forwarding.service_cuts``)."""
+    if flow.v6 or not len(tables.forwards.start):
+        return set()
+    address = format_ip(False, flow.dst)
+    fips = tables.snapshot.floatingips
+    return {tables.slots["fip"].get(fid) for fid in tables.forwards.fips
+            if (fips.get(fid) or {}).get("floating_ip_address") == address}
 
 
 def fold(classes: list[tuple[int, int]], every_protocol: bool) -> list[dict]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.dispositions import Action, Stage, Translation
+from . import forwarding
 from . import topology as topo
 from . import trie
 from .scopes import scope_names, scope_of, scoped_gateway
 from .addresses import format_ip, join
 from .batch import (ACCEPTED, ADMIN_DOWN, AT_ROUTER, DELIVER, DENIED_INGRESS, LOOP, NEXTHOP, NO_ROUTE, ROUTE,
-                    is_echo_request)
+                    is_echo_request, port_protocol)
 
 
 def enter_router(w, idx) -> None:
@@ -33,6 +34,7 @@ def enter_router(w, idx) -> None:
     idx = idx[up]
     for pair, cols in ((b.in_src, (b.src_hi, b.src_lo)), (b.in_dst, (b.dst_hi, b.dst_lo))):
         pair[0][idx], pair[1][idx] = cols[0][idx], cols[1][idx]
+    b.in_dport[idx] = b.dport[idx]
     b.translated[idx] = False
     b.scope_free[idx] = False
     if w.request is not None:
@@ -58,6 +60,8 @@ def _reverse(w, idx) -> None:
         sel, ks = idx[hit], kk[hit]
         b.src_hi[sel], b.src_lo[sel] = visit["in_dst"][0][ks], visit["in_dst"][1][ks]
         b.dst_hi[sel], b.dst_lo[sel] = visit["in_src"][0][ks], visit["in_src"][1][ks]
+        ports = port_protocol(b.proto[sel])  # port forwarding changed the destination port
+        b.sport[sel[ports]] = visit["in_dport"][ks[ports]]
         b.translated[sel] = True
         b.scope_free[sel] = ((visit["in_src"][0][ks] != visit["out_src"][0][ks]) | (visit["in_src"][1][ks] != visit["out_src"][1][ks])
                              | (visit["in_dst"][0][ks] != visit["out_dst"][0][ks]) | (visit["in_dst"][1][ks] != visit["out_dst"][1][ks]))
@@ -66,7 +70,9 @@ def _reverse(w, idx) -> None:
 
 
 def _dnat(w, idx) -> None:
-    """A floating IP held by this router → its fixed IP; hairpin SNAT for internal sources."""
+    """A floating IP held by this router → its fixed IP, or through a port forwarding to an
+    internal address and port; hairpin SNAT for internal sources. A forwarding floating IP that
+    no forwarding matches stays: it is one of the router's own addresses (``_local``)."""
     tb, b = w.tb, w.b
     router = b.arg[idx]
     fip = trie.lookup(tb.nodes, tb.rt.dnat[router], (b.dst_hi[idx], b.dst_lo[idx]), trie.V4_LEVELS)
@@ -74,14 +80,36 @@ def _dnat(w, idx) -> None:
     idx, router, fip = idx[hit], router[hit], fip[hit]
     if not len(idx):
         return
-    before = b.dst_lo[idx].copy()
-    b.dst_lo[idx] = tb.fip.fixed[fip]
+    whole = tb.fip.fixed[fip] != 0
+    forwarded = _forward(w, idx[~whole], fip[~whole])
+    idx, router, fip = (np.concatenate((idx[whole], idx[~whole][forwarded])),
+                        np.concatenate((router[whole], router[~whole][forwarded])), fip[whole])
+    before = b.dst_lo[idx[:len(fip)]].copy()
+    b.dst_lo[idx[:len(fip)]] = tb.fip.fixed[fip]
     b.translated[idx] = True
-    b.scope_free[idx] = True  # 1:1 floating-IP NAT crosses address scopes
-    _note_each(w, idx, lambda k: _translation(w, idx[k], Stage.DNAT, Translation.DNAT, before[k], b.dst_lo[idx[k]]))
+    b.scope_free[idx[:len(fip)]] = True  # 1:1 floating-IP NAT crosses address scopes (port forwarding does not)
+    _note_each(w, idx[:len(fip)], lambda k: _translation(w, idx[k], Stage.DNAT, Translation.DNAT, before[k],
+                                                         b.dst_lo[idx[k]]))
     port = b.in_port[idx]
     inside = (port < 0) | ~tb.port.gw[np.maximum(port, 0)]
     _source_nat(w, idx[inside], router[inside], Stage.SNAT)
+
+
+def _forward(w, idx, fip) -> np.ndarray:
+    """Port forwarding of packets ``idx`` to forwarding floating IPs ``fip``: rewrites address
+    and destination port of the matched ones (whose mask it returns) and traces them."""
+    tb, b = w.tb, w.b
+    row = forwarding.lookup(tb.forwards, fip, b.proto[idx], np.where(port_protocol(b.proto[idx]), b.dport[idx], -1))
+    hit = row >= 0
+    sel, row = idx[hit], row[hit]
+    if len(sel):
+        address, port = forwarding.translate(tb.forwards, row, b.dport[sel])
+        before, from_port = b.dst_lo[sel].copy(), b.dport[sel].copy()
+        b.dst_lo[sel] = address
+        b.set_dport(sel, port)
+        _note_each(w, sel, lambda k: _translation(w, sel[k], Stage.DNAT, Translation.DNAT, before[k], address[k],
+                                                  from_port=int(from_port[k]), to_port=int(port[k])))
+    return hit
 
 
 def _source_nat(w, idx, router, stage: Stage, default_snat=True) -> np.ndarray:
@@ -106,9 +134,9 @@ def _note_each(w, idx, make) -> None:
             w.tr.add(int(i), make(k))
 
 
-def _translation(w, i, stage: Stage, kind: Translation, before, after) -> dict:
+def _translation(w, i, stage: Stage, kind: Translation, before, after, **ports) -> dict:
     hop = w.hop("router", w.b.arg[i], stage, Action.TRANSLATE, translation={
-        "type": kind, "from": format_ip(False, int(before)), "to": format_ip(False, int(after))})
+        "type": kind, "from": format_ip(False, int(before)), "to": format_ip(False, int(after)), **ports})
     return hop
 
 
@@ -208,7 +236,8 @@ def _visit(b, idx, router) -> None:
     b.visits.append({
         "idx": idx.copy(), "router": router.copy(),
         "in_src": (b.in_src[0][idx], b.in_src[1][idx]), "in_dst": (b.in_dst[0][idx], b.in_dst[1][idx]),
-        "out_src": (b.src_hi[idx], b.src_lo[idx]), "out_dst": (b.dst_hi[idx], b.dst_lo[idx])})
+        "out_src": (b.src_hi[idx], b.src_lo[idx]), "out_dst": (b.dst_hi[idx], b.dst_lo[idx]),
+        "in_dport": b.in_dport[idx]})
 
 
 __all__ = ["enter_router", "route_out", "join", "scoped_gateway"]

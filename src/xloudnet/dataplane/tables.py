@@ -10,7 +10,8 @@ Layout (all columns are indexed by stable *slots*, see ``rows.py``):
 - ``sub_*``: route-table roots and entry base (host routes, then the gateway);
 - ``rt_*``: admin state, route-table roots and entry base, DNAT and source-FIP roots, gateway
   port, gateway IPv4 address, ``enable_snat``;
-- ``fip_*``: floating and fixed IPv4 address, router;
+- ``fip_*``: floating and fixed IPv4 address, router; port forwardings are one sorted table,
+  ``forwards`` (``forwarding.py``);
 - ``grp_*``: stateful, membership roots; ``gd_*`` (row ``2 * group + direction``): the
   ``GroupDir`` classifier of ``groups.py``.
 
@@ -35,6 +36,7 @@ from . import classifier
 from . import groups as sg
 from . import topology as topo
 from . import trie
+from .forwarding import ForwardTable
 from .rows import Rows, Slots
 
 I32, I64, U64, B = np.int32, np.int64, np.uint64, np.bool_
@@ -204,6 +206,7 @@ class FlowTables:
         self.subnet_tables: dict = {}  # subnet id → RouteTable
         self.announced: dict = {}  # external network id → ``scopes.announced_routes`` (for traces)
         self.index: dict[str, dict] = {k: {} for k in INDEXES}
+        self.forwards = ForwardTable()  # floating-IP port forwarding (``forwarding.py``)
         self.stats = {"rebuilt": {}}
 
     def freeze(self) -> "FlowTables":

@@ -253,14 +253,12 @@ def router_table(router: dict, ports: list[dict], subnets, fips: list[dict], por
             texts.append(text)
         beneath = trie.paint(ranges, -1, TOPS[v6])
         local = []
-        for port in ports:
-            for fixed in port.get("fixed_ips") or []:
-                value = _addr(fixed.get("ip_address"), v6)
-                if value is not None:
-                    local.append((value, value, len(rows)))
-                    rows.append((LOCAL, port_slot(port["id"]), v6, value >> 64, value & mask,
-                                 trie.value_at(*beneath, value)))
-                    texts.append({"destination": fixed["ip_address"], "nexthop": None})
+        for port, address in _own_addresses(ports, fips, v6):
+            value = _addr(address, v6)
+            local.append((value, value, len(rows)))
+            rows.append((LOCAL, port_slot(port["id"]), v6, value >> 64, value & mask,
+                         trie.value_at(*beneath, value)))
+            texts.append({"destination": address, "nexthop": None})
         starts, values = trie.paint(local + ranges, -1, TOPS[v6])
         roots.append(trie.place_trie(nodes, starts, values, STRIDES[v6]))
     base = entries.append(np.array(rows, dtype=ENTRY_DTYPE)) if rows else 0
@@ -268,15 +266,31 @@ def router_table(router: dict, ports: list[dict], subnets, fips: list[dict], por
                        *_gateway(router, ports, port_slot))
 
 
+def _own_addresses(ports: list[dict], fips: list[dict], v6: bool):
+    """(port, address) of every address the router answers on: its ports' fixed IPs, and its
+    floating IPs that have no fixed IP (they serve port forwardings), on its gateway port."""
+    for port in ports:
+        for fixed in port.get("fixed_ips") or []:
+            if _addr(fixed.get("ip_address"), v6) is not None:
+                yield port, fixed["ip_address"]
+    gateway = next((p for p in ports if is_gateway_port(p)), None)
+    if gateway is None or v6:
+        return
+    for fip in fips:
+        if _addr(fip.get("floating_ip_address"), False) is not None and not fip.get("fixed_ip_address"):
+            yield gateway, fip["floating_ip_address"]
+
+
 def _nat_roots(fips: list[dict], fip_slot, nodes: trie.Arena) -> tuple[int, int]:
-    """DNAT (floating → fip) and source-FIP (fixed → fip with the lowest floating IP) maps."""
+    """DNAT (floating → fip, with or without a fixed IP: ``routing`` tells whole-address DNAT
+    from port forwarding) and source-FIP (fixed → fip with the lowest floating IP) maps."""
     dnat, snat = [], []
     for fip in fips:
         floating = _addr(fip.get("floating_ip_address"), False)
         fixed = _addr(fip.get("fixed_ip_address"), False)
         if floating is None:
             continue
-        dnat.append((floating, floating, fip_slot(fip["id"]) if fixed is not None else -1))
+        dnat.append((floating, floating, fip_slot(fip["id"])))
         if fixed is not None:
             snat.append((floating, fixed, fip_slot(fip["id"])))
     snat = [(fixed, fixed, slot) for _f, fixed, slot in sorted(snat)]

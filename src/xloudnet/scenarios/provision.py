@@ -23,6 +23,7 @@ from ..control import errors
 from ..control.context import Context
 from ..control.neutron import NeutronAPI, Request
 from ..control.plane import ControlPlane
+from ..control.resources.dhcp import make_room
 from .loader import Problem, ScenarioError, Source
 from .references import Index
 from .schema import Scenario
@@ -117,13 +118,19 @@ class _Provisioner:
 
     # --- resources ------------------------------------------------------------------------------
     def run(self) -> Provisioned:
+        if not self.s.dhcp_agent:
+            self.plane.dhcp_agent = False  # the file describes a cloud without a DHCP agent
         self.default_groups()
         self.qos_policies()
+        self.shares("qos_policies", "qos_policy")
         self.address_scopes()
         self.subnet_pools()
         self.networks()
+        self.shares("networks", "network")
         self.subnets()
+        self.pinned_addresses_first()
         self.security_groups()
+        self.shares("security_groups", "security_group")
         self.ports("ports")
         self.ports("servers")
         self.routers()
@@ -259,12 +266,39 @@ class _Provisioner:
                 rule_id = made["security_group_rule"]["id"]
                 self.out.names[rule_id] = f"rule {j} of security group {group.name}"
 
+    def shares(self, section: str, object_type: str) -> None:
+        """``shared_with``: one RBAC access_as_shared entry per project, made by the owner (by an
+        admin for '*', which Neutron's policy reserves to admins)."""
+        for i, item in enumerate(getattr(self.s, section)):
+            for k, name in enumerate(item.shared_with):
+                target = "*" if name == "*" else self.out.projects[name]
+                body = {"object_type": object_type, "object_id": self.out.ids[(section, i)],
+                        "action": "access_as_shared", "target_tenant": target}
+                self.call((section, i, "shared_with", k), self.project(item), "POST", "/v2.0/rbac-policies",
+                          {"rbac_policy": body}, admin=name == "*")
+
     def _drop_default_egress(self, loc: tuple, project: str, gid: str) -> None:
         listed = self.call(loc, project, "GET", f"/v2.0/security-groups/{gid}")["security_group"]
         for rule in listed["security_group_rules"]:
             if rule["direction"] == "egress" and rule["remote_group_id"] is None and rule["remote_ip_prefix"] is None \
                     and rule["protocol"] is None:
                 self.call(loc, project, "DELETE", f"/v2.0/security-group-rules/{rule['id']}")
+
+    def pinned_addresses_first(self) -> None:
+        """Addresses the file pins win over the simulated DHCP agent's port, which takes another
+        one: the file states the final addresses, not the order a real cloud handed them out."""
+        pinned: dict[str, list[str]] = {}
+        for port in [*self.s.ports, *self.s.servers]:
+            for fixed in getattr(port, "fixed_ips", None) or ():
+                pinned.setdefault(self.ref("network", port.network, port), []).append(fixed.ip_address)
+        for router in self.s.routers:
+            gateway = router.external_gateway_info
+            for fixed in (gateway.external_fixed_ips or ()) if gateway else ():
+                pinned.setdefault(self.ref("network", gateway.network, router), []).append(fixed.ip_address)
+        for fip in self.s.floating_ips:
+            pinned.setdefault(self.ref("network", fip.floating_network, fip), []).append(fip.floating_ip_address)
+        for network_id, addresses in pinned.items():
+            make_room(self.plane, network_id, [a for a in addresses if a])
 
     def ports(self, section: str) -> None:
         """Ports go in bulk POSTs (one request per ``BULK`` ports of one project): the request
@@ -378,12 +412,25 @@ class _Provisioner:
                 body["qos_policy_id"] = self.ref("QoS policy", fip.qos_policy, fip)
             self._floating_ip(("floating_ips", i), self.project(fip), body, fip.id, fip.tags,
                               fip.name or f"floating IP {i}")
+            self.port_forwardings(i, fip)
         for i, server in enumerate(self.s.servers):
             if server.floating_ip:
                 body = {"floating_network_id": self.ref("network", server.floating_ip, server),
                         "port_id": self.out.ids[("servers", i)]}
                 self._floating_ip(("servers", i, "floating_ip"), self.project(server), body, None, [],
                                   f"floating IP of {server.name}")
+
+    def port_forwardings(self, i: int, fip) -> None:
+        fip_id, project = self.out.ids[("floating_ips", i)], self.project(fip)
+        for k, pf in enumerate(fip.port_forwardings):
+            loc = ("floating_ips", i, "port_forwardings", k)
+            body = pf.model_dump(exclude={"port"}, exclude_none=True)
+            body["internal_port_id"] = self.ref("port", pf.port, fip)
+            if pf.internal_ip_address is None:
+                port = self.call(loc, project, "GET", f"/v2.0/ports/{body['internal_port_id']}")["port"]
+                v4 = [ip["ip_address"] for ip in port["fixed_ips"] if ":" not in ip["ip_address"]]
+                body["internal_ip_address"] = v4[0] if v4 else None
+            self.call(loc, project, "POST", f"/v2.0/floatingips/{fip_id}/port_forwardings", {"port_forwarding": body})
 
     def _floating_ip(self, loc: tuple, project: str, body: dict, want_id: str | None, tags: list, label: str) -> None:
         admin = "floating_ip_address" in body  # choosing the address is admin-only in Neutron's policy
@@ -406,6 +453,8 @@ def project_ids(scenario: Scenario, new_id: Callable[[], str] | None = None) -> 
     for section in ("qos_policies", "address_scopes", "subnet_pools", "networks", "subnets", "security_groups",
                     "routers", "ports", "servers", "floating_ips"):
         names.extend(item.project for item in getattr(scenario, section) if item.project)
+        names.extend(name for item in getattr(scenario, section) for name in getattr(item, "shared_with", ())
+                     if name != "*")
     given = {p.name: p.id for p in scenario.projects if p.id}
     return {name: given.get(name) or new_id() for name in dict.fromkeys(names)}
 

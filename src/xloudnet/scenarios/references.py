@@ -29,6 +29,7 @@ KINDS = {
     "flow": (),
 }
 LINK_KINDS = ("port", "router", "router_uplink", "shaper")
+SHARED_SECTIONS = ("qos_policies", "networks", "security_groups")  # resources with ``shared_with``
 LINK_NAME = re.compile(r"^(?P<kind>port|router|uplink):(?P<name>[^/]+)(?P<suffix>/(tx|rx|in|out))?$")
 
 
@@ -119,6 +120,10 @@ def _issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
         yield from _external(index, ("floating_ips", i, "floating_network"), fip.floating_network, fip.project)
         yield from _ref(index, "port", ("floating_ips", i, "port"), fip.port, fip.project)
         yield from _ref(index, "QoS policy", ("floating_ips", i, "qos_policy"), fip.qos_policy, fip.project)
+        for k, pf in enumerate(fip.port_forwardings):
+            yield from _ref(index, "port", ("floating_ips", i, "port_forwardings", k, "port"), pf.port, fip.project)
+        if fip.port and fip.port_forwardings:
+            yield ("floating_ips", i, "port_forwardings"), "a floating IP with a port cannot have port forwardings"
     for key in s.links:
         yield from _link(index, key)
     if s.traffic:
@@ -131,6 +136,19 @@ def _issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
             yield from _selector(index, ("traffic", "flows", i, "from"), flow.from_)
             yield from _selector(index, ("traffic", "flows", i, "to"), flow.to)
     yield from _intent_issues(s, index)
+    yield from _share_issues(s)
+
+
+def _share_issues(s: Scenario) -> Iterator[tuple[tuple, str]]:
+    """``shared_with`` names projects of the file (or '*'), and not the owner itself."""
+    for section in SHARED_SECTIONS:
+        for i, item in enumerate(getattr(s, section)):
+            owner = item.project or s.default_project
+            for k, name in enumerate(item.shared_with):
+                if name == owner:
+                    yield (section, i, "shared_with", k), f"'{name}' owns it: a project needs no share of its own"
+                elif name != "*" and not _project_used(s, name):
+                    yield (section, i, "shared_with", k), f"project '{name}' owns nothing in this scenario"
 
 
 def _ref(index: Index, kind: str, loc: tuple, ref: str | None, project: str | None) -> Iterator[tuple[tuple, str]]:

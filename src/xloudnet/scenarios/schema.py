@@ -32,6 +32,11 @@ Disposition = Literal["ACCEPTED", "EXITS_NETWORK", "DENIED_EGRESS", "DENIED_INGR
                       "NEIGHBOR_UNREACHABLE", "LOOP", "ADMIN_DOWN"]
 
 
+SharedWith = Annotated[list[Name], Field(
+    description="RBAC access_as_shared: the projects (by name) this is shared with, or '*' for every project",
+)]
+
+
 class Strict(BaseModel):
     """Every model refuses unknown keys: a typo is an error with its line, never silently ignored."""
 
@@ -56,6 +61,7 @@ class Project(Strict):
 class Network(Resource):
     admin_state_up: bool = True
     shared: bool = False
+    shared_with: SharedWith = []
     external: bool = Field(False, description="Neutron's router:external")
     mtu: int | None = Field(None, ge=68, le=65535)
     port_security_enabled: bool = True
@@ -180,6 +186,7 @@ class SecurityGroupRule(Strict):
 
 class SecurityGroup(Resource):
     stateful: bool = True
+    shared_with: SharedWith = []
     rules: list[SecurityGroupRule] = []
     keep_default_egress: bool = Field(True, description="keep the two allow-all egress rules Neutron adds")
 
@@ -217,6 +224,19 @@ class Server(Resource, PortFields):
     floating_ip: Ref | None = Field(None, description="an external network: give the server a floating IP from it")
 
 
+class PortForwarding(Strict):
+    """A port forwarding of its floating IP (which then has no ``port``): one port or a range."""
+
+    port: Ref = Field(description="the internal port (a port or server of the file)")
+    protocol: Literal["tcp", "udp", "sctp", "dccp", "icmp", "ipv6-icmp"] = "tcp"
+    internal_ip_address: str | None = Field(None, description="default: the port's first IPv4 address")
+    external_port: int | None = Field(None, ge=1, le=65535)
+    internal_port: int | None = Field(None, ge=1, le=65535)
+    external_port_range: str | None = Field(None, description="'first:last'")
+    internal_port_range: str | None = Field(None, description="'first:last' as wide as the external one, or one port")
+    description: str = ""
+
+
 class FloatingIP(Strict):
     name: Name | None = Field(None, description="a label for this file only (Neutron's floating IPs have none)")
     id: str | None = None
@@ -228,6 +248,7 @@ class FloatingIP(Strict):
     port: Ref | None = None
     fixed_ip_address: str | None = None
     qos_policy: Ref | None = None
+    port_forwardings: list[PortForwarding] = []
 
 
 # --- QoS -----------------------------------------------------------------------------------------------
@@ -247,6 +268,7 @@ class QosRule(Strict):
 
 class QosPolicy(Resource):
     shared: bool = False
+    shared_with: SharedWith = []
     is_default: bool = False
     rules: list[QosRule] = []
 
@@ -417,6 +439,8 @@ class Scenario(Strict):
     name: Name | None = None
     description: str = ""
     default_project: Name = "demo"
+    dhcp_agent: bool = Field(True, description="the cloud runs a DHCP agent: a network:dhcp port on every "
+                                               "network with a DHCP-enabled subnet (false: none, as on OVN)")
     projects: list[Project] = []
     qos_policies: list[QosPolicy] = []
     address_scopes: list[AddressScope] = []

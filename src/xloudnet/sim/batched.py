@@ -105,10 +105,15 @@ class _Link:
         self.ring = np.zeros((n, self.qcap + 1))  # + the packet finishing as one arrives
         self.head, self.qlen = np.zeros(n, np.int64), np.zeros(n, np.int64)
         self.tag, self.finish, self.version = np.zeros(n), np.zeros(n), np.zeros(n, np.int64)
-        self.guar = np.zeros((n, 4))
-        for flow, min_bps in spec.guarantees.items():
-            self.guar[self.cls_of_flow[flow]] = _bucket(guarantee_bucket(min_bps))
-        self.g_list = np.flatnonzero(self.guar[:, 0] > 0).astype(np.int64)
+        # One bucket per port guarantee (row), shared by that port's classes (``gof``: class → row).
+        keys: dict = {}
+        self.gof = np.full(n, -1, np.int64)
+        for flow, (key, min_bps) in spec.guarantees.items():
+            self.gof[self.cls_of_flow[flow]] = keys.setdefault(key, (len(keys), min_bps))[0]
+        self.guar = np.zeros((max(1, len(keys)), 4))
+        for row, min_bps in keys.values():
+            self.guar[row] = _bucket(guarantee_bucket(min_bps))
+        self.g_list = np.flatnonzero(self.gof >= 0).astype(np.int64)
         self.heap, self.hn = np.zeros((3 * n + 16, 4)), np.zeros(1, np.int64)
         self.st, self.sti = np.zeros(3), np.full(1, -1, np.int64)
         self.cls_sent = np.zeros(n, np.int64)
@@ -120,7 +125,7 @@ class _Link:
         dropped = np.zeros(t.size, np.bool_)
         n = kernels.link(t, f, sent, horizon, self.cls_of_flow, self.cls_flow, self.cls_bits,
                          float(self.spec.capacity_bps), float(self.spec.delay_s), self.qcap, self.ring, self.head,
-                         self.qlen, self.tag, self.finish, self.version, self.guar, self.g_list, self.heap,
+                         self.qlen, self.tag, self.finish, self.version, self.guar, self.gof, self.g_list, self.heap,
                          self.hn, self.st, self.sti, self.cls_sent,
                          out_f, out_t, out_s, dropped)
         self.dropped += int(dropped.sum())
@@ -135,6 +140,14 @@ class _Link:
                 "dropped": self.dropped,
                 "utilisation": round(float(self.st[2]) / duration, 6) if duration > 0 else 0.0,
                 "delivered_kbps": sent / duration / 1000.0 if duration > 0 else 0.0}
+
+
+def _in_time_then_flow_order(t: np.ndarray, f: np.ndarray) -> bool:
+    """Whether (t, f) is sorted: by time, and by flow among equal times."""
+    if t.size < 2:
+        return True
+    dt = t[1:] - t[:-1]
+    return bool((dt >= 0).all() and (f[1:][dt == 0] >= f[:-1][dt == 0]).all())
 
 
 def _per_flow(counts: np.ndarray) -> dict:
@@ -200,6 +213,8 @@ class BatchedSimulation:
                 nexts.setdefault(a, set()).add(b)
         self.only_next = {s: n.pop() for s, n in nexts.items() if len(n) == 1}
         self.losses: dict = {}
+        # stages whose decisions depend on the order of simultaneous arrivals (sim.instant)
+        self.by_flow_at_ties = {s for s, spec in enumerate(self.layout.stages) if spec.kind != "link"}
         self.pending = {s: [] for s in range(len(self.stages))}
         self.pending[RECEIVER] = []
         self._sources()
@@ -259,7 +274,11 @@ class BatchedSimulation:
             f, t, sent = f[now], t[now], sent[now]
         # merge what came from several stages (the receiver needs only each flow's order, which
         # every chunk keeps: the sketch and counters do not depend on the order)
-        if s != RECEIVER and len(chunks) > 1 and not (t[1:] >= t[:-1]).all():
+        if s in self.by_flow_at_ties:  # a policer or shaper: one instant's arrivals in flow order
+            if not _in_time_then_flow_order(t, f):
+                order = np.lexsort((f, t))  # stable: a flow's own packets keep their order
+                f, t, sent = f[order], t[order], sent[order]
+        elif s != RECEIVER and len(chunks) > 1 and not (t[1:] >= t[:-1]).all():
             order = np.argsort(t, kind="stable")
             f, t, sent = f[order], t[order], sent[order]
         if s in self.arrive_stages:

@@ -146,13 +146,14 @@ def _pop(heap, hn):
 
 @njit(cache=True)
 def link(t, fl, sent, horizon, cls_of_flow, cls_flow, cls_bits, capacity, delay, qcap,
-         ring, head, qlen, tag, finish, version, guar, g_list, heap, hn, st, sti, cls_sent,
+         ring, head, qlen, tag, finish, version, guar, gof, g_list, heap, hn, st, sti, cls_sent,
          out_f, out_t, out_s, dropped):
     """A link over arrivals (``t``, ``fl``, ``sent``) before ``horizon``: per-flow FIFOs of
     ``qcap`` packets, minimum-bandwidth floors then start-time fair queueing (``link.Link``).
 
-    ``st = [V, busy_until, busy_time]``, ``sti = [serving class or -1]``; ``guar[c]`` is class
-    c's guarantee bucket (rate 0: none); ``heap`` holds the backlogged classes (stale rows are
+    ``st = [V, busy_until, busy_time]``, ``sti = [serving class or -1]``; ``guar[gof[c]]`` is
+    the port guarantee bucket class c draws on (``gof[c] < 0``: none; classes of one port share
+    a row); ``heap`` holds the backlogged classes (stale rows are
     skipped by version). Returns the number of packets sent (``out_*``), each emitted when its
     transmission starts, timed at its arrival at the next stage. One loop, no helper taking the
     state arrays: numba reference-counts every array handed to a call."""
@@ -208,7 +209,7 @@ def link(t, fl, sent, horizon, cls_of_flow, cls_flow, cls_bits, capacity, delay,
         for j in range(g_list.size):  # 1. guaranteed classes whose bucket conforms, smallest tag first
             g = g_list[j]
             if qlen[g] > 0:
-                b = guar[g]
+                b = guar[gof[g]]
                 if _level(b, now) >= cls_bits[g]:
                     if best < 0 or _less(tag[g], cls_flow[g], tag[best], cls_flow[best]):
                         best = g
@@ -226,8 +227,8 @@ def link(t, fl, sent, horizon, cls_of_flow, cls_flow, cls_bits, capacity, delay,
         else:
             version[best] += 1  # its heap row is stale: re-pushed when its transmission ends
         bits = cls_bits[best]
-        if guar[best, 0] > 0:
-            _take(guar[best], now, bits, 0.0)
+        if gof[best] >= 0:
+            _take(guar[gof[best]], now, bits, 0.0)
         finish[best] = tag[best] + bits
         tag[best] = finish[best]
         end = now + bits / capacity

@@ -4,20 +4,24 @@ Each flow crossing a link gets its own FIFO of ``queue_packets`` packets (tail d
 ``QUEUE_OVERFLOW``). The server sends one packet at a time (``bits / capacity`` seconds), then the
 packet reaches the next stage ``delay`` seconds later (a simpy timeout callback, no process).
 
-Scheduling, when several flows are backlogged — max-min fair with floors: each flow with a
-``minimum_bandwidth`` gets max(minimum, fair share), the others share the rest equally:
+Scheduling, when several flows are backlogged — max-min fair with floors: a port with a
+``minimum_bandwidth`` gets max(minimum, its flows' fair shares) for its flows together, the
+others share the rest max-min fairly:
 
-1. *guaranteed* — a flow with a minimum (``min_kbps``) owns a token bucket at that rate (about
-   10 ms deep); while its head packet conforms, it is served first (smallest tag first);
+1. *guaranteed* — a port's minimum (``min_kbps``) is one token bucket at that rate (about 10 ms
+   deep) shared by every flow of that port crossing the link; while a flow's head packet
+   conforms to its port's bucket, it is served first (smallest tag first);
 2. *fair* — otherwise start-time fair queueing: every flow's head packet carries a start tag
    (a flow that becomes backlogged starts at the link's virtual time, max(V, its last finish));
    the smallest tag is served (ties: lowest flow index) and its next packet's tag is the
    previous tag plus the packet's bits. V is the tag last served in this pass.
 
-Every packet a flow sends advances its tag and spends its guaranteed tokens (never below 0),
-whichever pass sent it: the minimum is a floor, not an addition to the fair share. So with
+Every packet a flow sends advances its tag and spends its port's guaranteed tokens (never below
+0), whichever pass sent it: the minimum is a floor, not an addition to the fair share. So with
 10 Mbit/s and two greedy flows, one guaranteed 7: the guaranteed pass gives it 7, the fair pass
-always finds the other flow's tag smaller and gives it the remaining 3.
+always finds the other flow's tag smaller and gives it the remaining 3. Two flows of a port
+guaranteed 7 against one other flow: 3.5 each (the port's 7) and 3; guaranteed 5: the fair
+shares, 3.33 each.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Link:
         self.queue_packets = queue_packets
         self.loss_ratio, self.rng = loss_ratio, rng
         self.classes: dict[int, _Class] = {}
+        self.guarantees: dict = {}    # guarantee key (a port) → its bucket, shared by its flows
         self.active: list = []        # backlogged flow ids
         self.virtual = 0.0
         self.serving, self.busy_until = None, 0.0
@@ -66,13 +71,17 @@ class Link:
         self._wake = None
         env.process(self._serve())
 
-    def attach(self, flow: int, min_bps: float | None = None) -> None:
-        """Declare a flow crossing this link (with its ``minimum_bandwidth``, if any)."""
-        guarantee = None
-        if min_bps:
-            # A bucket about 10 ms (and at least two packets) deep: the guarantee is a rate, not a burst.
-            guarantee = TokenBucket(min_bps, max(min_bps * 0.01, 2 * GUARANTEE_PACKET_BITS))
-        self.classes[flow] = _Class(guarantee)
+    def attach(self, flow: int, guarantee: tuple[str, float] | None = None) -> None:
+        """Declare a flow crossing this link, with the ``(key, min bit/s)`` of the port
+        guarantee it draws on, if any (flows with one key share one bucket)."""
+        bucket = None
+        if guarantee:
+            key, min_bps = guarantee
+            bucket = self.guarantees.get(key)
+            if bucket is None:
+                # About 10 ms (and at least two packets) deep: the guarantee is a rate, not a burst.
+                bucket = self.guarantees[key] = TokenBucket(min_bps, max(min_bps * 0.01, 2 * GUARANTEE_PACKET_BITS))
+        self.classes[flow] = _Class(bucket)
 
     def __call__(self, packet: Packet) -> None:
         cls = self.classes[packet.flow]

@@ -3,12 +3,14 @@ polices both directions).
 
 One policer stands for one port: every flow the port sends (or, for an OVN ingress meter,
 receives) shares its buckets — tc, OVS and OVN all police the interface's aggregate. The buckets
-count Ethernet frames (``overhead_bits`` on top of the IP packet's bits).
+count Ethernet frames (``overhead_bits`` on top of the IP packet's bits). Packets arriving at the
+same instant are taken in flow order (``instant``).
 """
 
 from __future__ import annotations
 
 from ..model.dispositions import Disposition
+from .instant import InstantBatch
 from .packet import Packet, forward
 
 
@@ -23,8 +25,13 @@ class Policer:
         self.overhead = overhead_bits
         self.conformed: dict[int, int] = {}
         self.dropped: dict[int, int] = {}
+        self._arrivals = InstantBatch(env, self.accept)
 
     def __call__(self, packet: Packet) -> None:
+        self._arrivals(packet)
+
+    def accept(self, packet: Packet) -> None:
+        """Police one packet now (after the instant's earlier arrivals in flow order)."""
         now = self.env.now
         bits, pkts = self.bits_bucket, self.packets_bucket
         frame = packet.bits + self.overhead

@@ -8,7 +8,8 @@ bigger than the bucket is dropped when ``drop_oversized`` (tbf) — otherwise th
 frame deep so that the FIFO always drains (HTB sends it).
 
 Each accepted packet's release time is computed when it is accepted (the FIFO's order and the
-buckets fix it), and one simpy timeout delivers it then.
+buckets fix it), and one simpy timeout delivers it then. Packets arriving at the same instant join
+the FIFO in flow order (``instant``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 from collections import deque
 
 from ..model.dispositions import Disposition
+from .instant import InstantBatch
 from .packet import Packet, forward
 
 
@@ -38,6 +40,7 @@ class Shaper:
         self.free_at = 0.0                 # when the last accepted packet leaves
         self.dropped: dict[int, int] = {}
         self.max_queue = 0
+        self._arrivals = InstantBatch(env, self.accept)
 
     def _drain(self, now: float) -> None:
         queue = self.queue
@@ -45,6 +48,10 @@ class Shaper:
             self.backlog_bits -= queue.popleft()[1]
 
     def __call__(self, packet: Packet) -> None:
+        self._arrivals(packet)
+
+    def accept(self, packet: Packet) -> None:
+        """Queue (or drop) one packet now (after the instant's earlier arrivals in flow order)."""
         now = self.env.now
         self._drain(now)
         frame = packet.bits + self.overhead

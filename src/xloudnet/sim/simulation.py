@@ -178,7 +178,7 @@ class Simulation:
         self.recorder.deliver(packet.flow, self.env.now, packet.sent)
         tcp = self.tcp.get(packet.flow)
         if tcp is not None:
-            tcp.delivered(packet.sent)
+            tcp.delivered(packet.sent, packet.seq)
 
     # --- running --------------------------------------------------------------------------------
     def run(self, progress=None) -> dict:

@@ -5,8 +5,9 @@ Both engines — the per-packet SimPy reference (``simulation``) and the batched
 
 - one egress **policer per source port** (every flow the port sends shares it), from the port's
   ``bandwidth_limit`` / ``packet_rate_limit`` egress rules;
-- the **links** of the flow's path (shared by every flow crossing them), each flow with its
-  ``minimum_bandwidth`` (either direction, source's or destination's policy) as a floor;
+- the **links** of the flow's path (shared by every flow crossing them); a ``minimum_bandwidth``
+  belongs to its port, not to each flow: every flow a port sends (egress minimum) or receives
+  (ingress minimum) draws on one guarantee per link (``guarantee_of``);
 - one ingress **shaper per destination port** (OVS: HTB; Linux bridge: tbf) — or, on OVN, an
   ingress **policer** (a meter).
 
@@ -40,7 +41,7 @@ class Stage:
     loss_ratio: float = 0.0        # links: random loss
     drop_oversized: bool = False
     flows: list = field(default_factory=list)
-    guarantees: dict = field(default_factory=dict)  # links: flow → min bit/s
+    guarantees: dict = field(default_factory=dict)  # links: flow → (guarantee key, min bit/s)
 
 
 @dataclass
@@ -54,6 +55,23 @@ class Layout:
 def min_kbps(qos: dict | None) -> float:
     minimum = (qos or {}).get("minimum_bandwidth") or {}
     return float(minimum.get("min_kbps") or 0.0)
+
+
+def guarantee_of(plan: Plan, src: str, dst: str) -> tuple[str, float] | None:
+    """The guarantee a flow draws on: its source port's egress minimum or its destination port's
+    ingress minimum, whichever is larger (the source's on a tie), keyed by that port — so the
+    flows of one port share one guarantee; None without a minimum."""
+    egress, ingress = min_kbps(plan.egress_qos), min_kbps(plan.ingress_qos)
+    if not egress and not ingress:
+        return None
+    if egress >= ingress:
+        return f"egress:{src}", egress * 1000.0
+    return f"ingress:{dst}", ingress * 1000.0
+
+
+def _receiver(plan: Plan, i: int) -> str:
+    last = plan.links[-1][0] if plan.links else ""
+    return last.rsplit("/", 1)[0] if last.endswith("/rx") else f"flow{i}"
 
 
 def build_layout(config: SimConfig, plans: list[Plan]) -> Layout:
@@ -91,7 +109,8 @@ def build_layout(config: SimConfig, plans: list[Plan]) -> Layout:
         if egress.get("bandwidth_limit") or egress.get("packet_rate_limit"):
             bits, pkts = buckets(egress, False)
             path.append(stage(f"police:{src}", lambda: Stage("policer", src, bits, pkts, overhead)))
-        guarantee = max(min_kbps(plan.egress_qos), min_kbps(plan.ingress_qos)) * 1000.0
+        dst = _receiver(plan, i)
+        guarantee = guarantee_of(plan, src, dst)
         for link_id, kind in plan.links:
             spec = config.link_spec(link_id, kind)
             s = stage(link_id, lambda: Stage("link", link_id, capacity_bps=spec.capacity_kbps * 1000.0,
@@ -102,8 +121,6 @@ def build_layout(config: SimConfig, plans: list[Plan]) -> Layout:
                 stages[s].guarantees[i] = guarantee
             path.append(s)
         arrive_at.append(len(path))
-        last = plan.links[-1][0] if plan.links else ""
-        dst = last.rsplit("/", 1)[0] if last.endswith("/rx") else f"flow{i}"
         ingress = plan.ingress_qos or {}
         if ingress.get("bandwidth_limit") or ingress.get("packet_rate_limit"):
             bits, pkts = buckets(ingress, backend.ingress != "policer")
@@ -127,4 +144,4 @@ def guarantee_bucket(min_bps: float) -> TokenBucket:
     return TokenBucket(min_bps, max(min_bps * 0.01, 2 * GUARANTEE_PACKET_BITS))
 
 
-__all__ = ["Stage", "Layout", "build_layout", "guarantee_bucket", "min_kbps"]
+__all__ = ["Stage", "Layout", "build_layout", "guarantee_bucket", "guarantee_of", "min_kbps"]

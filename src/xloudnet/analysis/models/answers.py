@@ -34,6 +34,12 @@ class Translation(Answer):
     type: str
     from_: str = Field(alias="from")
     to: str
+    from_port: int | None = None  # port forwarding: the destination port before and after
+    to_port: int | None = None
+
+    def describe(self) -> str:
+        ports = f" (port {self.from_port} → {self.to_port})" if self.from_port is not None else ""
+        return f"{self.type} {self.from_} → {self.to}{ports}"
 
 
 class QosRuleApplied(Answer):
@@ -90,7 +96,7 @@ def _hops_table(title: str, hops: list[Hop]) -> Table:
     for i, hop in enumerate(hops, 1):
         detail = [f"rule {hop.rule_id}" if hop.rule_id else "",
                   f"route {hop.route.destination} via {hop.route.nexthop or 'connected'}" if hop.route else "",
-                  f"{hop.translation.type} {hop.translation.from_} → {hop.translation.to}" if hop.translation else "",
+                  hop.translation.describe() if hop.translation else "",
                   hop.conntrack or "", hop.reason or "",
                   f"qos {hop.qos.policy_id}" if hop.qos else ""]
         table.add_row(str(i), hop.node, hop.stage, hop.action, " ".join(d for d in detail if d))
@@ -269,6 +275,50 @@ class SimulationResult(Answer):
         return table
 
 
+class QosWhatIfSide(Answer):
+    """One flow in one state of a QoS what-if."""
+
+    disposition: str
+    delivered_kbps: float
+    loss_ratio: float
+    p99_ms: float | None = None
+
+
+class QosWhatIfRow(Answer):
+    """One flow before and after the changes."""
+
+    index: int
+    name: str
+    before: QosWhatIfSide
+    after: QosWhatIfSide
+    delivered_kbps_change: float
+
+
+class QosWhatIfAnswer(Answer):
+    """The same simulation before and after a set of changes: one row per flow, and both full
+    results (series, links, rule hits) for plots and detail."""
+
+    flows: list[QosWhatIfRow]
+    changes_applied: int
+    before: SimulationResult
+    after: SimulationResult
+
+    def table(self) -> Table:
+        table = Table(title=f"QoS what-if ({self.changes_applied} change(s)): before → after, "
+                            f"{self.before.duration_s:g} s, seed {self.before.seed}")
+        for column in ("flow", "delivered kbps", "change kbps", "loss %", "p99 ms", "disposition"):
+            table.add_column(column, justify="left" if column in ("flow", "disposition") else "right")
+
+        def pair(row: QosWhatIfRow, key: str, fmt) -> str:
+            a, b = getattr(row.before, key), getattr(row.after, key)
+            return f"{'-' if a is None else fmt(a)} → {'-' if b is None else fmt(b)}"
+        for row in self.flows:
+            table.add_row(row.name, pair(row, "delivered_kbps", lambda v: f"{v:.1f}"),
+                          f"{row.delivered_kbps_change:+.1f}", pair(row, "loss_ratio", lambda v: f"{100 * v:.2f}"),
+                          pair(row, "p99_ms", lambda v: f"{v:.3f}"), pair(row, "disposition", str))
+        return table
+
+
 class SimulationJob(Answer):
     """A simulation job: ``BUILD`` queued, ``RUNNING``, ``ACTIVE`` done (with ``result``), ``ERROR``."""
 
@@ -281,7 +331,8 @@ class SimulationJob(Answer):
     created_at: str
     updated_at: str
     error: str | None = None
-    result: SimulationResult | None = None
+    changes: int | None = None  # a QoS what-if job: how many changes it applies
+    result: SimulationResult | QosWhatIfAnswer | None = None
 
     def table(self) -> Table:
         table = Table(title=f"simulation {self.id}")
@@ -322,5 +373,6 @@ class QuestionIndex(Answer):
 
 __all__ = ["Packet", "Route", "Translation", "QosApplied", "QosRuleApplied", "Hop", "ReturnPath", "AllowedService",
            "ReachAnswer", "MatrixAnswer", "FlowChange", "Evaluated", "WhatIfAnswer", "MatchingRule", "SGTestAnswer",
-           "Finding", "LintAnswer", "SimulatedFlowResult", "SimulationResult", "SimulationJob", "SimulationJobBody",
+           "Finding", "LintAnswer", "SimulatedFlowResult", "SimulationResult", "QosWhatIfSide", "QosWhatIfRow",
+           "QosWhatIfAnswer", "SimulationJob", "SimulationJobBody",
            "SimulationJobList", "Version", "Versions", "QuestionEntry", "QuestionIndex"]

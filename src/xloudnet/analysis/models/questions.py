@@ -106,7 +106,23 @@ class SimulationRequest(Question):
     links: Annotated[dict[LinkKey, LinkSettings], Field(max_length=256)] | None = None
     backend: Literal["ovs", "linuxbridge", "ovn"] | None = None  # whose QoS semantics (docs/simulation.md)
     engine: Literal["auto", "batched", "reference"] | None = None
+    # Given, the job is a QoS what-if: the same traffic before and after these changes.
+    changes: Annotated[list[Change], Field(min_length=1, max_length=MAX_CHANGES)] | None = None
+
+    def query(self) -> dict:
+        """The simulation engine's request (the changes are applied before, by the caller)."""
+        body = super().query()
+        body.pop("changes", None)
+        return body
+
+
+class QosWhatIfQuestion(SimulationRequest):
+    """A QoS what-if: apply ``changes`` (Neutron API calls, e.g. raise a bandwidth limit, move
+    ports to another policy) to a fork as the caller would, then run the same simulation on the
+    state before and the state after; the live plane is untouched."""
+
+    changes: Annotated[list[Change], Field(min_length=1, max_length=MAX_CHANGES)]
 
 
 __all__ = ["ReachQuestion", "MatrixQuestion", "Change", "WhatIfQuestion", "SGTestQuestion", "LintQuestion",
-           "Burst", "SimulatedFlow", "LinkSettings", "SimulationRequest"]
+           "Burst", "SimulatedFlow", "LinkSettings", "SimulationRequest", "QosWhatIfQuestion"]

@@ -5,10 +5,12 @@
 
 from .address_scopes import AddressScopeService
 from .agents import AgentService
+from .dhcp import DhcpAgentsHostingService, DhcpNetworksService
 from .default_sg_rules import DefaultSecurityGroupRuleService
 from .floatingips import FloatingIPService
 from .ip_availability import NetworkIPAvailabilityService
 from .networks import NetworkService
+from .port_forwardings import PortForwardingService
 from .ports import PortService
 from .qos import QosPolicyService, QOS_EXTRA_SERVICES
 from .rbac import RbacPolicyService
@@ -28,11 +30,14 @@ SERVICES = (
     SecurityGroupRuleService,
     RouterService,
     FloatingIPService,
+    PortForwardingService,
     QosPolicyService,
     *QOS_EXTRA_SERVICES,
     QuotaService,
     NetworkIPAvailabilityService,
     AgentService,
+    DhcpNetworksService,
+    DhcpAgentsHostingService,
     RbacPolicyService,
     DefaultSecurityGroupRuleService,
 )

@@ -4,8 +4,8 @@ The data plane plays the parts of two ML2/OVS agents on one host: the Open vSwit
 (security groups, L2 forwarding, QoS) and the legacy L3 agent (routers, NAT). They are listed
 with live figures taken from the store, always alive. Admins may change ``admin_state_up`` and
 ``description`` (kept in the ``agents`` table as overrides); everybody else sees no agents at
-all, as Neutron's admin-only ``get_agent`` policy makes it. There is no DHCP agent: xloudnet
-does not serve DHCP, so clients that need one skip, as they do on an OVN cloud without one.
+all, as Neutron's admin-only ``get_agent`` policy makes it. A DHCP agent is listed too while the
+plane simulates one (``ControlPlane(dhcp_agent=True)``, the default; see ``dhcp.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ SIMULATED = (
     ("neutron-openvswitch-agent", "Open vSwitch agent", "N/A", None),
     ("neutron-l3-agent", "L3 agent", "l3_agent", "nova"),
 )
+DHCP_AGENT = ("neutron-dhcp-agent", "DHCP agent", "dhcp_agent", "nova")
+# Neutron's agents table lives in MySQL, whose default collation compares these text columns
+# case-insensitively: tempest asks for agent_type "DHCP Agent" and finds the "DHCP agent".
+CASE_INSENSITIVE = ("agent_type", "binary", "topic", "host")
 
 AGENT = ResourceDef(
     collection="agents",
@@ -73,7 +77,8 @@ class AgentService(ResourceService):
     # --- the agents ---------------------------------------------------------------------------
     def _records(self) -> list[dict]:
         started = self._started()
-        return [self._record(binary, kind, topic, zone, started) for binary, kind, topic, zone in SIMULATED]
+        simulated = SIMULATED + ((DHCP_AGENT,) if self.plane.dhcp_agent else ())
+        return [self._record(binary, kind, topic, zone, started) for binary, kind, topic, zone in simulated]
 
     def _started(self) -> str:
         # Agents come up with the cloud: the oldest record's creation time, else now.
@@ -104,12 +109,30 @@ class AgentService(ResourceService):
                 "interfaces": sum(1 for _ in self.store.find("ports", "device_owner", "network:router_interface")),
                 "floating_ips": sum(1 for f in self.store.table("floatingips").values() if f["port_id"]),
             }
+        if binary == DHCP_AGENT[0]:
+            return self._dhcp_configurations()
         return {
             "bridge_mappings": {"public": "br-ex"},
             "tunnel_types": ["vxlan"],
             "extensions": ["qos"],
             "devices": len(self.store.table("ports")),
         }
+
+    def _dhcp_configurations(self) -> dict:
+        ports = list(self.store.find("ports", "device_owner", "network:dhcp"))
+        return {
+            "dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq",
+            "dhcp_lease_duration": 86400,
+            "log_agent_heartbeats": False,
+            "notifies_port_ready": True,
+            "networks": len({p["network_id"] for p in ports}),
+            "ports": len(ports),
+            "subnets": sum(len(p["fixed_ips"]) for p in ports),
+        }
+
+    def get_record(self, ctx: Context, rid: str) -> dict:
+        """The agent as an admin sees it (AgentNotFound for anybody else or an unknown id)."""
+        return self._get(ctx, rid)
 
     def _get(self, ctx: Context, rid: str) -> dict:
         found = next((a for a in self._records() if a["id"] == rid), None)
@@ -120,7 +143,8 @@ class AgentService(ResourceService):
     # --- handlers -----------------------------------------------------------------------------
     def _list(self, ctx: Context, req, **_):
         q = query.parse(req.query, self.definition)
-        match = query.matcher(q)
+        folded = {k: {str(v).casefold() for v in q.filters.pop(k)} for k in CASE_INSENSITIVE if k in q.filters}
+        match = query.matcher(q, [_folded_check(k, wanted) for k, wanted in folded.items()])
         agents = [a for a in self._records() if match(a)] if ctx.is_admin else []
         return Response(200, {"agents": [self.present(ctx, a, q.fields) for a in agents]})
 
@@ -140,6 +164,10 @@ class AgentService(ResourceService):
         self._get(ctx, rid)
         # A real agent re-registers on its next heartbeat; a simulated one is always there.
         raise errors.Conflict(message=f"Agent {rid} is simulated by xloudnet and cannot be deleted.")
+
+
+def _folded_check(key: str, wanted: set[str]):
+    return lambda record: str(record.get(key)).casefold() in wanted
 
 
 def _agent_time(stamp: str) -> str:

@@ -3,7 +3,7 @@
 The address is held by an internal port on the external network (``device_owner``
 ``network:floatingip``, ``device_id`` = the floating IP's id, project ""), so ordinary IPAM
 allocates and frees it. Association picks the router that has an interface on the port's subnet
-and a gateway on the floating network (``_serving_router``).
+and a gateway on the floating network (``serving_router``).
 
 Status rule (docs/status.md): ``ACTIVE`` while associated with a port, ``DOWN`` otherwise.
 ``port_details`` is computed from the associated port when the record is presented, so it always
@@ -52,6 +52,7 @@ FLOATINGIP = ResourceDef(
         Attr("status", filter=True, sort=True),
         Attr("qos_policy_id", post=True, put=True, default=None, validate=uuid_or_none),
         Attr("port_details"),
+        Attr("port_forwardings"),  # expose-port-forwarding-in-fip: filled in by ``present``
         Attr("floating_port_id", visible=False),
     ),
 )
@@ -108,6 +109,7 @@ class FloatingIPService(ResourceService):
             router_id=router_id,
             status="ACTIVE" if port_id else "DOWN",
             port_details=None,
+            port_forwardings=[],
             floating_port_id=port["id"],
         )
         # Real Neutron reports a new floating IP at revision 0 (samples 047 and 054).
@@ -139,6 +141,12 @@ class FloatingIPService(ResourceService):
         # any other body leaves an association alone unless it names port_id.
         changes = dict(changes) or {"port_id": None}
         self.plane.qos_policies.check_change(ctx, record, changes)
+        forwarded = self.plane.port_forwardings.has_forwardings(record["id"])
+        if forwarded and changes.get("port_id"):
+            raise errors.FipInUseByPortForwarding(id=record["id"])
+        if forwarded:
+            # Port forwardings own the router and status; there is no association to clear.
+            changes.pop("port_id", None)
         if "port_id" in changes or "fixed_ip_address" in changes:
             port_id, fixed_ip, router_id = self._association(
                 ctx, record, changes.get("port_id"), changes.get("fixed_ip_address")
@@ -154,6 +162,8 @@ class FloatingIPService(ResourceService):
         return new
 
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
+        if self.plane.port_forwardings.has_forwardings(record["id"]):
+            raise errors.FipInUseByPortForwarding(id=record["id"])
         self.release(record)
 
     def release(self, record: dict) -> None:
@@ -181,7 +191,7 @@ class FloatingIPService(ResourceService):
         if port["device_owner"] in UNSERVICED_OWNERS:
             raise _bad(f"Port {port_id} is unable to be assigned a floating IP")
         fixed_ip, subnet_id = self._pick_fixed_ip(port, fixed_ip)
-        router_id = self._serving_router(port, subnet_id, fip["floating_network_id"])
+        router_id = self.serving_router(port, subnet_id, fip["floating_network_id"])
         if port_id != fip.get("port_id"):
             for other in self.store.find(self.table, "port_id", port_id):
                 if (
@@ -218,7 +228,7 @@ class FloatingIPService(ResourceService):
             )
         return v4[0]["ip_address"], v4[0]["subnet_id"]
 
-    def _serving_router(self, port: dict, subnet_id: str, external_network_id: str) -> str:
+    def serving_router(self, port: dict, subnet_id: str, external_network_id: str) -> str:
         """The router that serves a floating IP for ``port``'s address on ``subnet_id``.
 
         It needs an interface on that subnet and a gateway on the external network; among
@@ -262,6 +272,9 @@ class FloatingIPService(ResourceService):
     # --- presentation ---------------------------------------------------------------------------
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         view = super().present(ctx, record, fields)
+        if "port_forwardings" in view and self.plane.port_forwardings.has_forwardings(record["id"]):
+            view = dict(view)
+            view["port_forwardings"] = self.plane.port_forwardings.fip_view(record["id"])
         if record["port_id"] and "port_details" in view:
             port = self.store.get("ports", record["port_id"])
             if port is not None:

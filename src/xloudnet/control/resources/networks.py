@@ -20,7 +20,9 @@ from ..attributes import (
     uuid_or_none,
 )
 from ..context import Context
+from ..query import ListQuery
 from ..service import ResourceService
+from .dhcp import BINDINGS, sync_network
 
 OVERLAY_MTU = 1450  # vxlan on a 1500 underlay, as the recorded Neutron reports for tenant nets
 PHYSICAL_MTU = 1500  # flat and vlan networks
@@ -67,6 +69,11 @@ class NetworkService(ResourceService):
     attribute = "networks"
     indexes = ("project_id", "qos_policy_id")
     extensions = ("network", "external-net", "provider", "net-mtu", "net-mtu-writable", "port-security")
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+
+    def extra_checks(self, ctx: Context, q: ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
 
     def visible(self, ctx: Context, record: dict) -> bool:
         return (
@@ -148,6 +155,8 @@ class NetworkService(ResourceService):
                 self.plane.rbac_policies.set_wildcard("network", new, action, changes[flag])
         if "admin_state_up" in changes:
             self.plane.ports.refresh_status_on_network(new["id"])
+            # The DHCP agent releases its port on an admin-down network, sets it up again on up.
+            sync_network(self.plane, new["id"])
         return new
 
     @staticmethod
@@ -201,6 +210,8 @@ class NetworkService(ResourceService):
         for subnet_id in record["subnets"]:
             self.store.delete("subnets", subnet_id)
         self.plane.rbac_policies.forget(record["id"])
+        if self.store.get(BINDINGS, record["id"]) is not None:
+            self.store.delete(BINDINGS, record["id"])  # the DHCP agent forgets the network
         self.store.delete(self.table, record["id"])
 
     # --- helpers other services use -------------------------------------------------------------

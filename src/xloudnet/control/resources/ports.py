@@ -1,6 +1,6 @@
 """Ports: a device's attachment to a network, with its addresses, MAC and security settings.
 
-Status rule (no agents here, so the control plane decides, and re-decides on every port write and
+Status rule (the control plane decides for the agents, and re-decides on every port write and
 on ``refresh_status_on_network`` when the network's admin state changes):
 
 - ``network:floatingip`` ports are ``N/A``;
@@ -307,6 +307,8 @@ class PortService(ResourceService):
         updated["qos_network_policy_id"] = network["qos_policy_id"] if network else None
         updated["status"] = port_status(updated, network)
         self.store.put(self.table, updated)
+        if "fixed_ips" in changes:
+            self.plane.port_forwardings.port_addresses_changed(updated)
         return updated
 
     def _check_mac_change(self, record: dict, mac: str) -> None:
@@ -349,6 +351,7 @@ class PortService(ResourceService):
         self._check_not_service_port(record)
         self._check_no_foreign_floating_ips(ctx, record)
         self.plane.floatingips.disassociate_port(record["id"])
+        self.plane.port_forwardings.port_removed(record["id"])
         self.store.delete(self.table, record["id"])
 
     def _check_not_service_port(self, record: dict) -> None:

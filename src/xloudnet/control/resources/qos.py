@@ -121,6 +121,7 @@ class QosPolicyService(ResourceService):
     definition = QOS_POLICY
     table = "qos_policies"
     attribute = "qos_policies"
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
     extensions = (
         "qos",
         "qos-bw-limit-direction",
@@ -131,6 +132,10 @@ class QosPolicyService(ResourceService):
         "qos-rules-alias",
         "qos-pps",
     )
+
+    def extra_checks(self, ctx: Context, q: query.ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
 
     # --- policy -------------------------------------------------------------------------------
     def visible(self, ctx: Context, record: dict) -> bool:

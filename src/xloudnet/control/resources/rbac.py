@@ -1,5 +1,7 @@
-"""RBAC policies (``rbac-policies``): share a network or a QoS policy with one project, or with
-all of them (``*``), and make a network external for one project or all.
+"""RBAC policies (``rbac-policies``, ``rbac-security-groups``, ``rbac-subnetpool``,
+``rbac-address-scope``): share a network, a QoS policy, a security group, a subnet pool or an
+address scope with one project, or with all of them
+(``*``), and make a network external for one project or all.
 
 An entry says: ``object_id`` (of ``object_type``) is granted ``action`` to ``target_tenant``.
 The objects' own flags follow the entries: a network or policy is ``shared`` when a wildcard
@@ -7,24 +9,84 @@ The objects' own flags follow the entries: a network or policy is ``shared`` whe
 network is ``router:external`` while any ``access_as_external`` entry exists. A targeted entry
 makes the object visible and usable to that project alone, and the object reads ``shared: true``
 for it. An entry cannot go while the projects it admits still use the object (their ports on the
-network, their networks / ports / floating IPs on the policy, their router gateways on the
-external network): 409 ``RbacPolicyInUse``. Entries are seen by their owner and by admins.
+network, their networks / ports / floating IPs on the policy, their ports in the security group,
+their subnets from the pool, their router gateways on the external network): 409
+``RbacPolicyInUse``. Entries are seen by their owner and by admins.
+
+Each object type is one entry of ``OBJECT_TYPES`` (its table and actions) plus, where it has
+them, a hook in ``BOUND_PROJECTS`` (who depends on the object) and in ``CREATE_CHECKS`` (what
+must hold before the object may be shared with a project).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import errors
-from ..attributes import Attr, ResourceDef, string, uuid_value
+from ..attributes import Attr, ResourceDef, string, to_bool, uuid_value
 from ..context import Context
 from ..service import ResourceService
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plane import ControlPlane
+
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"
-# object_type -> (store table, actions it supports)
-OBJECT_TYPES = {"network": ("networks", (SHARED, EXTERNAL)), "qos_policy": ("qos_policies", (SHARED,)),
-                "address_scope": ("address_scopes", (SHARED,))}
 WILDCARD = "*"
+# object_type -> (store table, actions it supports)
+OBJECT_TYPES = {
+    "network": ("networks", (SHARED, EXTERNAL)),
+    "qos_policy": ("qos_policies", (SHARED,)),
+    "security_group": ("security_groups", (SHARED,)),
+    "subnetpool": ("subnetpools", (SHARED,)),
+    "address_scope": ("address_scopes", (SHARED,)),
+}
+
+
+# --- per-type hooks: Neutron's get_bound_project_ids (who uses the object) ----------------------
+def _qos_users(plane: "ControlPlane", object_id: str) -> set[str]:
+    return {r["project_id"] for t in ("networks", "ports", "floatingips")
+            for r in plane.store.find(t, "qos_policy_id", object_id) if r.get("project_id")}
+
+
+def _security_group_users(plane: "ControlPlane", object_id: str) -> set[str]:
+    return {p["project_id"] for p in plane.security_groups.members(object_id) if p.get("project_id")}
+
+
+def _subnetpool_users(plane: "ControlPlane", object_id: str) -> set[str]:
+    return {s["project_id"] for s in plane.store.find("subnets", "subnetpool_id", object_id) if s.get("project_id")}
+
+
+def _address_scope_users(plane: "ControlPlane", object_id: str) -> set[str]:
+    return {p["project_id"] for p in plane.store.find("subnetpools", "address_scope_id", object_id)}
+
+
+# object_type -> projects whose resources depend on the object through an access_as_shared grant
+# (networks are answered by the service itself: their grants come in two kinds).
+BOUND_PROJECTS: dict[str, Callable[["ControlPlane", str], set[str]]] = {
+    "qos_policy": _qos_users,
+    "security_group": _security_group_users,
+    "subnetpool": _subnetpool_users,
+    "address_scope": _address_scope_users,
+}
+
+
+# --- per-type hooks: Neutron's validate_rbac_policy_create ---------------------------------------
+def _subnetpool_scope_reachable(plane: "ControlPlane", obj: dict, target: str) -> None:
+    """A pool in an address scope may be shared only with a project that may use the scope."""
+    scope = obj.get("address_scope_id")
+    if scope and not any(e["target_tenant"] in (WILDCARD, target)
+                         for e in plane.store.find("rbac_policies", "object_id", scope)):
+        raise errors.InvalidInput(error_message=(
+            f"Failed to create RBAC policy on object {obj['id']} because target project doesn't "
+            "have access to associated address scope."))
+
+
+CREATE_CHECKS: dict[str, Callable[["ControlPlane", dict, str], None]] = {
+    "subnetpool": _subnetpool_scope_reachable,
+}
+
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
@@ -66,9 +128,9 @@ class RbacPolicyService(ResourceService):
     definition = RBAC_POLICY
     table = "rbac_policies"
     attribute = "rbac_policies"
-    indexes = ("project_id", "object_id")
+    indexes = ("project_id", "object_id", "target_tenant")
     indexed_filters = ("object_id", "project_id")
-    extensions = ("rbac-policies",)
+    extensions = ("rbac-policies", "rbac-security-groups", "rbac-subnetpool")
 
     def not_found(self, rid: str) -> errors.NeutronException:
         return errors.RbacPolicyNotFound(id=rid, object_type="rbac_policy")
@@ -76,11 +138,36 @@ class RbacPolicyService(ResourceService):
     # --- questions other services ask ---------------------------------------------------------
     def grants(self, object_id: str, project_id: str | None, action: str = SHARED) -> bool:
         """Does an entry give ``project_id`` (or everybody) ``action`` on the object?"""
+        if not self.store.count_where(self.table, "object_id", object_id):
+            return False  # most objects have no entries: an O(1) answer for listings' per-record checks
         return any(e["action"] == action and e["target_tenant"] in (WILDCARD, project_id)
                    for e in self.store.find(self.table, "object_id", object_id))
 
+    def shared_with(self, record: dict, project_id: str | None) -> bool:
+        """The object reads ``shared: true`` for this project (shared with all, or with it)."""
+        return bool(record.get("shared")) or self.grants(record["id"], project_id)
+
+    def shared_object_ids(self, object_type: str, project_id: str | None) -> list[str]:
+        """Ids of the objects of ``object_type`` shared with ``project_id`` or with everybody
+        (by the ``target_tenant`` index: a listing gathers them without scanning its table)."""
+        targets = (WILDCARD, project_id) if project_id else (WILDCARD,)
+        return list(dict.fromkeys(e["object_id"] for target in targets
+                                  for e in self.store.find(self.table, "target_tenant", target)
+                                  if e["object_type"] == object_type and e["action"] == SHARED))
+
+    def shared_filter(self, ctx: Context, values: list[str]) -> Callable[[dict], bool]:
+        """``?shared=`` on an RBAC object, as neutron-lib's apply_filters: does an
+        access_as_shared entry name everybody or the caller's project (first value counts)."""
+        try:
+            wanted = to_bool(values[0])
+        except ValueError as exc:
+            raise errors.HTTPBadRequest(f"Invalid input for shared. Reason: {exc}.") from None
+        return lambda record: self.shared_with(record, ctx.project_id) == wanted
+
     def granted_to(self, object_id: str, project_id: str | None) -> bool:
         """Any entry at all naming ``project_id`` or everybody (what makes an object visible)."""
+        if not self.store.count_where(self.table, "object_id", object_id):
+            return False
         return any(e["target_tenant"] in (WILDCARD, project_id) for e in self.store.find(self.table, "object_id", object_id))
 
     # --- the flags the objects carry ----------------------------------------------------------
@@ -143,6 +230,9 @@ class RbacPolicyService(ResourceService):
         if target is None or not (ctx.is_admin or target["project_id"] == ctx.project_id):
             # Neutron's callbacks answer both cases alike, without telling whether it exists.
             raise errors.InvalidInput(error_message="Only admins can manipulate policies on objects they do not own")
+        check = CREATE_CHECKS.get(attrs["object_type"])
+        if check is not None:
+            check(self.plane, target, attrs["target_tenant"])
         same = (attrs["object_id"], attrs["action"], attrs["target_tenant"])
         if any((e["object_id"], e["action"], e["target_tenant"]) == same
                for e in self.store.find(self.table, "object_id", attrs["object_id"])):
@@ -211,11 +301,9 @@ class RbacPolicyService(ResourceService):
     def _users(self, entry: dict) -> set[str]:
         """Projects whose resources depend on the object through this kind of grant."""
         oid = entry["object_id"]
-        if entry["object_type"] == "address_scope":  # the owners of the pools in the scope
-            return {p["project_id"] for p in self.store.find("subnetpools", "address_scope_id", oid)}
-        if entry["object_type"] == "qos_policy":
-            return {r["project_id"] for t in ("networks", "ports", "floatingips")
-                    for r in self.store.find(t, "qos_policy_id", oid) if r.get("project_id")}
+        if entry["object_type"] != "network":
+            hook = BOUND_PROJECTS.get(entry["object_type"])
+            return hook(self.plane, oid) if hook is not None else set()
         if entry["action"] == EXTERNAL:
             # Gateway ports belong to nobody; the routers holding them do.
             return {r["project_id"] for r in self.store.table("routers").values()

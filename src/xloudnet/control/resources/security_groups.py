@@ -245,6 +245,7 @@ SG_EXTENSIONS = (
     "security-groups-normalized-cidr",
     "security-groups-rules-belongs-to-default-sg",
     "port-security-groups-filtering",
+    "security-groups-shared-filtering",
 )
 
 
@@ -265,9 +266,17 @@ class SecurityGroupService(ResourceService):
     attribute = "security_groups"
     indexes = ("project_id", "default_of")
     extensions = SG_EXTENSIONS
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+
+    def extra_checks(self, ctx: Context, q: ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
 
     def visible(self, ctx: Context, record: dict) -> bool:
-        return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+        # Neutron's get_security_group: admin, owner, or the group shared with the caller's
+        # project (rbac-security-groups: a wildcard or targeted access_as_shared entry).
+        return (ctx.is_admin or record["project_id"] == ctx.project_id
+                or self.plane.rbac_policies.shared_with(record, ctx.project_id))
 
     # --- hooks other services call ---------------------------------------------------------------
     def ensure_default(self, project_id: str | None) -> str | None:
@@ -294,7 +303,8 @@ class SecurityGroupService(ResourceService):
         for sg_id in dict.fromkeys(sg_ids):
             record = self.store.get(self.table, sg_id) if isinstance(sg_id, str) else None
             if record is not None and (
-                ctx.is_admin or not project_id or record["project_id"] == project_id or record["shared"]
+                ctx.is_admin or not project_id or record["project_id"] == project_id
+                or self.plane.rbac_policies.shared_with(record, project_id)
             ):
                 found.append(record)
             else:
@@ -320,8 +330,22 @@ class SecurityGroupService(ResourceService):
         self.ensure_default(_listing_project(ctx, q))
         return super().list(ctx, q)
 
+    def candidates(self, ctx: Context, q: ListQuery):
+        """A member sees its own groups and those shared with it: gather both by index."""
+        if ctx.is_admin or any(key in q.filters for key in self.indexed_filters):
+            return super().candidates(ctx, q)
+        found = {r["id"]: r for r in self.store.find(self.table, "project_id", ctx.project_id)}
+        for gid in self.plane.rbac_policies.shared_object_ids("security_group", ctx.project_id):
+            record = self.store.get(self.table, gid)
+            if record is not None:
+                found.setdefault(gid, record)
+        return iter(found.values())
+
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         """The group with its rules as full dicts (computed from the rules index, never stored)."""
+        # ``shared`` reads true for a project an RBAC entry shares the group with.
+        if not record["shared"] and ctx.project_id and self.plane.rbac_policies.grants(record["id"], ctx.project_id):
+            record = {**record, "shared": True}
         body = super().present(ctx, record, fields)
         if not fields or "security_group_rules" in fields:
             body = dict(body)
@@ -351,6 +375,7 @@ class SecurityGroupService(ResourceService):
         if record["default_of"] is not None and not ctx.is_admin:
             raise errors.SecurityGroupCannotRemoveDefault()
         self.plane.security_group_rules.remove_for_group(record["id"])
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
 
 

@@ -29,6 +29,7 @@ from ..attributes import (
     uuid_or_none,
 )
 from ..context import Context
+from ..query import ListQuery
 from ..service import ResourceService
 
 # Per IP version: (longest prefix, default min_prefixlen, quota unit)
@@ -103,12 +104,21 @@ class SubnetPoolService(ResourceService):
     extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard")
     member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes",
                       "onboard_network_subnets": "onboard_network_subnets"}
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+
+    def extra_checks(self, ctx: Context, q: ListQuery) -> list:
+        shared = q.special.get("shared")
+        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
 
     def visible(self, ctx: Context, record: dict) -> bool:
-        return ctx.is_admin or record["project_id"] == ctx.project_id or record["shared"]
+        # rbac-subnetpool: a targeted access_as_shared entry shows the pool to that project.
+        return (ctx.is_admin or record["project_id"] == ctx.project_id
+                or self.plane.rbac_policies.shared_with(record, ctx.project_id))
 
     def present(self, ctx: Context, record: dict, fields: list[str] | None = None) -> dict:
         shown = {**record, **{k: str(record[k]) for k in PREFIXLENS}}
+        if not record["shared"] and ctx.project_id and self.plane.rbac_policies.grants(record["id"], ctx.project_id):
+            shown["shared"] = True  # as Neutron shows it to a project the pool is shared with
         return super().present(ctx, shown, fields)
 
     # --- create / update ----------------------------------------------------------------------
@@ -124,6 +134,8 @@ class SubnetPoolService(ResourceService):
         self.plane.address_scopes.check_pool_joins(ctx, scope, pool_id, fields["prefixes"], fields["ip_version"])
         record = self.new_record({**attrs, "id": pool_id}, **fields, address_scope_id=scope)
         self.store.put(self.table, record)
+        if record["shared"]:  # ``shared`` on create is a wildcard access_as_shared entry
+            self.plane.rbac_policies.set_wildcard("subnetpool", record, "access_as_shared", True)
         return record
 
     def _update(self, ctx: Context, record: dict, changes: dict, **parents) -> dict:
@@ -201,6 +213,7 @@ class SubnetPoolService(ResourceService):
     def _delete(self, ctx: Context, record: dict, **parents) -> None:
         if any(True for _ in self.store.find("subnets", "subnetpool_id", record["id"])):
             raise errors.SubnetPoolDeleteError(reason="Subnet pool has existing allocations")
+        self.plane.rbac_policies.forget(record["id"])
         self.store.delete(self.table, record["id"])
 
     # --- prefix operations (subnetpool-prefix-ops) -------------------------------------------

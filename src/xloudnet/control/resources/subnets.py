@@ -28,6 +28,7 @@ from ..attributes import (
 from ..context import Context
 from ..query import ListQuery
 from ..service import ResourceService
+from .dhcp import sync_network
 from .networks import AUTO_DELETE_OWNERS
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
@@ -259,6 +260,7 @@ class SubnetService(ResourceService):
         self.plane.networks.add_subnet(network["id"], record["id"])
         if ipam.is_auto_address(record):
             self.plane.ports.add_auto_addresses(record)
+        sync_network(self.plane, network["id"])  # the DHCP agent takes its address now
         return record
 
     def _new_subnet_fields(self, network: dict, attrs: dict) -> dict:
@@ -415,6 +417,8 @@ class SubnetService(ResourceService):
             ipam.check_gateway_outside_pools(gateway, version, current)
         new = self.changed(record, changes)
         self.store.put(self.table, new)
+        if "enable_dhcp" in changes:
+            sync_network(self.plane, record["network_id"])  # the DHCP port gains or drops an address
         return new
 
     def _check_gateway_free(self, record: dict) -> None:
@@ -441,6 +445,7 @@ class SubnetService(ResourceService):
         self.plane.networks.remove_subnet(record["network_id"], subnet_id)
         self.store.delete(self.table, subnet_id)
         self.plane.ports.ipam.forget(subnet_id)
+        sync_network(self.plane, record["network_id"])  # the last DHCP subnet gone: so is the port
 
 
 IN_USE_REASON = "One or more ports have an IP allocation from this subnet"
