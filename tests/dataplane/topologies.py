@@ -569,7 +569,9 @@ def _port_forwardings(draw, t: Topology, routers: list) -> None:
         if info is None or not draw(mostly(0.6)):
             continue
         prefix = "203.0.113" if info["network_id"] == "n-ext" else "198.18.0"
-        fip = t.fip(f"fip-pf-{rid}", info["network_id"], f"{prefix}.{210 + len(t.port_forwardings)}")
+        # One address per forwarding floating IP (a router may get one and then no forwardings).
+        taken = sum(1 for f in t.floatingips if f.startswith("fip-pf-"))
+        fip = t.fip(f"fip-pf-{rid}", info["network_id"], f"{prefix}.{210 + taken}")
         subnets = set(_connected(t, rid))
         targets = sorted((p["id"], f["ip_address"]) for p in t.ports.values() if p["device_owner"].startswith("compute")
                          for f in p["fixed_ips"] if f["subnet_id"] in subnets
