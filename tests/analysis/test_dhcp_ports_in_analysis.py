@@ -44,3 +44,10 @@ def test_whatif_subnet_on_a_fork_makes_a_dhcp_port_there_only():
     answer = Session(plane, DEMO).whatif(changes=[change], protocol="tcp", destination_port=22)
     assert answer.changes_applied == 1
     assert len(plane.store.table("ports")) == before  # the live plane is untouched
+
+
+def test_topology_graph_has_no_node_for_the_dhcp_port():
+    plane, _net, vms, dhcp = _cloud()
+    graph = Session(plane, DEMO).topology()
+    assert f"port:{dhcp['id']}" not in graph
+    assert all(f"port:{v['id']}" in graph for v in vms)

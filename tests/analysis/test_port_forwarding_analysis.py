@@ -144,3 +144,28 @@ def test_whatif_refuses_a_forwarding_the_api_would_refuse(cloud):
                                 "internal_ip_address": "10.9.9.9", "external_port": 1, "internal_port": 1}}}],
             protocol="tcp", destination_port=1)
     assert (caught.value.index, caught.value.error.status, caught.value.error.type) == (0, 400, "BadRequest")
+
+
+def test_topology_has_a_port_forwarding_edge_from_the_floating_ip_to_the_port(cloud):
+    _forward(cloud, external_port_range="9000:9009", internal_port_range="8000:8009")
+    graph = Session(cloud["plane"], cloud["demo"]).topology()
+    [edge] = [d for _a, b, d in graph.out_edges(f"floatingip:{cloud['fip']['id']}", data=True)
+              if d["kind"] == "port_forwarding"]
+    assert (edge["protocol"], edge["external_port_range"], edge["internal_port_range"], edge["address"]) == (
+        "tcp", "9000:9009", "8000:8009", cloud["web"]["fixed_ips"][0]["ip_address"])
+    assert graph.has_edge(f"router:{cloud['router']['id']}", f"floatingip:{cloud['fip']['id']}")
+
+
+def test_the_packet_simulator_delivers_through_a_forwarding_and_drops_other_ports(cloud):
+    cloud["plane"].security_group_rules.create(cloud["demo"], {
+        "security_group_id": cloud["web"]["security_groups"][0], "direction": "ingress", "ethertype": "IPv4",
+        "protocol": "udp", "port_range_min": 8001, "port_range_max": 8001})
+    _forward(cloud, protocol="udp", external_port=6001, internal_port=8001)
+    fip = cloud["fip"]["floating_ip_address"]
+    flows = [{"source": {"ip_address": HOST}, "destination": {"ip_address": fip}, "protocol": "udp",
+              "destination_port": port, "rate_kbps": 500, "packet_size": 500} for port in (6001, 6002)]
+    result = Session(cloud["plane"], cloud["demo"]).simulate({"flows": flows, "duration_s": 0.2, "seed": 1})
+    through, closed = result.model_dump()["flows"]
+    assert through["disposition"] == "ACCEPTED" and through["path"][-1] == f"port:{cloud['web']['id']}/rx"
+    assert through["delivered"]["packets"] == through["offered"]["packets"] > 0
+    assert closed["disposition"] == "DENIED_INGRESS" and closed["delivered"]["packets"] == 0

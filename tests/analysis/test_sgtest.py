@@ -42,7 +42,8 @@ def test_permit_lists_every_matching_rule_of_every_group():
     assert answer["matching_rules"][1] == {
         "rule_id": "g2-low", "security_group_id": "g2", "security_group_name": "second",
         "direction": "ingress", "ethertype": "IPv4", "protocol": "6", "port_range_min": 1,
-        "port_range_max": 1024, "remote_ip_prefix": None, "remote_group_id": None}
+        "port_range_max": 1024, "remote_ip_prefix": None, "remote_group_id": None,
+        "remote_address_group_id": None}
     assert answer["port_security_enabled"] is True and answer["port_id"] == "vm-b"
 
 

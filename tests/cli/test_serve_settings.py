@@ -116,3 +116,14 @@ def test_missing_config_file_is_one_line(tmp_path, capsys):
     missing = tmp_path / "nope.yaml"
     assert main(["serve", "--config", str(missing)]) == 2
     assert capsys.readouterr().err.strip() == f"xloudnet: {missing}: No such file or directory"
+
+
+def test_dhcp_agent_is_on_by_default_and_off_by_config_or_flag(tmp_path):
+    assert load_settings(None, {}).dhcp_agent is True
+    config = tmp_path / "x.yaml"
+    config.write_text("dhcp_agent: false\n")
+    assert load_settings(config, {}).dhcp_agent is False
+    assert load_settings(None, {}, dhcp_agent=False).dhcp_agent is False  # serve --no-dhcp-agent
+    config.write_text("dhcp_agent: maybe\n")
+    with pytest.raises(ValueError):
+        load_settings(config, {})

@@ -329,3 +329,12 @@ def test_removing_a_network_accepts_the_body_openstacksdk_sends(call, demo, net)
     # core resources keep refusing a DELETE body
     status, body = call(ADMIN, "DELETE", f"/v2.0/networks/{network['id']}", {"x": 1})
     assert (status, _error(body)) == (400, "HTTPBadRequest")
+
+
+def test_deleting_the_agents_port_makes_the_agent_create_a_new_one(call, demo, net):
+    network = net()
+    subnet = _subnet(call, demo, network["id"])
+    old = _agent_port(call, network["id"])
+    assert call(demo, "DELETE", f"{PORTS}/{old['id']}")[0] == 204  # the network owner may
+    new = _agent_port(call, network["id"])
+    assert new["id"] != old["id"] and _addresses(new) == {subnet["id"]: "10.0.0.2"}

@@ -251,10 +251,12 @@ SPANS = st.tuples(st.integers(1, 60), st.integers(0, 8)).map(lambda s: (s[0], s[
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(SPANS, st.sampled_from(("tcp", "udp")), st.booleans()), min_size=1, max_size=12))
-def test_stored_external_ranges_never_overlap_per_protocol(admin, demo, requests):
-    """Whatever is asked, the forwardings a floating IP keeps have disjoint external ranges per
-    protocol, and every internal range is one port or as wide as its external range."""
+@given(st.lists(st.tuples(SPANS, st.sampled_from(("tcp", "udp")), st.booleans()), min_size=1, max_size=12),
+       st.lists(st.tuples(st.integers(0, 11), SPANS, st.sampled_from(("tcp", "udp")), st.booleans()), max_size=6))
+def test_stored_external_ranges_never_overlap_per_protocol(admin, demo, requests, updates):
+    """Whatever is asked (creates, then updates of ranges and protocols), the forwardings a
+    floating IP keeps have disjoint external ranges per protocol, and every internal range is one
+    port or as wide as its external range."""
     plane = ControlPlane()
     api = NeutronAPI(plane)
 
@@ -275,6 +277,14 @@ def test_stored_external_ranges_never_overlap_per_protocol(admin, demo, requests
         status, _ = _create(call, demo, fip["id"], port, protocol=protocol, external_port=None, internal_port=None,
                             external_port_range=f"{first}:{last}", internal_port_range=inner)
         assert status in (201, 400)
+    made = plane.port_forwardings.of_floatingip(fip["id"])
+    for n, (first, last), protocol, ranged in updates:
+        if made:
+            pf = made[n % len(made)]
+            body = {"protocol": protocol, **({"external_port_range": f"{first}:{last}"} if ranged else {})}
+            status, _ = call(demo, "PUT", f"/v2.0/floatingips/{fip['id']}/port_forwardings/{pf['id']}",
+                             {"port_forwarding": body})
+            assert status in (200, 400)
     kept = plane.port_forwardings.of_floatingip(fip["id"])
     for a in kept:
         (a0, a1), (i0, i1) = (tuple(map(int, a[k].split(":"))) for k in ("external_port_range", "internal_port_range"))

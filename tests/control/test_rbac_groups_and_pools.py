@@ -305,3 +305,17 @@ def test_the_shared_filter_answers_for_the_caller(call, boss, one, two, kind):
     assert not listed(two, "true")
     status, body = call(one, "GET", path, query=[("shared", "maybe")])
     assert status == 400
+
+
+def test_a_default_pool_serves_the_projects_that_may_see_it(call, boss, one, two):
+    pool = _pool(call, boss, is_default=True)
+    _ok(_share(call, boss, "subnetpool", pool["id"], ONE))
+    for ctx, expected in ((one, 201), (two, 400)):
+        net = _ok(call(ctx, "POST", "/v2.0/networks", {"network": {}}))["network"]
+        status, body = call(ctx, "POST", "/v2.0/subnets", {"subnet": {
+            "network_id": net["id"], "ip_version": 4, "use_default_subnetpool": True}})
+        assert status == expected, body
+        if status == 201:
+            assert body["subnet"]["subnetpool_id"] == pool["id"]
+        else:
+            assert "No default subnetpool found for IPv4" in body["NeutronError"]["message"]

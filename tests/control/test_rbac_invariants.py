@@ -1,7 +1,7 @@
 """Property: whatever sequence of RBAC entries (created, retargeted, deleted, by the owner or an
-admin) and uses (ports on a group, subnets from a pool) the projects go through, no project is
-ever left using a group or a pool that is not its own nor shared with it, and a refused call
-changes nothing."""
+admin) and uses (ports on a shared group or network, subnets from a pool, networks carrying a
+QoS policy) the projects go through, no project is ever left using an object that is not its
+own nor shared with it, and a refused call changes nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from xloudnet.control.plane import ControlPlane
 
 OWNER, ONE, TWO = ("0" * 31 + str(i) for i in (1, 2, 3))
 TARGETS = (ONE, TWO, "*")
+KINDS = ("security_group", "subnetpool", "network", "qos_policy")
 RBAC = "/v2.0/rbac-policies"
 
 
@@ -27,10 +28,10 @@ ADMIN = _ctx(OWNER, admin=True)
 MEMBERS = {p: _ctx(p) for p in (OWNER, ONE, TWO)}
 
 actions = st.lists(st.one_of(
-    st.tuples(st.just("share"), st.sampled_from(("security_group", "subnetpool")), st.sampled_from(TARGETS)),
+    st.tuples(st.just("share"), st.sampled_from(KINDS), st.sampled_from(TARGETS)),
     st.tuples(st.just("retarget"), st.integers(0, 5), st.sampled_from(TARGETS)),
     st.tuples(st.just("unshare"), st.integers(0, 5), st.booleans()),
-    st.tuples(st.just("use"), st.sampled_from(("security_group", "subnetpool")), st.sampled_from((ONE, TWO))),
+    st.tuples(st.just("use"), st.sampled_from(KINDS), st.sampled_from((ONE, TWO))),
     st.tuples(st.just("unuse"), st.integers(0, 5), st.none()),
 ), min_size=1, max_size=25)
 
@@ -45,7 +46,11 @@ class _World:
             "name": "p", "prefixes": ["10.0.0.0/8"], "default_prefixlen": 24}})["subnetpool"]["id"]
         self.nets = {p: self.call(MEMBERS[p], "POST", "/v2.0/networks", {"network": {}})["network"]["id"]
                      for p in (ONE, TWO)}
-        self.uses: list[tuple[str, str, str]] = []  # (kind, project, id)
+        self.network = self.call(MEMBERS[OWNER], "POST", "/v2.0/networks", {"network": {}})["network"]["id"]
+        self.policy = self.call(ADMIN, "POST", "/v2.0/qos/policies", {"policy": {"name": "q"}})["policy"]["id"]
+        self.objects = {"security_group": ("security_groups", self.group), "subnetpool": ("subnetpools", self.pool),
+                        "network": ("networks", self.network), "qos_policy": ("qos_policies", self.policy)}
+        self.uses: list[tuple[str, str, str, str]] = []  # (object type, collection, project, id)
 
     def call(self, ctx, method, path, body=None):
         return self.api.handle(ctx, Request(method, path, body=body)).body
@@ -65,8 +70,8 @@ class _World:
     def step(self, action) -> None:
         verb, a, b = action
         if verb == "share":
-            object_id = self.group if a == "security_group" else self.pool
-            owner = MEMBERS[OWNER] if a == "security_group" and b != "*" else ADMIN
+            object_id = self.objects[a][1]
+            owner = MEMBERS[OWNER] if a in ("security_group", "network") and b != "*" else ADMIN
             self.attempt(owner, "POST", RBAC, {"rbac_policy": {"object_type": a, "object_id": object_id,
                                                                "action": "access_as_shared", "target_tenant": b}})
         elif verb in ("retarget", "unshare") and self.entries():
@@ -76,28 +81,25 @@ class _World:
             else:
                 self.attempt(ADMIN if b else MEMBERS[OWNER], "DELETE", f"{RBAC}/{entry['id']}")
         elif verb == "use":
-            if a == "security_group":
-                made = self.attempt(MEMBERS[b], "POST", "/v2.0/ports", {"port": {
-                    "network_id": self.nets[b], "security_groups": [self.group]}})
-                if made:
-                    self.uses.append(("ports", b, made["port"]["id"]))
-            else:
-                made = self.attempt(MEMBERS[b], "POST", "/v2.0/subnets", {"subnet": {
-                    "network_id": self.nets[b], "ip_version": 4, "subnetpool_id": self.pool}})
-                if made:
-                    self.uses.append(("subnets", b, made["subnet"]["id"]))
+            body = {"security_group": ("ports", {"port": {"network_id": self.nets[b], "security_groups": [self.group]}}),
+                    "subnetpool": ("subnets", {"subnet": {"network_id": self.nets[b], "ip_version": 4,
+                                                          "subnetpool_id": self.pool}}),
+                    "network": ("ports", {"port": {"network_id": self.network, "security_groups": []}}),
+                    "qos_policy": ("networks", {"network": {"qos_policy_id": self.policy}})}[a]
+            made = self.attempt(MEMBERS[b], "POST", f"/v2.0/{body[0]}", body[1])
+            if made:
+                self.uses.append((a, body[0], b, next(iter(made.values()))["id"]))
         elif verb == "unuse" and self.uses:
-            kind, project, rid = self.uses.pop(a % len(self.uses))
-            self.call(MEMBERS[project], "DELETE", f"/v2.0/{kind}/{rid}")
+            _, collection, project, rid = self.uses.pop(a % len(self.uses))
+            self.call(MEMBERS[project], "DELETE", f"/v2.0/{collection}/{rid}")
 
     def check(self) -> None:
         rbac = self.plane.rbac_policies
-        for kind, project, rid in self.uses:
-            record = self.plane.store.get(kind, rid)
-            used = self.plane.store.get("security_groups" if kind == "ports" else "subnetpools",
-                                        self.group if kind == "ports" else self.pool)
-            assert rbac.shared_with(used, project), f"{project}'s {kind[:-1]} {rid} lost access"
-            assert record is not None
+        for object_type, collection, project, rid in self.uses:
+            table, object_id = self.objects[object_type]
+            assert self.plane.store.get(collection, rid) is not None
+            assert rbac.shared_with(self.plane.store.get(table, object_id), project), \
+                f"{project}'s {collection} {rid} lost access to the {object_type}"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

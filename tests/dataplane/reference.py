@@ -263,7 +263,17 @@ def rule_matches(ix: Index, rule: dict, direction: str, pkt: Packet, remote) -> 
     group = rule.get("remote_group_id")
     if group is not None and not in_remote_group(ix, group, remote):
         return False
+    address_group = rule.get("remote_address_group_id")
+    if address_group is not None and not in_address_group(ix, address_group, remote):
+        return False
     return True
+
+
+def in_address_group(ix: Index, group_id: str, addr) -> bool:
+    """``addr`` lies in one of the address group's CIDRs (of its own family); an unknown group
+    holds nothing."""
+    group = ix.snap.address_groups.get(group_id) or {}
+    return any(_holds(cidr, addr) for cidr in group.get("addresses") or [])
 
 
 def matching_rules(ix: Index, port: dict, direction: str, pkt: Packet, remote) -> list[dict]:

@@ -89,6 +89,9 @@ def _replace(t, coll, rid, **attrs):
 
 def _mutate(t, rng):
     """One random change, made the way the control plane makes it: a new record."""
+    if t.address_groups and rng.random() < 0.2:
+        _mutate_address_group(t, rng)
+        return
     choice = rng.randrange(6)
     if choice == 0 and t.security_group_rules:
         rid = rng.choice(sorted(t.security_group_rules))
@@ -112,6 +115,16 @@ def _mutate(t, rng):
     elif t.security_groups:
         gid = rng.choice(sorted(t.security_groups))
         _replace(t, "security_groups", gid, stateful=rng.random() < 0.5)
+
+
+def _mutate_address_group(t, rng):
+    """An address group's addresses change (add_addresses / remove_addresses) or it goes."""
+    from topologies import AG_ADDRESSES
+    agid = rng.choice(sorted(t.address_groups))
+    if rng.random() < 0.15:
+        del t.address_groups[agid]
+        return
+    _replace(t, "address_groups", agid, addresses=rng.sample(AG_ADDRESSES, rng.randrange(0, 4)))
 
 
 @SETTINGS
@@ -150,6 +163,20 @@ def test_one_route_change_rebuilds_one_router_only():
     after = compile_tables(change_one_route(snap, 1), tables)
     assert after.stats["rebuilt"] == {"rt": 1}
     assert after.gd.svc is tables.gd.svc
+
+
+def test_address_group_change_rebuilds_only_the_groups_whose_rules_name_it():
+    t = base()
+    t.address_group("ag", "10.0.9.0/24")
+    t.rule("sg-web", "ingress", protocol="tcp", port_min=22, port_max=22, address_group="ag", id="web-ssh")
+    q = {"source": {"port_id": "vm-a"}, "destination": {"port_id": "vm-b"}, "protocol": "tcp", "destination_port": 22}
+    before = compile_tables(t.snapshot())
+    assert evaluate_flows(before, [q])[0]["disposition"] == "DENIED_INGRESS"
+    _replace(t, "address_groups", "ag", addresses=["10.0.9.0/24", "10.0.1.0/24"])
+    after = compile_tables(t.snapshot(), before)
+    assert after.stats["rebuilt"] == {"grp": 1, "gd": 1}
+    assert evaluate_flows(after, [q])[0]["disposition"] == "ACCEPTED"
+    assert evaluate_flows(before, [q])[0]["disposition"] == "DENIED_INGRESS"
 
 
 def test_previous_tables_stay_valid_after_a_later_compile():

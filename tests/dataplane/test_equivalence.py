@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import test_reference_address_groups
 import test_reference_dhcp
 import test_reference_forwarding
 import test_reference_nat
@@ -27,6 +28,7 @@ CASES = [
     *test_reference_nat.CASES,
     *test_reference_port_forwarding.CASES,
     *test_reference_replies.CASES,
+    *test_reference_address_groups.CASES,
     *test_reference_dhcp.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS

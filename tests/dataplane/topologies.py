@@ -36,6 +36,7 @@ class Topology:
     floatingips: dict = field(default_factory=dict)
     security_groups: dict = field(default_factory=dict)
     security_group_rules: dict = field(default_factory=dict)
+    address_groups: dict = field(default_factory=dict)
     port_forwardings: dict = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
@@ -44,6 +45,7 @@ class Topology:
             ports=self.ports.values(), routers=self.routers.values(),
             floatingips=self.floatingips.values(), security_groups=self.security_groups.values(),
             security_group_rules=self.security_group_rules.values(),
+            address_groups=self.address_groups.values(),
             port_forwardings=self.port_forwardings.values())
 
     # -- resources ---------------------------------------------------------------------------
@@ -148,13 +150,19 @@ class Topology:
 
     def rule(self, group: str, direction: str, ethertype: str = "IPv4", protocol=None,
              port_min=None, port_max=None, prefix=None, remote_group=None,
-             id: str | None = None) -> str:
+             id: str | None = None, address_group=None) -> str:
         id = id or f"{group}-r{len(self.security_group_rules)}"
         self.security_group_rules[id] = _rev({
             "id": id, "security_group_id": group, "direction": direction, "ethertype": ethertype,
             "protocol": protocol, "port_range_min": port_min, "port_range_max": port_max,
             "remote_ip_prefix": prefix, "remote_group_id": remote_group, "description": "",
+            "remote_address_group_id": address_group,
             "project_id": self.security_groups[group]["project_id"]})
+        return id
+
+    def address_group(self, id: str, *addresses: str) -> str:
+        self.address_groups[id] = _rev({"id": id, "name": id, "description": "",
+                                        "addresses": list(addresses)})
         return id
 
     def open_group(self, id: str, *, stateful: bool = True) -> str:
@@ -308,7 +316,28 @@ def _rule(draw, t: Topology, group: str, groups: list) -> None:
     elif remote == "group":
         remote_group = draw(st.sampled_from(groups))
     t.rule(group, draw(st.sampled_from(("ingress", "egress"))), ethertype, protocol, lo, hi,
-           prefix, remote_group)
+           prefix, remote_group, address_group=draw(_address_group_remote(t)))
+
+
+# Address-group members: both families, host bits set on some (they are ignored), overlaps.
+AG_ADDRESSES = ("10.0.1.0/24", "10.0.1.10/32", "10.0.2.7/25", "203.0.113.0/24", "198.51.100.9/24",
+                "10.0.0.0/8", "0.0.0.0/0", "fd00:a::/64", "2001:db8::5/32", "fd00:1::10/128")
+
+
+@st.composite
+def _address_groups(draw, t: Topology) -> None:
+    """0-2 address groups of 0-4 addresses each."""
+    for i in range(draw(st.sampled_from((0, 0, 1, 2)))):
+        t.address_group(f"ag-{i}", *draw(st.lists(st.sampled_from(AG_ADDRESSES), max_size=4, unique=True)))
+
+
+@st.composite
+def _address_group_remote(draw, t: Topology):
+    """Now and then a rule names an address group (rarely one that does not exist); with a
+    prefix or a remote group as well when those were drawn (conjunctive in the semantics)."""
+    if draw(st.integers(0, 99)) < 75:  # shrinks towards "no address group"
+        return None
+    return draw(st.sampled_from(sorted(t.address_groups) + ["ag-missing"]))
 
 
 @st.composite
@@ -552,6 +581,7 @@ def topologies(draw) -> Topology:
         t.network("n-ext2", external=True, admin=draw(mostly(0.97)))
         t.subnet("s-ext2", "n-ext2", EXT2_V4)
     tenant = draw(_tenant_networks(t))
+    draw(_address_groups(t))
     groups = draw(_groups(t))
     routers = draw(_routers(t, tenant))
     draw(_dhcp_ports(t))

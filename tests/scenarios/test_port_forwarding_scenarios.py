@@ -50,3 +50,29 @@ floating_ips:
       - {port: db-1, external_port: 80, internal_port: 5432}
 """))
     assert "port collision" in str(caught.value) and "port_forwardings" in str(caught.value)
+
+
+EXPOSURE = """
+floating_ips:
+  - floating_network: public
+    floating_ip_address: 203.0.113.78
+    port_forwardings:
+      - {port: web-1, protocol: tcp, external_port_range: "8000:8009", internal_port: 80}
+      - {port: db-1, protocol: tcp, external_port: 2222, internal_port: 22}
+expect:
+  - name: only web is exposed
+    exposure:
+      from: internet
+      within:
+        - {to: web-1, services: [tcp/80]}
+"""
+
+
+def test_exposure_counts_ports_reached_through_a_port_forwarding(scenario_file):
+    """web-1 (its own floating IP: tcp/80) is also reached on tcp 8000-8009 through the
+    forwarding floating IP; db-1's forwarding meets its groups, so db-1 stays unexposed."""
+    [result] = run_file(scenario_file(EXPOSURE), traffic=False).results
+    assert result.status == "fail"
+    assert "web-1 on tcp/8000-8009" in result.summary and "db-1" not in result.summary
+    answer = result.counterexample["answer"]
+    assert answer["disposition"] == "ACCEPTED" and answer["flow"]["destination_ip"] == "203.0.113.78"

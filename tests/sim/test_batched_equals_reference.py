@@ -109,6 +109,31 @@ def test_batched_engine_equals_the_reference_on_the_accuracy_cases(case):
     assert_same(tables_with_qos(**qos), flows, 2.0, seed=5, **extra)
 
 
+POLICE_B = [{"id": "pol", "type": "bandwidth_limit", "max_kbps": 2000, "max_burst_kbps": 20, "direction": "egress"}]
+SHORT_QUEUES = {"router_uplink": {"capacity_kbps": 2000, "queue_packets": 5}, "shaper": {"queue_packets": 5}}
+EDGE_CASES = {
+    # two onoff flows of vm-b send at exactly the same instant (0.1667 s, 0.2707 s) into its policer
+    # with too few tokens for both: the one with the lower index is taken first, in both engines
+    "simultaneous-packets-at-a-shared-policer": (
+        dict(ports={"vm-b": "q"}, policies={"q": POLICE_B}),
+        [flow("vm-a", "vm-b", 300, packet_size=200)] * 2
+        + [flow("vm-b", "vm-a", 6000, protocol="udp", port=53, packet_size=1000, pattern="onoff", start_s=0.1,
+                burst={"on_ms": 30, "off_ms": 20}),
+           flow("vm-b", "vm-a", 300, protocol="udp", port=53, packet_size=200, pattern="onoff",
+                burst={"on_ms": 30, "off_ms": 20})], 0),
+    # the uplink's last transmission ends after a window's horizon, and no packet arrives after it
+    "a-transmission-ending-in-a-window-without-arrivals": (
+        dict(), [flow("vm-a", "vm-b", 300, packet_size=200),
+                 flow("vm-a", EXT, 300, protocol="udp", port=53, packet_size=1000, pattern="poisson", start_s=0.1)], 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_batched_engine_equals_the_reference_on_simultaneous_arrivals_and_window_edges(case):
+    qos, flows, seed = EDGE_CASES[case]
+    assert_same(tables_with_qos(**qos), flows, 0.3, seed=seed, links=SHORT_QUEUES, backend="ovs", bins=7)
+
+
 def test_closed_loop_and_lossy_runs_fall_back_to_the_reference_engine():
     r = run(tables_with_qos(), [flow("vm-a", "vm-b", 1000, pattern="tcp")], 0.2)
     assert r["engine"] == "reference"

@@ -34,6 +34,7 @@ def plans():
         "shared_ports": st.integers(0, 2),
         "alt_shared_ports": st.integers(0, 1),
         "remote_group_rule": st.booleans(),
+        "address_group_rule": st.booleans(),
         "port_qos": st.sampled_from(QOS_KINDS),
     })
     return st.fixed_dictionaries({
@@ -141,6 +142,12 @@ def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, s
     if plan["remote_group_rule"]:
         caller.create("security-group-rules", "security_group_rule",
                       dict(rule, protocol="udp", remote_group_id=group["id"]))
+    if plan.get("address_group_rule"):  # (hand-written plans may leave it out)
+        ag = caller.create("address-groups", "address_group", {"name": f"{who}-ops",
+                                                               "addresses": ["10.0.0.0/24", "203.0.113.0/24"]})
+        caller.create("security-group-rules", "security_group_rule",
+                      dict(rule, protocol="tcp", port_range_min=5432, port_range_max=5432,
+                           remote_address_group_id=ag["id"]))
     net, sub = _network(caller, f"{who}-net", "10.0.0.0/24")
     if plan["router"]:
         _router(caller, f"{who}-r", public, sub)
@@ -173,7 +180,8 @@ def _port_forwarding(caller: Caller, plan: dict, public: str, ports: list) -> No
 
 COLLECTIONS = (("networks", "networks"), ("subnets", "subnets"), ("ports", "ports"), ("routers", "routers"),
                ("floatingips", "floatingips"), ("security-groups", "security_groups"),
-               ("security-group-rules", "security_group_rules"), ("qos/policies", "policies"))
+               ("security-group-rules", "security_group_rules"), ("qos/policies", "policies"),
+               ("address-groups", "address_groups"))
 
 
 def visible_ids(caller: Caller) -> set[str]:

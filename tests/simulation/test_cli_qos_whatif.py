@@ -76,3 +76,15 @@ def test_an_unknown_policy_name_in_a_change_is_a_resolve_error(run, qos, tmp_pat
     code, _, err = run("simulate", _request(tmp_path), "--change",
                        'PUT /v2.0/ports/bastion {"port": {"qos_policy_id": "no-such-policy"}}')
     assert code == 1 and "no QoS policy named 'no-such-policy'" in err
+
+
+def test_a_qos_rule_may_be_named_by_a_unique_id_prefix_within_its_policy(run, qos, tmp_path):
+    change = f"PUT /v2.0/qos/policies/slow/bandwidth_limit_rules/{qos['slow_rule'][:8]} " \
+             '{"bandwidth_limit_rule": {"max_kbps": 200000}}'
+    code, out, err = run("simulate", _request(tmp_path), "--change", change, "--json", user="admin")
+    assert code == 0, err
+    row = json.loads(out)["result"]["flows"][0]
+    assert row["after"]["delivered_kbps"] == pytest.approx(8000, rel=0.02)
+    code, _, err = run("simulate", _request(tmp_path), "--change", change.replace(qos["slow_rule"][:8], "zz"),
+                       user="admin")
+    assert code == 1 and "'zz' is the start of 0 bandwidth limit rule ids" in err

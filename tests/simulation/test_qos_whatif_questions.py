@@ -181,3 +181,14 @@ def test_a_change_that_touches_no_qos_leaves_every_flow_exactly_as_it_was(plane,
     for row in answer.flows:
         assert row.before == row.after and row.delivered_kbps_change == 0
     assert plane.store.get("ports", cloud["b"])["name"] == "b"
+
+
+def test_a_qos_whatif_job_is_a_job_like_any_other_it_can_be_deleted(admin, demo, cloud):
+    body = {"flows": _flows(cloud), "duration_s": 30.0, "engine": "reference", "changes": [_raise(cloud, 20_000)]}
+    started = admin.sim("POST", "/simulations", body)
+    assert started.status_code == 202, started.text
+    job = started.json()["simulation"]
+    assert demo.sim("GET", f"/simulations/{job['id']}").status_code == 404  # another project's job
+    assert job["id"] in [j["id"] for j in admin.ask("/simulations", method="GET")["simulations"]]
+    assert admin.sim("DELETE", f"/simulations/{job['id']}").status_code == 204
+    assert admin.sim("GET", f"/simulations/{job['id']}").status_code == 404

@@ -1,4 +1,5 @@
-"""Security-group lint: shadowed, redundant and over-broad rules, empty remote groups, unused groups.
+"""Security-group lint: shadowed, redundant and over-broad rules, empty remote groups and address
+groups, unused groups.
 
 Coverage is computed exactly on each rule's header space, a box of four integer intervals:
 
@@ -10,6 +11,10 @@ axes the same way, and an any-protocol rule is full on both, so box algebra is e
 axis is the address space of the rule's family, followed by one point per security group: a
 ``remote_group_id`` rule covers only its group's point (membership changes, so a prefix never
 provably covers a group), while a null or ``/0`` remote covers every address and every group.
+A rule naming an address group admits the union of one box per address of its family (the data
+plane's reading), so it is shadowed when every one of its boxes is covered, and is a duplicate of
+another rule with the same set of boxes; with no such address it matches nothing and is reported
+as ``empty_address_group``.
 A rule is *shadowed* when the union of the other rules of its group, direction and ethertype
 contains its box (Batfish ``filterLineReachability`` finds the same for ordered ACLs; here every
 rule is an allow, so order does not matter).
@@ -23,9 +28,10 @@ import numpy as np
 
 from xloudnet.control.snapshot import Snapshot
 from xloudnet.analysis.topology import security_group_graph
+from xloudnet.dataplane.address_groups import prefixes_for
 from xloudnet.model.protocols import ICMP_PROTOCOLS, PORT_PROTOCOLS, protocol_number
 
-KINDS = ("shadowed", "redundant", "over_broad", "empty_remote_group", "unused_group")
+KINDS = ("shadowed", "redundant", "over_broad", "empty_remote_group", "empty_address_group", "unused_group")
 SENSITIVE_PORTS = {22: "ssh", 3389: "rdp", 1433: "mssql", 1521: "oracle", 3306: "mysql",
                    5432: "postgresql", 6379: "redis", 27017: "mongodb", 9200: "elasticsearch",
                    11211: "memcached"}
@@ -60,6 +66,23 @@ def rule_box(rule: dict, atoms: dict[str, int]) -> Box:
         l4b = (0, 255) if hi is None else (hi, hi)
     protocols = (0, 255) if proto is None else (proto, proto)
     return (protocols, l4a, l4b, _remote_interval(rule, version, atoms))
+
+
+def address_group_prefixes(rule: dict, address_groups) -> tuple[str, ...]:
+    """The CIDRs an address-group rule's remote side admits (see ``dataplane.address_groups``)."""
+    group = (address_groups or {}).get(rule["remote_address_group_id"]) or {}
+    return prefixes_for(tuple(group.get("addresses") or ()), rule.get("ethertype") == "IPv6",
+                        rule.get("remote_ip_prefix"))
+
+
+def rule_boxes(rule: dict, atoms: dict[str, int], address_groups=None) -> tuple[Box, ...]:
+    """The rule's header space as a union of boxes: one box, or one per address-group prefix
+    (none when the address group admits nothing)."""
+    if not rule.get("remote_address_group_id") or rule.get("remote_group_id"):
+        return (rule_box(rule, atoms),)
+    pieces = {rule_box({**rule, "remote_ip_prefix": prefix}, atoms)
+              for prefix in address_group_prefixes(rule, address_groups)}
+    return tuple(sorted(pieces))
 
 
 def _intersects(a: Box, b: Box) -> bool:
@@ -115,12 +138,12 @@ def _as_box(row: np.ndarray) -> Box:
 
 
 def _cover_of(i: int, ids: list[str], ranks: np.ndarray, live: np.ndarray) -> list[str] | None:
-    """A cover of rule ``i`` by live rules of its bucket: one rule when one suffices, else an
-    irredundant union (None when the rule is not covered)."""
+    """A cover of box ``i`` by live boxes of the other rules of its bucket: one rule when one
+    suffices, else an irredundant union (None when the box is not covered). Rows are boxes, and
+    ``ids`` names the rule of each (an address-group rule has several)."""
     lo, hi = ranks[:, :, 0], ranks[:, :, 1]
     me_lo, me_hi = lo[i], hi[i]
-    others = live.copy()
-    others[i] = False
+    others = live & (np.asarray(ids, dtype=object) != ids[i])
     containing = others & np.all(lo <= me_lo, axis=1) & np.all(hi >= me_hi, axis=1)
     if containing.any():
         return [ids[int(np.flatnonzero(containing)[0])]]
@@ -130,6 +153,7 @@ def _cover_of(i: int, ids: list[str], ranks: np.ndarray, live: np.ndarray) -> li
     used = _covered(box, candidates)
     if used is None:
         return None
+    used = list(dict.fromkeys(used))
     for rid in list(used):
         trial = [(r, b) for r, b in candidates if r in used and r != rid]
         if _covered(box, trial) is not None:
@@ -162,10 +186,11 @@ class _Policy:
         # Who uses which group, and which rules point at which group: the reference graph.
         self.graph = security_group_graph(snapshot)
         self.users: dict[str, frozenset[str]] = {data["id"]: data["members"] for data in self.graph.nodes.values()}
-        self.box = {r["id"]: rule_box(r, self.atoms) for rules in self.rules.values() for r in rules}
+        self.boxes = {r["id"]: rule_boxes(r, self.atoms, snapshot.address_groups)
+                      for rules in self.rules.values() for r in rules}
 
     def key(self, rule: dict) -> tuple:
-        return (rule.get("direction"), rule.get("ethertype") or "IPv4", self.box[rule["id"]])
+        return (rule.get("direction"), rule.get("ethertype") or "IPv4", self.boxes[rule["id"]])
 
 
 def _finding(kind, severity, group, rule, message, related=()) -> dict:
@@ -179,6 +204,8 @@ def _duplicates(policy: _Policy) -> tuple[list[dict], set[str]]:
     for gid, rules in policy.rules.items():
         first: dict[tuple, str] = {}
         for rule in rules:
+            if not policy.boxes[rule["id"]]:
+                continue  # matches nothing: reported as an empty address group
             key = policy.key(rule)
             if key in first:
                 dropped.add(rule["id"])
@@ -203,7 +230,7 @@ def _cross_group_duplicates(policy: _Policy, dropped: set[str]) -> list[dict]:
                 continue
             keys = {policy.key(r): r["id"] for r in other_rules if r["id"] not in dropped}
             for rule in rules:
-                match = keys.get(policy.key(rule))
+                match = keys.get(policy.key(rule)) if policy.boxes[rule["id"]] else None
                 if match and rule["id"] not in dropped:
                     dropped.add(rule["id"])
                     findings.append(_finding(
@@ -218,7 +245,7 @@ def _buckets(policy: _Policy, dropped: set[str]) -> dict[tuple, list[dict]]:
     buckets: dict[tuple, list[dict]] = {}
     for gid, rules in policy.rules.items():
         for rule in rules:
-            if rule["id"] not in dropped:
+            if rule["id"] not in dropped and policy.boxes[rule["id"]]:  # (empty: reported apart)
                 direction, ethertype, _box = policy.key(rule)
                 buckets.setdefault((gid, direction, ethertype), []).append(rule)
     return buckets
@@ -233,19 +260,25 @@ def _shadowed(policy: _Policy, dropped: set[str]) -> list[dict]:
     for (gid, _direction, _ethertype), rules in _buckets(policy, dropped).items():
         if len(rules) < 2:
             continue
-        ids = [r["id"] for r in rules]
-        ranks = _compress([policy.box[rid] for rid in ids])
+        rows = [(r["id"], box) for r in rules for box in policy.boxes[r["id"]]]  # one row per box
+        ids = [rid for rid, _box in rows]
+        ranks = _compress([box for _rid, box in rows])
         live = np.ones(len(ids), dtype=bool)
-        order = sorted(range(len(ids)), key=lambda i: (_volume(policy.box[ids[i]]), ids[i]))
-        for i in order:
-            cover = _cover_of(i, ids, ranks, live)
-            if cover is None:
-                continue
-            live[i] = False
-            how = f"rule {cover[0]}" if len(cover) == 1 else "the union of rules " + ", ".join(cover)
-            findings.append(_finding("shadowed", "low", gid, ids[i],
-                                     f"everything this rule admits is already admitted by {how}",
-                                     cover))
+        volume = {r["id"]: sum(_volume(b) for b in policy.boxes[r["id"]]) for r in rules}
+        for rule in sorted(rules, key=lambda r: (volume[r["id"]], r["id"])):
+            mine = [i for i, rid in enumerate(ids) if rid == rule["id"]]
+            cover: list[str] = []
+            for i in mine:
+                part = _cover_of(i, ids, ranks, live)
+                if part is None:
+                    break
+                cover += [rid for rid in part if rid not in cover]
+            else:
+                live[mine] = False
+                how = f"rule {cover[0]}" if len(cover) == 1 else "the union of rules " + ", ".join(cover)
+                findings.append(_finding("shadowed", "low", gid, rule["id"],
+                                         f"everything this rule admits is already admitted by {how}",
+                                         cover))
     return findings
 
 
@@ -273,14 +306,43 @@ def _over_broad(policy: _Policy) -> list[dict]:
     for gid, rules in policy.rules.items():
         for rule in rules:
             prefix = rule.get("remote_ip_prefix")
+            if rule.get("remote_address_group_id"):
+                prefix = _widest(address_group_prefixes(rule, policy.snapshot.address_groups))
+                if prefix is None:
+                    continue
             anywhere = rule.get("remote_group_id") is None and (
                 prefix is None or ipaddress.ip_network(str(prefix), strict=False).prefixlen == 0)
             exposed = _exposed_services(rule) if anywhere and rule.get("direction") == "ingress" else None
             if exposed:
                 severity, what = exposed
                 source = prefix or ("0.0.0.0/0" if rule.get("ethertype") != "IPv6" else "::/0")
+                if rule.get("remote_address_group_id"):
+                    source = f"{source} (in address group {rule['remote_address_group_id']})"
                 findings.append(_finding("over_broad", severity, gid, rule["id"],
                                          f"ingress from {source} to {what}"))
+    return findings
+
+
+def _widest(prefixes: tuple[str, ...]) -> str | None:
+    return min(prefixes, key=lambda p: ipaddress.ip_network(p).prefixlen, default=None)
+
+
+def _empty_address_groups(policy: _Policy) -> list[dict]:
+    """Rules naming an address group with no address of their family (or none at all)."""
+    findings = []
+    for gid, rules in policy.rules.items():
+        for rule in rules:
+            agid = rule.get("remote_address_group_id")
+            if not agid or policy.boxes[rule["id"]]:
+                continue
+            if agid not in policy.snapshot.address_groups:
+                what = "does not exist"
+            else:
+                what = f"has no {rule.get('ethertype') or 'IPv4'} address"
+                if rule.get("remote_ip_prefix"):
+                    what += f" inside {rule['remote_ip_prefix']}"
+            findings.append(_finding("empty_address_group", "medium", gid, rule["id"],
+                                     f"address group {agid} {what}: the rule matches nothing"))
     return findings
 
 
@@ -317,6 +379,7 @@ def lint_security_groups(snapshot: Snapshot, project_id: str | None = None) -> d
     findings += _shadowed(policy, dropped)
     findings += _over_broad(policy)
     findings += _empty_remote_groups(policy)
+    findings += _empty_address_groups(policy)
     findings += _unused_groups(policy)
     order = {k: i for i, k in enumerate(KINDS)}
     findings.sort(key=lambda f: (order[f["kind"]], f["security_group_id"], f["rule_id"] or ""))

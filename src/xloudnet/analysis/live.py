@@ -185,5 +185,8 @@ class PlaneView:
     def rules_referencing(self, group_id: str) -> list[dict]:
         return list(self.store.find("security_group_rules", "remote_group_id", group_id))
 
+    def rules_naming_address_group(self, address_group_id: str) -> list[dict]:
+        return list(self.store.find("security_group_rules", "remote_address_group_id", address_group_id))
+
 
 __all__ = ["LivePlane", "PlaneView"]

@@ -51,6 +51,8 @@ class RuleColumns:
     mask_lo: np.ndarray  # uint64
     remote_group: np.ndarray  # int32: index into ``groups`` or ANY
     groups: tuple[str, ...]
+    remote_address_group: np.ndarray  # int32: index into ``address_groups`` or ANY
+    address_groups: tuple[str, ...]
 
     @classmethod
     def compile(cls, rules: list[dict]) -> "RuleColumns":
@@ -61,6 +63,8 @@ class RuleColumns:
         prefixes = [_prefix_parts(r.get("remote_ip_prefix")) for r in rules]
         groups = tuple(sorted({r["remote_group_id"] for r in rules if r.get("remote_group_id")}))
         index = {g: i for i, g in enumerate(groups)}
+        ags = tuple(sorted({r["remote_address_group_id"] for r in rules if r.get("remote_address_group_id")}))
+        ag_index = {g: i for i, g in enumerate(ags)}
         return cls(
             rules=tuple(rules),
             egress=np.array([r.get("direction") == "egress" for r in rules], dtype=bool),
@@ -77,6 +81,9 @@ class RuleColumns:
             remote_group=np.array([index[r["remote_group_id"]] if r.get("remote_group_id") else ANY
                                    for r in rules], dtype=np.int32),
             groups=groups,
+            remote_address_group=np.array([ag_index[r["remote_address_group_id"]]
+                                           if r.get("remote_address_group_id") else ANY for r in rules], dtype=np.int32),
+            address_groups=ags,
         )
 
 
@@ -97,7 +104,8 @@ def _prefix_parts(prefix: str | None):
     return (net.version, *_split(int(net.network_address) & mask), *_split(mask))
 
 
-def _match(cols: RuleColumns, egress: bool, flow: dict, group_hits: np.ndarray) -> np.ndarray:
+def _match(cols: RuleColumns, egress: bool, flow: dict, group_hits: np.ndarray,
+           ag_hits: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the rules that match one flow."""
     proto, version = flow["proto"], flow["version"]
     ok = (cols.egress == egress) & (cols.version == version)
@@ -118,7 +126,23 @@ def _match(cols: RuleColumns, egress: bool, flow: dict, group_hits: np.ndarray) 
         ok &= (cols.remote_group == ANY) | group_hits[np.maximum(cols.remote_group, 0)]
     else:
         ok &= cols.remote_group == ANY
+    if ag_hits is not None and len(ag_hits):
+        ok &= (cols.remote_address_group == ANY) | ag_hits[np.maximum(cols.remote_address_group, 0)]
+    else:
+        ok &= cols.remote_address_group == ANY
     return ok
+
+
+def _in_address_group(snapshot: Snapshot, group_id: str, addr) -> bool:
+    """The address lies in one of the address group's CIDRs of its family (host bits ignored)."""
+    for text in (snapshot.address_groups.get(group_id) or {}).get("addresses") or ():
+        try:
+            net = ipaddress.ip_network(str(text), strict=False)
+        except ValueError:
+            continue
+        if net.version == addr.version and addr in net:
+            return True
+    return False
 
 
 def _in_group(snapshot: Snapshot, group_id: str, addr) -> bool:
@@ -190,6 +214,7 @@ def _rule_view(rule: dict, snapshot: Snapshot) -> dict:
         "port_range_max": rule.get("port_range_max"),
         "remote_ip_prefix": rule.get("remote_ip_prefix"),
         "remote_group_id": rule.get("remote_group_id"),
+        "remote_address_group_id": rule.get("remote_address_group_id"),
     }
 
 
@@ -228,7 +253,8 @@ def test_security_groups(snapshot_or_tables, query: Mapping) -> dict:
     rules = port_rules(snapshot, port)
     cols = RuleColumns.compile(rules)
     hits = np.array([_in_group(snapshot, g, flow["remote"]) for g in cols.groups], dtype=bool)
-    mask = _match(cols, flow["direction"] == "egress", flow, hits)
+    ag_hits = np.array([_in_address_group(snapshot, g, flow["remote"]) for g in cols.address_groups], dtype=bool)
+    mask = _match(cols, flow["direction"] == "egress", flow, hits, ag_hits)
     matching = [_rule_view(rules[i], snapshot) for i in np.flatnonzero(mask)]
     verdict = Action.PERMIT if matching else Action.DENY
     reason = "matched" if matching else "no rule matched (default deny)"

@@ -22,6 +22,7 @@ router → network     ``gateway`` (external)       ``default``: 0.0.0.0/0 or ::
 subnet → router/port ``route``                    ``default`` (the gateway) and ``host`` routes
 network → external   ``upstream``                 —
 floatingip → port    ``nat`` (``address``)        —
+floatingip → port    ``port_forwarding`` (below)  —
 floatingip → network ``allocated_from``           —
 router → floatingip  ``holds``                    —
 ===================  ===========================  ==================================================
@@ -219,6 +220,19 @@ def _floatingips(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
             g.add_edge(me, node("port", fip["port_id"]), kind="nat", address=fip.get("fixed_ip_address"))
         if fip.get("router_id") in snapshot.routers:
             g.add_edge(node("router", fip["router_id"]), me, kind="holds")
+    _port_forwardings(g, snapshot)
+
+
+def _port_forwardings(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
+    """One ``port_forwarding`` edge per forwarding: ``protocol``, ``external_port_range``,
+    ``internal_port_range`` and ``address`` (the internal IP)."""
+    for pid in sorted(snapshot.port_forwardings):
+        pf = snapshot.port_forwardings[pid]
+        fip, port = node("floatingip", pf.get("floatingip_id")), node("port", pf.get("internal_port_id"))
+        if g.has_node(fip) and g.has_node(port):
+            g.add_edge(fip, port, kind="port_forwarding", protocol=pf.get("protocol"),
+                       external_port_range=pf.get("external_port_range"),
+                       internal_port_range=pf.get("internal_port_range"), address=pf.get("internal_ip_address"))
 
 
 # ------------------------------------------------------------------------------------------

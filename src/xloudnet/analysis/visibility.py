@@ -31,6 +31,7 @@ _SERVICES = {
     "networks": "networks", "subnets": "subnets", "ports": "ports", "routers": "routers",
     "floatingips": "floatingips", "security_groups": "security_groups",
     "security_group_rules": "security_group_rules", "qos_policies": "qos_policies",
+    "address_groups": "address_groups",
     "port_forwardings": "port_forwardings",  # visible with their floating IP (same project)
 }
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")

@@ -223,8 +223,8 @@ class Scope:
     """Derives the boxes of one what-if from the two states and ``Fork.touched``.
 
     ``before`` / ``after`` are views of the two planes offering ``record(table, id)``,
-    ``members(group_id)`` (port records), ``rules_of(group_id)`` and
-    ``rules_referencing(group_id)`` (rule records).
+    ``members(group_id)`` (port records), ``rules_of(group_id)``,
+    ``rules_referencing(group_id)`` and ``rules_naming_address_group(id)`` (rule records).
     """
 
     def __init__(self, before, after, index: EndIndex):
@@ -245,6 +245,9 @@ class Scope:
                     out += self.group_boxes(rid)
             elif table == "ports":
                 out += self.port_boxes(old, new)
+            elif table == "address_groups":
+                if _changed(old, new) - NO_EFFECT:
+                    out += self.address_group_boxes(rid)
             elif old is None or new is None or _changed(old, new) - NO_EFFECT:
                 return [FULL]
             if any(b is FULL for b in out):
@@ -272,6 +275,8 @@ class Scope:
         """The addresses a rule's remote side can match (``ALL`` for no restriction)."""
         if rule.get("remote_group_id"):
             ranges = [r for port in self._members(rule["remote_group_id"]) for r in address_ranges(port)]
+        elif rule.get("remote_address_group_id"):
+            ranges = self._address_group_ranges(rule["remote_address_group_id"])
         elif rule.get("remote_ip_prefix"):
             ranges = address_ranges({"fixed_ips": [{"ip_address": rule["remote_ip_prefix"]}]})
         else:
@@ -300,6 +305,21 @@ class Scope:
         if _empty(rows) or _empty(cols):
             return []
         return [Box(rows, cols, region, self._groups_of(rows), self._groups_of(self.index.receivers(cols)))]
+
+    # --- address groups -------------------------------------------------------------------
+    def _address_group_ranges(self, agid: str) -> list:
+        """Every address the group held before or holds after, as ranges."""
+        texts = [a for view in (self.before, self.after)
+                 for a in (view.record("address_groups", agid) or {}).get("addresses") or ()]
+        return address_ranges({"fixed_ips": [{"ip_address": a} for a in dict.fromkeys(texts)]})
+
+    def address_group_boxes(self, agid: str) -> list[Box]:
+        """An address group's addresses changed (or it came or went): what each rule naming it
+        decides, for remote addresses it held before or holds after."""
+        out: list[Box] = []
+        for rule in _unique(view.rules_naming_address_group(agid) for view in (self.before, self.after)):
+            out += self.rule_boxes(rule)
+        return out
 
     def group_boxes(self, gid: str) -> list[Box]:
         members = self._members(gid)

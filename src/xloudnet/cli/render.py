@@ -160,6 +160,12 @@ def _short(disposition: str) -> str:
     return "".join(word[0] for word in disposition.split("_"))
 
 
+def _address_group(rule: dict, names: dict) -> str | None:
+    """``address group ops (1a2b3c4d)`` for a rule naming one, else None."""
+    agid = rule.get("remote_address_group_id")
+    return f"address group {label(agid, names.get(agid))}" if agid else None
+
+
 def describe_rule(rule: dict, names: dict | None = None) -> str:
     """``ingress tcp 22 from 0.0.0.0/0, group web (1a2b3c4d)``."""
     names = names or {}
@@ -167,7 +173,7 @@ def describe_rule(rule: dict, names: dict | None = None) -> str:
     ports = "" if lo is None else f" {lo}" if lo == hi or hi is None else f" {lo}-{hi}"
     remote = rule.get("remote_ip_prefix") or (
         f"group {label(rule['remote_group_id'], names.get(rule['remote_group_id']))}"
-        if rule.get("remote_group_id") else "anywhere")
+        if rule.get("remote_group_id") else _address_group(rule, names) or "anywhere")
     towards = "from" if rule.get("direction") == "ingress" else "to"
     gid = rule.get("security_group_id") or ""
     return (f"{rule.get('direction', '?')} {rule.get('ethertype') or 'IPv4'} {rule.get('protocol') or 'any protocol'}"
@@ -176,9 +182,14 @@ def describe_rule(rule: dict, names: dict | None = None) -> str:
 
 def describe_change(change: dict, resolver) -> str:
     """One line saying what a what-if change does, with names (fetching a rule it deletes)."""
-    names = resolver.names(["security_group"])
+    names = resolver.names(["security_group", "address_group"])
     method, path, body = change["method"], change["path"], change.get("body")
     parts = path.rstrip("/").split("/")
+    if parts[-3:-2] == ["address-groups"] and parts[-1] in ("add_addresses", "remove_addresses") \
+            and isinstance(body, dict) and isinstance(body.get("addresses"), list):
+        verb, where = ("add", "to") if parts[-1] == "add_addresses" else ("remove", "from")
+        return (f"{verb} {', '.join(map(str, body['addresses']))} {where} address group "
+                f"{label(parts[-2], names.get(parts[-2]))}")
     if parts[-2:-1] == ["security-group-rules"] and method == "DELETE":
         rule = resolver.record("security_group_rule", parts[-1])
         return f"delete rule {parts[-1][:8]}: {describe_rule(rule, names)}"
@@ -248,6 +259,7 @@ def sgtest(console: Console, answer: dict, names: dict | None = None) -> None:
         ports = f"{rule.get('port_range_min')}-{rule.get('port_range_max')}"
         remote = rule.get("remote_ip_prefix") or rule.get("remote_group_id") or "any"
         remote = label(remote, names.get(remote)) if remote in names else remote
+        remote = _address_group(rule, names) or remote
         gid = rule.get("security_group_id", "")
         table.add_row(rule.get("rule_id", ""), rule.get("security_group_name") or label(gid, names.get(gid)),
                       str(rule.get("protocol")), ports, remote)

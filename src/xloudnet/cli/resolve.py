@@ -22,6 +22,7 @@ KINDS = {
     "subnet": ("subnets", "subnets", "subnet", "subnet"),
     "router": ("routers", "routers", "router", "router"),
     "floatingip": ("floatingips", "floatingips", "floatingip", "floating IP"),
+    "address_group": ("address-groups", "address_groups", "address_group", "address group"),
     "qos_policy": ("qos/policies", "policies", "policy", "QoS policy"),
 }
 # A path segment → the kind its next segment names (QoS policies live under /qos/policies).
@@ -32,7 +33,8 @@ SHORT = 8
 # Body fields of a what-if change that hold an id of this kind.
 BODY_FIELDS = {"security_group_id": "security_group", "remote_group_id": "security_group",
                "network_id": "network", "floating_network_id": "network", "port_id": "port",
-               "router_id": "router", "subnet_id": "subnet", "qos_policy_id": "qos_policy"}
+               "router_id": "router", "subnet_id": "subnet", "qos_policy_id": "qos_policy",
+               "remote_address_group_id": "address_group"}
 
 
 class ResolveError(Exception):
@@ -84,7 +86,7 @@ class Resolver:
                                + ", ".join(self.label(kind, r["id"]) for r in prefixed[:10]))
         raise ResolveError(f"no {what} named {text!r} or with an id starting with it")
 
-    def names(self, kinds=("port", "security_group", "network", "router")) -> dict[str, str]:
+    def names(self, kinds=("port", "security_group", "network", "router", "address_group")) -> dict[str, str]:
         """id → name of every visible resource of these kinds (ids without a name left out)."""
         out = {}
         for kind in kinds:
@@ -113,12 +115,15 @@ def humanize(text: str, names: dict[str, str]) -> str:
 
 
 def resolve_change(resolver: Resolver, change: dict) -> dict:
-    """A what-if change with names / prefixes in its path and id fields of its body resolved."""
+    """A what-if change with names / prefixes in its path and id fields of its body resolved
+    (a QoS rule, which has no name, by a unique id prefix within its policy)."""
     parts = change["path"].split("/")
     for i in range(1, len(parts)):
         kind = BY_COLLECTION.get(parts[i - 1])
         if kind and parts[i] and parts[i] not in ("add_router_interface", "remove_router_interface"):
             parts[i] = resolver.resolve(kind, parts[i])
+        elif i >= 3 and parts[i - 3] == "policies" and parts[i - 1].endswith("_rules") and parts[i]:
+            parts[i] = _qos_rule(resolver, "/".join(parts[:i]), parts[i])
     out = {**change, "path": "/".join(parts)}
     body = change.get("body")
     if isinstance(body, dict):
@@ -126,6 +131,21 @@ def resolve_change(resolver: Resolver, change: dict) -> dict:
                        for key, value in body.items()}
         out["body"] = _resolve_fields(resolver, out["body"])
     return out
+
+
+def _qos_rule(resolver: Resolver, collection: str, text: str) -> str:
+    """The one rule of ``collection`` (``/v2.0/qos/policies/ID/TYPE_rules``) whose id is or
+    starts with ``text``."""
+    if UUID.match(text):
+        return text
+    key = collection.rsplit("/", 1)[1]
+    rules = resolver.client.call("network", "GET", f"{collection}?fields=id")[key]
+    found = [r["id"] for r in rules if r["id"].startswith(text.lower())] if text else []
+    if len(found) != 1:
+        what = key[:-1].replace("_", " ")
+        raise ResolveError(f"{text!r} is the start of {len(found)} {what} ids of that policy"
+                           + (": " + ", ".join(found[:10]) if found else ""))
+    return found[0]
 
 
 def _resolve_fields(resolver: Resolver, record: dict) -> dict:

@@ -158,7 +158,7 @@ def _follow(client: Client, job: dict, console: Console, timeout: float) -> dict
     columns = (TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("run", total=1.0)
-        while job["status"] not in ("ACTIVE", "ERROR"):
+        while job["status"] not in ("ACTIVE", "ERROR", "CANCELLED"):  # every terminal status
             if time.monotonic() > deadline:
                 raise TimeoutError(f"simulation {job['id']} still {job['status']} after {timeout:.0f} s")
             time.sleep(POLL_S)

@@ -161,7 +161,10 @@ def _network_branch(graph, branch: Tree, net: str, add, shown: set) -> None:
     for port, _n, data in sorted(graph.in_edges(net, data=True)):
         if data["kind"] == "attached" and port not in shown:
             fips = [f for f, _p, d in graph.in_edges(port, data=True) if d["kind"] == "nat"]
-            add(branch, port, " ".join(f"fip {graph.nodes[f].get('name')}" for f in fips))
+            forwards = [f"fwd {graph.nodes[f].get('name')} {d.get('protocol')} {d.get('external_port_range')}"
+                        f"→{d.get('internal_port_range')}" for f, _p, d in graph.in_edges(port, data=True)
+                        if d["kind"] == "port_forwarding"]
+            add(branch, port, " ".join([f"fip {graph.nodes[f].get('name')}" for f in fips] + forwards))
 
 
 def to_dot(graph: nx.MultiDiGraph) -> str:
@@ -222,7 +225,7 @@ def layered_positions(graph: nx.MultiDiGraph, gap: float = 1.0) -> dict:
           lambda n: near(n, "port", {"attached"}, "in"))
     place([n for n in nodes if kind[n] == "subnet"], lambda n: near(n, "network", {"subnet"}, "in"))
     place([n for n in nodes if kind[n] == "router"], lambda n: near(n, "subnet", {"interface"}, "out"))
-    place([n for n in nodes if kind[n] == "floatingip"], lambda n: near(n, "port", {"nat"}, "out"))
+    place([n for n in nodes if kind[n] == "floatingip"], lambda n: near(n, "port", {"nat", "port_forwarding"}, "out"))
     for key in (n for n in nodes if kind[n] == "floatingip"):  # beside its port's column: the NAT
         x[key] += 0.4 * gap                                    # edge does not hide behind others
     place([n for n in nodes if kind[n] == "network" and nodes[n].get("external")],

@@ -24,7 +24,7 @@ from collections import Counter
 from typing import Any
 
 from ..scenarios.schema import (
-    AddressPair, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute, Network,
+    AddressGroup, AddressPair, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute, Network,
     Port, PortForwarding, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
     SecurityGroupRule, Subnet,
 )
@@ -68,7 +68,7 @@ class _Importer:
         self.inv = inv
         self.projects = dict(inv.project_names)
         for section in ("networks", "subnets", "security_groups", "routers", "ports", "floating_ips",
-                        "qos_policies"):
+                        "qos_policies", "address_groups"):
             for item in getattr(inv, section):
                 pid = item.get("project_id") or item.get("tenant_id") or inv.project_id
                 self.projects.setdefault(pid, f"project-{pid[:8]}")
@@ -83,6 +83,7 @@ class _Importer:
             "router": _Names(inv.routers, "router", project_of),
             "port": _Names(self.ports, "port", project_of),
             "qos": _Names(inv.qos_policies, "qos", project_of),
+            "address_group": _Names(inv.address_groups, "address-group", project_of),
         }
         # SLAAC addresses follow from the MAC (kept), and Neutron refuses them when asked for by value
         self.auto_address = {sub["id"] for sub in inv.subnets
@@ -130,13 +131,15 @@ class _Importer:
     def scenario(self, name: str | None) -> Scenario:
         used = {self._project_id(i) or self.inv.project_id for section in (
             self.inv.networks, self.inv.subnets, self.inv.security_groups, self.inv.routers, self.ports,
-            self.inv.floating_ips, self.inv.qos_policies) for i in section} | {self.inv.project_id}
+            self.inv.floating_ips, self.inv.qos_policies, self.inv.address_groups) for i in section} \
+            | {self.inv.project_id}
         used |= {pid for targets in self.shares.values() for pid in targets if pid != "*"}
         return Scenario(
             name=name, description="imported from a cloud by `xloudnet import`",
             default_project=self.default_project, dhcp_agent=self.has_dhcp_agent(),
             projects=[Project(name=self.projects[pid], id=pid) for pid in sorted(used, key=self.projects.get)],
             qos_policies=[self.qos_policy(p) for p in self.inv.qos_policies],
+            address_groups=[self.address_group(a) for a in self.inv.address_groups],
             networks=[self.network(n) for n in self.inv.networks],
             subnets=[self.subnet(s) for s in self.inv.subnets],
             security_groups=[self.security_group(g) for g in self.inv.security_groups],
@@ -158,6 +161,11 @@ class _Importer:
         return QosPolicy(**self._common(p, "qos"), shared=bool(p.get("shared")),
                          shared_with=self._shared_with(p, bool(p.get("shared"))),
                          is_default=bool(p.get("is_default")), rules=rules)
+
+    def address_group(self, a: dict) -> AddressGroup:
+        common = self._common(a, "address_group")
+        common.pop("tags")  # Neutron's address groups have none
+        return AddressGroup(**common, addresses=list(a.get("addresses") or []))
 
     def network(self, n: dict) -> Network:
         return Network(**self._common(n, "network"), admin_state_up=n.get("admin_state_up", True),
@@ -193,6 +201,7 @@ class _Importer:
             id=r["id"], direction=r["direction"], ethertype=r.get("ethertype", "IPv4"), protocol=r.get("protocol"),
             port_range_min=r.get("port_range_min"), port_range_max=r.get("port_range_max"),
             remote_ip_prefix=r.get("remote_ip_prefix"), remote_group=self._ref("group", r.get("remote_group_id")),
+            remote_address_group=self._ref("address_group", r.get("remote_address_group_id")),
             description=r.get("description") or "")
 
     def router(self, r: dict) -> Router:

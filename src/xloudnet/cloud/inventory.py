@@ -26,8 +26,10 @@ COLLECTIONS = (
     ("floating_ips", "/floatingips", "floatingips"),
     ("qos_policies", "/qos/policies", "policies"),
     ("rbac_policies", "/rbac-policies", "rbac_policies"),
+    ("address_groups", "/address-groups", "address_groups"),
 )
-OPTIONAL = {"qos_policies", "rbac_policies"}  # extensions a Neutron may lack: absent means none
+# extensions a Neutron may lack: absent means none
+OPTIONAL = {"qos_policies", "rbac_policies", "address_groups"}
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Inventory:
     ports: list[dict] = field(default_factory=list)
     floating_ips: list[dict] = field(default_factory=list)      # with their port_forwardings (full records)
     qos_policies: list[dict] = field(default_factory=list)      # with their rules
+    address_groups: list[dict] = field(default_factory=list)
     rbac_policies: list[dict] = field(default_factory=list)     # those the credentials own (or all: admin)
 
     def counts(self) -> dict[str, int]:

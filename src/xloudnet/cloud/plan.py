@@ -1,7 +1,7 @@
 """What ``xloudnet apply`` would do: the scenario compared with the cloud, as ordered steps.
 
-The order is the provisioning order of ``xloudnet run``: QoS policies, networks, subnets, security
-groups, then their rules (a rule may name any group), ports and servers, routers with their
+The order is the provisioning order of ``xloudnet run``: QoS policies, networks, subnets, address
+groups, security groups, then their rules (a rule may name any group), ports and servers, routers with their
 interfaces and extra routes, floating IPs; a resource's RBAC shares (``shared_with``) follow the
 resources of its kind. See ``planner`` for matching and comparison.
 """
@@ -28,8 +28,8 @@ def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
     """The steps that make the cloud hold ``scenario`` (``conn`` is used only when they run)."""
     p = Planner(scenario, inventory, conn)
     p.project_steps()
-    for section in (_qos_policies, _qos_shares, _networks, _network_shares, _subnets, _security_groups,
-                    _group_shares, _ports, _routers, _floating_ips):
+    for section in (_qos_policies, _qos_shares, _networks, _network_shares, _subnets, _address_groups,
+                    _security_groups, _group_shares, _ports, _routers, _floating_ips):
         section(p)
     return p.out
 
@@ -142,6 +142,29 @@ def _subnets(p: Planner) -> None:
         p.resource("subnet", "subnets", i, sub, desired, create_body)
 
 
+def _address_groups(p: Planner) -> None:
+    """Name and description by update; the addresses through ``add_addresses`` /
+    ``remove_addresses`` (Neutron does not let ``addresses`` be updated)."""
+    for i, ag in enumerate(p.s.address_groups):
+        existing = p.resource("address group", "address_groups", i, ag,
+                              lambda ag=ag: {"name": ag.name, "description": ag.description},
+                              create_body=lambda body, ag=ag: {**body, "addresses": list(ag.addresses)})
+        if existing is None:
+            continue
+        wanted = {str(ipaddress.ip_network(a, strict=False)) for a in ag.addresses}
+        have = set(existing.get("addresses") or ())
+        if wanted == have:
+            continue
+
+        def edit(rid=existing["id"], add=sorted(wanted - have), remove=sorted(have - wanted)) -> None:
+            if add:
+                p.send("put", f"/address-groups/{rid}/add_addresses", {"addresses": add})
+            if remove:
+                p.send("put", f"/address-groups/{rid}/remove_addresses", {"addresses": remove})
+        p.out.append(Step("update", "address group", ag.name, p.project_of(ag)[0], "addresses",
+                          f"address_groups[{i}].addresses", edit))
+
+
 def _security_groups(p: Planner) -> None:
     existing_groups = {}
     for i, group in enumerate(p.s.security_groups):
@@ -195,12 +218,15 @@ def _rules(p: Planner, i: int, group, existing: dict | None) -> None:
     have = {rule_signature(r) for r in current}
     for j, rule in enumerate(group.rules):
         def body(rule=rule, group=group) -> dict:
-            out = rule.model_dump(exclude_none=True, exclude={"id", "remote_group"})
+            out = rule.model_dump(exclude_none=True, exclude={"id", "remote_group", "remote_address_group"})
             out["remote_group_id"] = p.ref("security group", rule.remote_group, group)
+            if rule.remote_address_group is not None:
+                out["remote_address_group_id"] = p.ref("address group", rule.remote_address_group, group)
             return out
         where = f"security_groups[{i}].rules[{j}]"
         label = f"{group.name}: {_describe_rule(rule)}"
-        known = rule.remote_group is None or p.ref("security group", rule.remote_group, group) is not None
+        known = (rule.remote_group is None or p.ref("security group", rule.remote_group, group) is not None) and (
+            rule.remote_address_group is None or p.ref("address group", rule.remote_address_group, group) is not None)
         if existing is not None and known and rule_signature(body()) in have:
             p.out.append(Step("unchanged", "security group rule", label, name, "", where))
             continue
@@ -208,6 +234,8 @@ def _rules(p: Planner, i: int, group, existing: dict | None) -> None:
         def run(rule=rule, group=group, i=i, body=body) -> None:
             made = {**body(), "security_group_id": p.ids[("security_groups", i)]}
             made["remote_group_id"] = p.need("security group", rule.remote_group, group)
+            if rule.remote_address_group is not None:
+                made["remote_address_group_id"] = p.need("address group", rule.remote_address_group, group)
             p.send("post", "/security-group-rules", {"security_group_rule": made})
         p.out.append(Step("create", "security group rule", label, name, "", where, run))
     egress = [r for r in current if _is_default_egress(r)]
@@ -218,7 +246,7 @@ def _rules(p: Planner, i: int, group, existing: dict | None) -> None:
 
 
 def _is_default_egress(rule: dict) -> bool:
-    return rule["direction"] == "egress" and rule_signature(rule)[2:] == (None, None, None, None, None)
+    return rule["direction"] == "egress" and rule_signature(rule)[2:] == (None,) * 6
 
 
 def _drop_default_egress(p: Planner, gid: str) -> None:
@@ -232,7 +260,8 @@ def _describe_rule(rule) -> str:
     ports = ""
     if rule.port_range_min is not None:
         ports = f"/{rule.port_range_min}" + (f"-{rule.port_range_max}" if rule.port_range_max != rule.port_range_min else "")
-    remote = rule.remote_ip_prefix or (f"group {rule.remote_group}" if rule.remote_group else "any")
+    remote = rule.remote_ip_prefix or (f"group {rule.remote_group}" if rule.remote_group else
+                                       f"address group {rule.remote_address_group}" if rule.remote_address_group else "any")
     return f"{rule.direction} {rule.ethertype} {rule.protocol or 'any'}{ports} from {remote}"
 
 

@@ -51,7 +51,8 @@ KINDS = {"QoS policy": ("qos_policies", "/qos/policies", "policy"), "network": (
          "subnet": ("subnets", "/subnets", "subnet"),
          "security group": ("security_groups", "/security-groups", "security_group"),
          "router": ("routers", "/routers", "router"), "port": ("ports", "/ports", "port"),
-         "floating IP": ("floating_ips", "/floatingips", "floatingip")}
+         "floating IP": ("floating_ips", "/floatingips", "floatingip"),
+         "address group": ("address_groups", "/address-groups", "address_group")}
 PROTOCOL_NAMES = {"1": "icmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp"}
 QOS_FIELDS = ("max_kbps", "max_burst_kbps", "max_kpps", "max_burst_kpps", "min_kbps", "min_kpps", "dscp_mark",
               "direction")
@@ -87,7 +88,7 @@ def rule_signature(rule: dict) -> tuple:
     prefix = rule.get("remote_ip_prefix")
     return (rule["direction"], rule.get("ethertype") or "IPv4", protocol, rule.get("port_range_min"),
             rule.get("port_range_max"), None if prefix is None else str(ipaddress.ip_network(prefix, strict=False)),
-            rule.get("remote_group_id"))
+            rule.get("remote_group_id"), rule.get("remote_address_group_id"))
 
 
 def _default_egress(rule: dict) -> bool:
@@ -125,7 +126,7 @@ class Planner:
         declared = {p.name: p.id for p in self.s.projects if p.id}
         names = [self.s.default_project] + [p.name for p in self.s.projects]
         for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
-                        "floating_ips"):
+                        "floating_ips", "address_groups"):
             names += [item.project for item in getattr(self.s, section) if item.project]
             names += [n for item in getattr(self.s, section) for n in getattr(item, "shared_with", ()) if n != "*"]
         out: dict[str, str | None] = {}

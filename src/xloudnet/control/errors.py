@@ -513,6 +513,24 @@ class AddressGroupNotFound(NotFound):
     message = "Address group %(address_group_id)s could not be found."
 
 
+class AddressGroupInUse(InUse):
+    message = "Address group %(address_group_id)s is in use on one or more security group rules."
+
+
+class AddressesNotFound(NotFound):
+    message = "Addresses %(addresses)s not found in the address group %(address_group_id)s."
+
+
+class AddressesAlreadyExist(BadRequest):
+    message = "Addresses %(addresses)s already exist in the address group %(address_group_id)s."
+
+
+class AddrFormatError(BadRequest):
+    """netaddr's parse error, which Neutron's fault map turns into a 400 under this name."""
+
+    message = "invalid IPNetwork %(address)s"
+
+
 # --- qos and quotas ------------------------------------------------------------------------------
 class TenantQuotaNotFound(NotFound):
     message = "Quota for tenant %(tenant_id)s could not be found."

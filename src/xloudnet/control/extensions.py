@@ -82,6 +82,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
     "network-ip-availability": ("Network IP Availability", "Provides IP availability data for each network and subnet."),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage statistics per project"),
+    "address-group": ("Address group", "Support address group"),
+    "security-groups-remote-address-group": ("Remote address group id field for security group rules", "Add new field of remote address group id in SG rules"),
+    "rbac-address-group": ("Add address_group type to RBAC", "Add address_group type to network RBAC"),
     # qos and quotas
     "quota-check-limit": ("Quota engine limit check", "Neutron quota engine checks the resource usage before applying a new quota limit"),
     "quota-check-limit-default": ("Quota engine limit check by default", "By default, the Neutron quota engine checks the resource usage before applying a new quota limit"),

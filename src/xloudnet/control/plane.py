@@ -80,6 +80,7 @@ class ControlPlane:
             security_groups=s.table("security_groups"),
             security_group_rules=s.table("security_group_rules"),
             qos_policies=s.table("qos_policies"),
+            address_groups=s.table("address_groups"),
         )
 
     def fork(self) -> "ControlPlane":

@@ -27,6 +27,7 @@ COLLECTIONS = (
     "security_groups",
     "security_group_rules",
     "qos_policies",
+    "address_groups",
 )
 
 def _empty() -> Mapping[str, dict]:
@@ -57,8 +58,9 @@ class Snapshot:
     - ``security_groups``: ``stateful``, ``project_id``, ``name``; rules are separate.
     - ``security_group_rules``: ``security_group_id``, ``direction``, ``ethertype``,
       ``protocol``, ``port_range_min``, ``port_range_max``, ``remote_ip_prefix``,
-      ``remote_group_id``.
+      ``remote_group_id``, ``remote_address_group_id``.
     - ``qos_policies``: ``rules`` [{id, type, ...fields}], ``shared``, ``is_default``.
+    - ``address_groups``: ``addresses`` (CIDRs), ``project_id``, ``name``.
 
     ``revision`` increases with every change of the control plane it came from.
     """
@@ -73,6 +75,7 @@ class Snapshot:
     security_groups: Mapping[str, dict] = field(default_factory=_empty)
     security_group_rules: Mapping[str, dict] = field(default_factory=_empty)
     qos_policies: Mapping[str, dict] = field(default_factory=_empty)
+    address_groups: Mapping[str, dict] = field(default_factory=_empty)
 
     @classmethod
     def from_resources(cls, revision: int = 0, **collections: Iterable[dict]) -> "Snapshot":

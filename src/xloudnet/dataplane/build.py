@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import groups as sg
+from .address_groups import expand_address_groups
 from . import topology as topo
 from .addresses import cidr_family, parse_ip, parse_range
 
@@ -59,7 +60,8 @@ class Builder:
         for gid in d["gd"]:
             rules = self._sorted("security_group_rules", index["grp_rules"].get(gid, ()))
             for name, direction in sg.DIRECTIONS.items():
-                mine = [r for r in rules if r.get("direction") == name]
+                mine = expand_address_groups([r for r in rules if r.get("direction") == name],
+                                             self.new.address_groups)
                 gdir = sg.compile_groupdir(mine, self.arenas.nodes, self.arenas.cells)
                 self.out.gdirs[(gid, direction)] = gdir
                 updates["gd"][2 * grp(gid) + direction] = self._gd_row(gdir)

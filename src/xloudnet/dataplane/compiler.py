@@ -21,7 +21,8 @@ CONTRIBUTIONS = {
     "ports": (("net_ports", lambda r: [r.get("network_id")]),
               ("grp_members", lambda r: list(r.get("security_groups") or [])),
               ("rt_ports", lambda r: [r.get("device_id")] if topo.is_router_port(r) else [])),
-    "security_group_rules": (("grp_rules", lambda r: [r.get("security_group_id")]),),
+    "security_group_rules": (("grp_rules", lambda r: [r.get("security_group_id")]),
+                             ("ag_rules", lambda r: [r["remote_address_group_id"]] if r.get("remote_address_group_id") else [])),
     "subnets": (("net_subnets", lambda r: [r.get("network_id")]),),
     "floatingips": (("rt_fips", lambda r: [r.get("router_id")] if r.get("router_id") else []),
                     ("net_fips", lambda r: [r.get("floating_network_id")])),
@@ -170,11 +171,20 @@ class Compiler:
         for key in changed["security_group_rules"]:
             for rec in filter(None, (old.security_group_rules.get(key), new.security_group_rules.get(key))):
                 d["gd"].add(rec.get("security_group_id"))
+        self._address_groups_dirty(changed, d)
         d["grp"] |= d["member"] | d["gd"]
         for name, family in (("port", "port"), ("net", "net"), ("sub", "sub"), ("rt", "rt"),
                              ("fip", "fip"), ("grp", "grp"), ("member", "grp"), ("gd", "grp")):
             d[name] = {k for k in d[name] if k is not None and self.out.slots[family].get(k) >= 0}
         return d
+
+    def _address_groups_dirty(self, changed: dict, d: dict) -> None:
+        """A changed address group changes every group-direction with a rule that names it."""
+        rules = (self.old.security_group_rules, self.new.security_group_rules)
+        for key in changed["address_groups"]:
+            for rid in self.out.index["ag_rules"].get(key, frozenset()):
+                for rec in filter(None, (r.get(rid) for r in rules)):
+                    d["gd"].add(rec.get("security_group_id"))
 
     # -- rebuilding --------------------------------------------------------------------------
     def _forwardings(self, changed: dict) -> None:

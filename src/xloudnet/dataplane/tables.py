@@ -237,7 +237,7 @@ class FlowTables:
         return (self.snapshot.networks.get(port.get("network_id")) or {}).get("qos_policy_id")
 
 
-INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips")
+INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips", "ag_rules")
 
 
 def diff(old, new, candidates=None) -> set:

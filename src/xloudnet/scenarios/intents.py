@@ -6,7 +6,8 @@
 - ``isolated``: every pair's exact allowed set is empty.
 - ``only``: every pair's exact allowed set equals ``services``.
 - ``exposure``: the union over external hosts of what reaches each endpoint port (through its
-  floating IP, or directly on an external network) is within / equal to the listed services.
+  floating IP, or directly on an external network) is within / equal to the listed services;
+  through a floating IP's port forwarding, the services are the external ports the outside uses.
   External sources are exact: one host per class of the ingress rules' ``remote_ip_prefix``
   cells (no rule can tell two hosts of a class apart).
 - ``qos``: a ``traffic:`` flow's delivered throughput, loss ratio and p99 latency.
@@ -233,10 +234,10 @@ class Checker:
         extras = {key: extra for key, extra in extras.items() if extra}
         if extras:
             key, extra = next(iter(extras.items()))
-            source, query = witness[key]
+            source, query, shown = self._witness(witness, key, extra)
             found = "; ".join(f"{exposed[k][0].label} on {svc.text(e)}" for k, e in extras.items())
             return False, f"the internet reaches {found} (not listed)", checked, \
-                self._counter(source, exposed[key][0], {**query, **svc.example_query(extra)}), \
+                self._counter(source, exposed[key][0], {**query, **svc.example_query(shown)}), \
                 self._exposure_details(exposed)
         if spec.equal is not None:
             for key, (end, services) in listed.items():
@@ -283,7 +284,51 @@ class Checker:
                     if merged != have:
                         witness[port["id"]] = (source, query)
                     exposed[port["id"]] = (target, merged)
-        return exposed, witness, checked
+        return exposed, witness, checked + self._forwarded(origin, exposed, witness)
+
+    def _forwarded(self, origin, exposed: dict, witness: dict) -> int:
+        """Ports the outside reaches through floating-IP port forwardings, with the services the
+        outside sends to the floating IP (external ports). One allowed-set question per floating
+        IP, protocol and outside source; each forwarding takes its external range of the answer."""
+        store = self.a.plane.store
+        ends = {e.port["id"]: e for e in self.ep.select_all()}
+        checked, seen = 0, {}
+        for pf in sorted(store.table("port_forwardings").values(), key=lambda r: r["id"]):
+            target, fip = ends.get(pf["internal_port_id"]), store.get("floatingips", pf["floatingip_id"])
+            if target is None or fip is None or not fip.get("router_id"):
+                continue
+            first, _, last = pf["external_port_range"].partition(":")
+            span = {svc.protocol_of(pf["protocol"]): [(int(first), int(last or first))]}
+            for source in self._forward_sources(origin, fip):
+                query = {"source": source.end, "destination": {"ip_address": fip["floating_ip_address"]},
+                         "protocol": pf["protocol"]}
+                key = (fip["id"], pf["protocol"], source.end.get("ip_address"))
+                if key not in seen:
+                    seen[key] = svc.from_allowed(self.a.explain(query).get("allowed") or [])
+                    checked += 1
+                allowed = svc.minus(span, svc.minus(span, seen[key]))  # the range's part of the answer
+                if allowed:
+                    _, have = exposed.get(target.port["id"], (target, {}))
+                    witness.setdefault(target.port["id"], (source, query))
+                    witness.setdefault(("forwarded", target.port["id"]), []).append((source, query, allowed))
+                    exposed[target.port["id"]] = (target, svc.union(have, allowed))
+        return checked
+
+    @staticmethod
+    def _witness(witness: dict, key: str, extra: svc.ServiceSet) -> tuple:
+        """(source, query, services) showing ``extra``: a forwarding's when one reaches part of it
+        (its query goes to the forwarding floating IP), else the port's own witness."""
+        for source, query, allowed in witness.get(("forwarded", key), ()):
+            part = svc.minus(extra, svc.minus(extra, allowed))
+            if part:
+                return source, query, part
+        source, query = witness[key]
+        return source, query, extra
+
+    def _forward_sources(self, origin, fip: dict) -> list[End]:
+        if origin.internet:
+            return [self.ep.internet(4, fip["floating_network_id"])]
+        return [e for e in self.ep.select(origin) if ":" not in str(e.end.get("ip_address", ""))]
 
     def _outside_sources(self, origin, target: End) -> list[End]:
         if not origin.internet:
@@ -303,8 +348,9 @@ class Checker:
         prefixes = set()
         for gid in port.get("security_groups") or ():
             for rule in self.a.plane.store.find("security_group_rules", "security_group_id", gid):
-                prefix = rule.get("remote_ip_prefix")
-                if rule.get("direction") == "ingress" and prefix:
+                if rule.get("direction") != "ingress":
+                    continue
+                for prefix in self._remote_prefixes(rule):
                     net = ipaddress.ip_network(prefix, strict=False)
                     if net.version == family and net.prefixlen > 0:
                         prefixes.add(net)
@@ -314,6 +360,14 @@ class Checker:
             if address is not None:
                 out.append(address)
         return list(dict.fromkeys(out))
+
+
+    def _remote_prefixes(self, rule: dict) -> list[str]:
+        """A rule's remote prefix, or its address group's CIDRs."""
+        if rule.get("remote_address_group_id"):
+            group = self.a.plane.store.get("address_groups", rule["remote_address_group_id"]) or {}
+            return list(group.get("addresses") or ())
+        return [rule["remote_ip_prefix"]] if rule.get("remote_ip_prefix") else []
 
 
 def _free_address(net, holes, endpoints: Endpoints) -> str | None:

@@ -126,6 +126,7 @@ class _Provisioner:
         self.networks()
         self.shares("networks", "network")
         self.subnets()
+        self.address_groups()
         self.pinned_addresses_first()
         self.security_groups()
         self.shares("security_groups", "security_group")
@@ -230,15 +231,24 @@ class _Provisioner:
         for i, group in groups:
             project, gid = self.project(group), self.out.ids[("security_groups", i)]
             for j, rule in enumerate(group.rules):
-                body = rule.model_dump(exclude_none=True, exclude={"id", "remote_group"})
+                body = rule.model_dump(exclude_none=True, exclude={"id", "remote_group", "remote_address_group"})
                 body["security_group_id"] = gid
                 if rule.remote_group:
                     body["remote_group_id"] = self.ref("security group", rule.remote_group, group)
+                if rule.remote_address_group:
+                    body["remote_address_group_id"] = self.ref("address group", rule.remote_address_group, group)
                 made = self.call(("security_groups", i, "rules", j), project, "POST", "/v2.0/security-group-rules",
                                  {"security_group_rule": body}, want_id=rule.id)
                 rule_id = made["security_group_rule"]["id"]
                 self.out.names[rule_id] = f"rule {j} of security group {group.name}"
 
+    def address_groups(self) -> None:
+        for i, ag in enumerate(self.s.address_groups):
+            loc, project = ("address_groups", i), self.project(ag)
+            body = {"name": ag.name, "description": ag.description, "addresses": ag.addresses}
+            rid = self.call(loc, project, "POST", "/v2.0/address-groups", {"address_group": body},
+                            want_id=ag.id)["address_group"]["id"]
+            self.created("address_groups", i, rid, f"address group {ag.name}")
     def shares(self, section: str, object_type: str) -> None:
         """``shared_with``: one RBAC access_as_shared entry per project, made by the owner (by an
         admin for '*', which Neutron's policy reserves to admins)."""
@@ -424,7 +434,7 @@ def project_ids(scenario: Scenario, new_id: Callable[[], str] | None = None) -> 
     new_id = new_id or (lambda: uuid.uuid4().hex)
     names = [scenario.default_project] + [p.name for p in scenario.projects]
     for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
-                    "floating_ips"):
+                    "floating_ips", "address_groups"):
         names.extend(item.project for item in getattr(scenario, section) if item.project)
         names.extend(name for item in getattr(scenario, section) for name in getattr(item, "shared_with", ())
                      if name != "*")

@@ -21,6 +21,7 @@ KINDS = {
     "network": ("networks",),
     "subnet": ("subnets",),
     "security group": ("security_groups",),
+    "address group": ("address_groups",),
     "router": ("routers",),
     "port": ("ports", "servers"),
     "QoS policy": ("qos_policies",),
@@ -167,7 +168,7 @@ def _duplicates(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
                     seen[key] = f"{section}[{i}]"
     ids: dict[str, str] = {}
     for section in ("networks", "subnets", "security_groups", "routers", "ports", "servers", "qos_policies",
-                    "floating_ips"):
+                    "floating_ips", "address_groups"):
         for i, item in enumerate(getattr(s, section)):
             if item.id:
                 if item.id in ids:
@@ -194,6 +195,28 @@ def _group_issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
             yield from _ref(index, "security group", loc, rule.remote_group, group.project)
             if rule.remote_group and rule.remote_ip_prefix:
                 yield loc, "a rule takes remote_group or remote_ip_prefix, not both"
+            yield from _address_group_rule(index, ("security_groups", i, "rules", j), rule, group.project)
+    for i, ag in enumerate(s.address_groups):
+        for k, address in enumerate(ag.addresses):
+            if "/" not in address or not _is_cidr(address):
+                yield ("address_groups", i, "addresses", k), f"'{address}' is not a CIDR with its mask"
+
+
+def _address_group_rule(index: Index, loc: tuple, rule, project: str | None) -> Iterator[tuple[tuple, str]]:
+    if rule.remote_address_group is None:
+        return
+    yield from _ref(index, "address group", loc + ("remote_address_group",), rule.remote_address_group, project)
+    if rule.remote_group or rule.remote_ip_prefix:
+        yield loc + ("remote_address_group",), \
+            "a rule takes one of remote_ip_prefix, remote_group and remote_address_group"
+
+
+def _is_cidr(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _port_issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:

@@ -17,7 +17,7 @@ from .schema import Scenario
 
 Progress = Callable[[str, float], None]
 COUNTED = ("networks", "subnets", "ports", "routers", "floatingips", "security_groups", "security_group_rules",
-           "qos_policies")
+           "qos_policies", "address_groups")
 
 
 @dataclass
@@ -159,6 +159,9 @@ def _labels(provisioned: Provisioned) -> dict:
         group = groups.get(rule["security_group_id"], {})
         remote = rule.get("remote_ip_prefix") or (
             f"group {groups.get(rule['remote_group_id'], {}).get('name', '?')}" if rule.get("remote_group_id") else "any")
+        if rule.get("remote_address_group_id"):
+            named = store.get("address_groups", rule["remote_address_group_id"]) or {}
+            remote = f"address group {named.get('name') or '?'}"
         ports = ""
         if rule.get("port_range_min") is not None:
             lo, hi = rule["port_range_min"], rule["port_range_max"]

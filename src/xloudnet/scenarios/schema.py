@@ -150,7 +150,19 @@ class SecurityGroupRule(Strict):
     port_range_max: int | None = Field(None, ge=0, le=65535)
     remote_ip_prefix: str | None = None
     remote_group: Ref | None = Field(None, description="Neutron's remote_group_id, by group name")
+    remote_address_group: Ref | None = Field(None, description="Neutron's remote_address_group_id, by address "
+                                                                  "group name")
     description: str = ""
+
+
+class AddressGroup(Strict):
+    """Neutron's address group: CIDRs that rules name as their remote side (no tags in Neutron)."""
+
+    name: Name
+    id: str | None = Field(None, description="keep this id (imported clouds); generated when left out")
+    project: Name | None = Field(None, description="owning project's name (default: default_project)")
+    description: str = ""
+    addresses: list[str] = Field([], description="CIDRs with their mask, e.g. 10.0.0.0/24 or 192.0.2.7/32")
 
 
 class SecurityGroup(Resource):
@@ -414,6 +426,7 @@ class Scenario(Strict):
     qos_policies: list[QosPolicy] = []
     networks: list[Network] = []
     subnets: list[Subnet] = []
+    address_groups: list[AddressGroup] = []
     security_groups: list[SecurityGroup] = []
     routers: list[Router] = []
     ports: list[Port] = []
@@ -434,6 +447,6 @@ def json_schema() -> dict:
 
 
 __all__ = ["Scenario", "Project", "Network", "Subnet", "Router", "RouterInterface", "ExternalGateway",
-           "SecurityGroup", "SecurityGroupRule", "Port", "Server", "FloatingIP", "QosPolicy", "QosRule",
+           "SecurityGroup", "SecurityGroupRule", "AddressGroup", "Port", "Server", "FloatingIP", "QosPolicy", "QosRule",
            "Link", "Selector", "Flow", "Traffic", "Intent", "Reach", "Isolated", "Only", "Exposure", "Exposed",
            "Qos", "INTENT_KINDS", "DISPOSITIONS", "json_schema"]

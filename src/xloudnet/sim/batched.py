@@ -66,6 +66,9 @@ class _Policer:
     def stats(self, duration):
         return {"conformed": _per_flow(self.conformed), "dropped": _per_flow(self.dropped)}
 
+    def busy(self) -> bool:
+        return False  # decides at each arrival: nothing carries over between windows
+
 
 class _Shaper:
     def __init__(self, spec, flows: int, min_frame_bits: float):
@@ -85,6 +88,9 @@ class _Shaper:
         self.dropped += np.bincount(f[~keep], minlength=self.dropped.size)
         lose(f[~keep], t[~keep], Disposition.QUEUE_OVERFLOW.value)
         return f[keep], out_t[keep], sent[keep]
+
+    def busy(self) -> bool:
+        return False  # release times are fixed on arrival: nothing carries over between windows
 
     def stats(self, duration):
         head, count = self.sti[0], self.sti[1]
@@ -119,6 +125,11 @@ class _Link:
         self.cls_sent = np.zeros(n, np.int64)
         self.dropped = 0
 
+    def busy(self) -> bool:
+        """A transmission in progress or packets queued: the next window must run the link even
+        if nothing new arrives (else they would never finish, nor count)."""
+        return bool(self.sti[0] >= 0 or self.qlen.any())
+
     def run(self, f, t, sent, horizon, frame_bits, lose):
         room = t.size + int(self.qlen.sum()) + 1
         out_f, out_t, out_s = np.empty(room, np.int64), np.empty(room), np.empty(room)
@@ -140,6 +151,9 @@ class _Link:
                 "dropped": self.dropped,
                 "utilisation": round(float(self.st[2]) / duration, 6) if duration > 0 else 0.0,
                 "delivered_kbps": sent / duration / 1000.0 if duration > 0 else 0.0}
+
+
+_NOTHING = (np.empty(0, np.int64), np.empty(0), np.empty(0))
 
 
 def _in_time_then_flow_order(t: np.ndarray, f: np.ndarray) -> bool:
@@ -317,6 +331,8 @@ class BatchedSimulation:
             metrics.offered(f, t)
         for s in self.order:
             batch = self._take(s, horizon)
+            if batch is None and self.stages[s].busy():
+                batch = _NOTHING  # no arrivals, but a transmission ends or a queue drains in this window
             if batch is not None:
                 self._route(s, *self.stages[s].run(*batch, horizon, self.bits, self._lose))
         batch = self._take(RECEIVER, horizon)

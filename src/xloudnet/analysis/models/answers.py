@@ -192,6 +192,7 @@ class MatchingRule(Answer):
     port_range_max: int | None = None
     remote_ip_prefix: str | None = None
     remote_group_id: str | None = None
+    remote_address_group_id: str | None = None
 
 
 class SGTestAnswer(Answer):
@@ -209,12 +210,13 @@ class SGTestAnswer(Answer):
         for rule in self.matching_rules:
             ports = "-" if rule.port_range_min is None else f"{rule.port_range_min}-{rule.port_range_max}"
             table.add_row(rule.rule_id, rule.security_group_name or rule.security_group_id,
-                          str(rule.protocol or "any"), ports, rule.remote_ip_prefix or rule.remote_group_id or "any")
+                          str(rule.protocol or "any"), ports, rule.remote_ip_prefix or rule.remote_group_id
+                          or (f"address group {rule.remote_address_group_id}" if rule.remote_address_group_id else "any"))
         return table
 
 
 class Finding(Answer):
-    kind: Literal["shadowed", "redundant", "over_broad", "empty_remote_group", "unused_group"]
+    kind: Literal["shadowed", "redundant", "over_broad", "empty_remote_group", "empty_address_group", "unused_group"]
     severity: str
     security_group_id: str
     rule_id: str | None = None
@@ -318,10 +320,11 @@ class QosWhatIfAnswer(Answer):
 
 
 class SimulationJob(Answer):
-    """A simulation job: ``BUILD`` queued, ``RUNNING``, ``ACTIVE`` done (with ``result``), ``ERROR``."""
+    """A simulation job: ``BUILD`` queued, ``RUNNING``, ``ACTIVE`` done (with ``result``), ``ERROR``,
+    ``CANCELLED`` (stopped by a server shutdown)."""
 
     id: str
-    status: Literal["BUILD", "RUNNING", "ACTIVE", "ERROR"]
+    status: Literal["BUILD", "RUNNING", "ACTIVE", "ERROR", "CANCELLED"]
     progress: float
     project_id: str | None = None
     flows: int

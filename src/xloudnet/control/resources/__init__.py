@@ -3,6 +3,7 @@
 ``SERVICES`` is the list the ``ControlPlane`` builds; order does not matter.
 """
 
+from .address_groups import AddressGroupService
 from .agents import AgentService
 from .dhcp import DhcpAgentsHostingService, DhcpNetworksService
 from .default_sg_rules import DefaultSecurityGroupRuleService
@@ -38,6 +39,7 @@ SERVICES = (
     DhcpAgentsHostingService,
     RbacPolicyService,
     DefaultSecurityGroupRuleService,
+    AddressGroupService,
 )
 
 __all__ = ["SERVICES"]

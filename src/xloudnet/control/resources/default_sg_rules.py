@@ -153,7 +153,7 @@ class DefaultSecurityGroupRuleService(ResourceService):
         if attrs.get("direction") is None:
             raise errors.HTTPBadRequest("Failed to parse request. Required attribute 'direction' not specified")
         if attrs.get("remote_address_group_id") is not None:
-            raise errors.AddressGroupNotFound(address_group_id=attrs["remote_address_group_id"])
+            self.plane.address_groups.get(ctx, attrs["remote_address_group_id"])  # must exist
         rule = {**canonical_rule(attrs), "id": self.plane.new_id()}
         rule.pop("project_id", None)
         rule.pop("tenant_id", None)

@@ -90,7 +90,7 @@ def sync_network(plane, network_id: str) -> None:
     _update_port(plane, network, ports[0], subnets)
 
 
-def _with_room(plane, subnets: list[dict], port_id: str | None = None) -> list[dict]:
+def _with_room(plane, subnets: list[dict]) -> list[dict]:
     """Subnets where the port can get an address: a full subnet leaves the port without one
     there, as the agent's create/update RPC fails for it and the agent carries on."""
     allocator = plane.ports.ipam
@@ -125,7 +125,7 @@ def _update_port(plane, network: dict, port: dict, subnets: list[dict]) -> None:
     # _setup_existing_dhcp_port: keep the addresses on subnets still served, ask for the rest.
     kept = [ip for ip in port["fixed_ips"] if ip["subnet_id"] in wanted]
     missing = [s for s in subnets if s["id"] not in held]
-    adds = [{"subnet_id": s["id"]} for s in _with_room(plane, missing, port["id"])]
+    adds = [{"subnet_id": s["id"]} for s in _with_room(plane, missing)]
     ports = plane.ports
     fixed = ports._addresses_for_update(port, kept + adds, DHCP_OWNER, network)
     if fixed != port["fixed_ips"]:

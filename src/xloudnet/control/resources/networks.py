@@ -69,11 +69,10 @@ class NetworkService(ResourceService):
     attribute = "networks"
     indexes = ("project_id", "qos_policy_id")
     extensions = ("network", "external-net", "provider", "net-mtu", "net-mtu-writable", "port-security")
-    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
 
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        shared = q.special.get("shared")
-        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
+        return self.plane.rbac_policies.shared_checks(ctx, q)
 
     def visible(self, ctx: Context, record: dict) -> bool:
         return (

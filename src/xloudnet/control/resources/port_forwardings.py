@@ -33,6 +33,8 @@ UNFILTERABLE = frozenset({"internal_ip_address", "internal_port"})
 # Shown inside a floating IP (expose-port-forwarding-in-fip with floating-ip-port-forwarding-detail).
 FIP_VIEW_KEYS = ("id", "internal_ip_address", "protocol", "internal_port", "external_port", "internal_port_id")
 HIDDEN = frozenset({"project_id", "floatingip_id"})
+COLLISION_KEYS = frozenset({"internal_port", "internal_port_range", "external_port", "external_port_range",
+                            "protocol", "internal_ip_address", "internal_port_id"})
 
 
 def _port_number(value: Any) -> None:
@@ -254,7 +256,9 @@ class PortForwardingService(ResourceService):
                 if changes["internal_port_id"] != record["internal_port_id"]:
                     self._check_router_match(fip, self._router_for(ctx, fip, new), new)
             self._check_update(new)
-            if {"internal_port", "internal_port_range", "external_port", "external_port_range"} & set(changes):
+            # Neutron re-checks collisions only when ports change; a new protocol or internal
+            # socket is checked too, so no two forwardings ever overlap (the data plane relies on it).
+            if COLLISION_KEYS & set(changes):
                 self._check_relation(new)
                 self._check_collisions(fip["id"], new, rid)
             self.store.put(self.table, new)

@@ -22,6 +22,7 @@ from ..attributes import NOT_SET
 from ..context import Context
 from ..query import ListQuery
 from ..service import ResourceService
+from .dhcp import dhcp_device_id, sync_network
 from .port_attributes import (
     MAC_ATTEMPTS,
     PORT,
@@ -353,6 +354,8 @@ class PortService(ResourceService):
         self.plane.floatingips.disassociate_port(record["id"])
         self.plane.port_forwardings.port_removed(record["id"])
         self.store.delete(self.table, record["id"])
+        if record["device_id"] == dhcp_device_id(record["network_id"]):
+            sync_network(self.plane, record["network_id"])  # the agent resyncs: a new port
 
     def _check_not_service_port(self, record: dict) -> None:
         """Router and floating IP ports go through their owner's API, while that owner exists."""

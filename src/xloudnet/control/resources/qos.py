@@ -121,7 +121,7 @@ class QosPolicyService(ResourceService):
     definition = QOS_POLICY
     table = "qos_policies"
     attribute = "qos_policies"
-    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
     extensions = (
         "qos",
         "qos-bw-limit-direction",
@@ -134,8 +134,7 @@ class QosPolicyService(ResourceService):
     )
 
     def extra_checks(self, ctx: Context, q: query.ListQuery) -> list:
-        shared = q.special.get("shared")
-        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
+        return self.plane.rbac_policies.shared_checks(ctx, q)
 
     # --- policy -------------------------------------------------------------------------------
     def visible(self, ctx: Context, record: dict) -> bool:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from .. import errors
 from ..attributes import Attr, ResourceDef, string, to_bool, uuid_value
 from ..context import Context
+from ..query import ListQuery
 from ..service import ResourceService
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +40,7 @@ OBJECT_TYPES = {
     "qos_policy": ("qos_policies", (SHARED,)),
     "security_group": ("security_groups", (SHARED,)),
     "subnetpool": ("subnetpools", (SHARED,)),
+    "address_group": ("address_groups", (SHARED,)),
 }
 
 
@@ -62,6 +64,7 @@ BOUND_PROJECTS: dict[str, Callable[["ControlPlane", str], set[str]]] = {
     "qos_policy": _qos_users,
     "security_group": _security_group_users,
     "subnetpool": _subnetpool_users,
+    "address_group": lambda plane, object_id: plane.address_groups.rbac_users(object_id),
 }
 
 
@@ -148,14 +151,18 @@ class RbacPolicyService(ResourceService):
                                   for e in self.store.find(self.table, "target_tenant", target)
                                   if e["object_type"] == object_type and e["action"] == SHARED))
 
-    def shared_filter(self, ctx: Context, values: list[str]) -> Callable[[dict], bool]:
-        """``?shared=`` on an RBAC object, as neutron-lib's apply_filters: does an
-        access_as_shared entry name everybody or the caller's project (first value counts)."""
+    def shared_checks(self, ctx: Context, q: ListQuery) -> list[Callable[[dict], bool]]:
+        """``?shared=`` on an RBAC object (the services' ``extra_checks``), as neutron-lib's
+        apply_filters: does an access_as_shared entry name everybody or the caller's project
+        (the first value counts)."""
+        values = q.special.get("shared")
+        if not values:
+            return []
         try:
             wanted = to_bool(values[0])
         except ValueError as exc:
             raise errors.HTTPBadRequest(f"Invalid input for shared. Reason: {exc}.") from None
-        return lambda record: self.shared_with(record, ctx.project_id) == wanted
+        return [lambda record: self.shared_with(record, ctx.project_id) == wanted]
 
     def granted_to(self, object_id: str, project_id: str | None) -> bool:
         """Any entry at all naming ``project_id`` or everybody (what makes an object visible)."""

@@ -266,11 +266,10 @@ class SecurityGroupService(ResourceService):
     attribute = "security_groups"
     indexes = ("project_id", "default_of")
     extensions = SG_EXTENSIONS
-    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
 
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        shared = q.special.get("shared")
-        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
+        return self.plane.rbac_policies.shared_checks(ctx, q)
 
     def visible(self, ctx: Context, record: dict) -> bool:
         # Neutron's get_security_group: admin, owner, or the group shared with the caller's
@@ -385,7 +384,7 @@ class SecurityGroupRuleService(ResourceService):
     definition = SECURITY_GROUP_RULE
     table = "security_group_rules"
     attribute = "security_group_rules"
-    indexes = ("project_id", "security_group_id", "remote_group_id")
+    indexes = ("project_id", "security_group_id", "remote_group_id", "remote_address_group_id")
     indexed_filters = ("security_group_id", "project_id", "remote_group_id")
 
     # --- policy ----------------------------------------------------------------------------------
@@ -437,7 +436,7 @@ class SecurityGroupRuleService(ResourceService):
         if rule["remote_group_id"] is not None:
             self.plane.security_groups.get(ctx, rule["remote_group_id"])
         if rule["remote_address_group_id"] is not None:
-            raise errors.AddressGroupNotFound(address_group_id=rule["remote_address_group_id"])
+            self.plane.address_groups.usable(ctx, rule["remote_address_group_id"], rule["project_id"])
         self._check_duplicate(ctx, rule)
         record = self._put_rule(rule, belongs_to_default=group["default_of"] is not None)
         self.plane.security_groups.bump(group["id"])

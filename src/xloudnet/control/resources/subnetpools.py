@@ -101,12 +101,11 @@ class SubnetPoolService(ResourceService):
     attribute = "subnetpools"
     indexes = ("project_id",)
     extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
-    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_filter
+    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
+    special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
 
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
-        shared = q.special.get("shared")
-        return [self.plane.rbac_policies.shared_filter(ctx, shared)] if shared else []
-    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
+        return self.plane.rbac_policies.shared_checks(ctx, q)
 
     def visible(self, ctx: Context, record: dict) -> bool:
         # rbac-subnetpool: a targeted access_as_shared entry shows the pool to that project.
@@ -228,9 +227,12 @@ class SubnetPoolService(ResourceService):
         return {"prefixes": new["prefixes"]}
 
     # --- helpers the subnets service uses ---------------------------------------------------
-    def default_pool(self, ip_version: int) -> dict | None:
+    def default_pool(self, ip_version: int, ctx: Context | None = None) -> dict | None:
+        """The default pool of this IP version, among those ``ctx`` may see (Neutron's
+        get_default_subnetpool lists with the caller's context: an unshared default is nobody
+        else's default)."""
         for pool in self.store.table(self.table).values():
-            if pool["is_default"] and pool["ip_version"] == ip_version:
+            if pool["is_default"] and pool["ip_version"] == ip_version and (ctx is None or self.visible(ctx, pool)):
                 return pool
         return None
 

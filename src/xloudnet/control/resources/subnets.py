@@ -302,7 +302,7 @@ class SubnetService(ResourceService):
         if attrs.get("subnetpool_id"):
             pool = self.plane.subnetpools.get(ctx, attrs["subnetpool_id"])  # 404 when invisible
         elif attrs.get("use_default_subnetpool"):
-            pool = self.plane.subnetpools.default_pool(attrs["ip_version"])
+            pool = self.plane.subnetpools.default_pool(attrs["ip_version"], ctx)
             if pool is None:
                 raise _bad(f"No default subnetpool found for IPv{attrs['ip_version']}")
         if pool is None and not has_cidr:
