@@ -74,3 +74,29 @@ def test_the_file_may_give_fewer_keys_than_the_cloud_and_lists_in_any_order():
                  [{"ip_address": "10.0.0.8"}, {"ip_address": "10.0.0.9"}])
     assert not holds([{"ip_address": "10.0.0.9"}], [{"ip_address": "10.0.0.9"}, {"ip_address": "10.0.0.8"}])
     assert not holds({"network_id": "a"}, {"network_id": "b"})
+
+
+SCOPED = Scenario.model_validate({
+    "address_scopes": [{"name": "corp", "ip_version": 4}],
+    "subnet_pools": [{"name": "corp-pool", "prefixes": ["10.10.0.0/16"], "default_prefixlen": 24,
+                      "address_scope": "corp"}],
+    "networks": [{"name": "net"}],
+    "subnets": [{"name": "sub", "network": "net", "cidr": "10.10.1.0/24", "subnet_pool": "corp-pool"}],
+})
+
+
+def test_scopes_and_pools_are_created_before_the_subnets_that_use_them():
+    steps = plan(SCOPED, cloud(security_groups=[{"id": "g0", "name": "default", "project_id": DEMO}]))
+    assert [kind for _, kind, _ in verbs(steps)] == ["address scope", "subnet pool", "network", "subnet"]
+
+
+def test_a_pool_the_cloud_holds_with_string_prefix_lengths_is_unchanged():
+    scope = {"id": "a1", "name": "corp", "project_id": DEMO, "ip_version": 4, "shared": False}
+    pool = {"id": "sp1", "name": "corp-pool", "project_id": DEMO, "prefixes": ["10.10.0.0/16"],
+            "default_prefixlen": "24", "min_prefixlen": "8", "max_prefixlen": "32", "address_scope_id": "a1",
+            "shared": False, "is_default": False, "description": "", "tags": []}
+    steps = plan(SCOPED, cloud(address_scopes=[scope], subnetpools=[pool]))
+    assert [(v, k) for v, k, _ in verbs(steps)][:2] == [("unchanged", "address scope"), ("unchanged", "subnet pool")]
+    moved = plan(SCOPED, cloud(address_scopes=[scope], subnetpools=[{**pool, "address_scope_id": None}]))
+    update = [s for s in moved if s.kind == "subnet pool"]
+    assert (update[0].verb, update[0].detail) == ("update", "address_scope_id")

@@ -101,3 +101,21 @@ items = st.dictionaries(st.text(min_size=1), st.recursive(
 @given(st.dictionaries(st.text(min_size=1), st.lists(items, max_size=3) | json_scalars, max_size=4))
 def test_flow_yaml_reads_back_as_the_data_written(data):
     assert yaml.safe_load(flowyaml.dump(data)) == (data or None)
+
+
+def test_address_scopes_and_subnet_pools_are_imported_and_subnets_name_their_pool(tmp_path):
+    inv = cloud()
+    inv.address_scopes = [{"id": "as-1111-0000", "name": "corp", "project_id": DEMO, "ip_version": 4,
+                           "shared": False}]
+    inv.subnetpools = [{"id": "sp-1111-0000", "name": "corp-pool", "project_id": DEMO, "prefixes": ["10.0.0.0/16"],
+                        "default_prefixlen": "24", "min_prefixlen": "8", "max_prefixlen": "32",
+                        "address_scope_id": "as-1111-0000", "shared": False, "is_default": False}]
+    inv.subnets[0]["subnetpool_id"] = "sp-1111-0000"
+    scenario = to_scenario(inv)
+    [scope], [pool] = scenario.address_scopes, scenario.subnet_pools
+    assert (scope.name, scope.id, scope.ip_version) == ("corp", "as-1111-0000", 4)
+    assert (pool.name, pool.address_scope, pool.default_prefixlen, pool.prefixes) == ("corp-pool", "corp", 24, ["10.0.0.0/16"])
+    assert scenario.subnets[0].subnet_pool == "corp-pool"
+    path = tmp_path / "cloud.yaml"
+    path.write_text(scenario_yaml(scenario))
+    assert load(path)[0] == scenario

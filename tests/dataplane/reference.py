@@ -118,6 +118,7 @@ class Index:
         self.ports = snap.ports
         self.routers = snap.routers
         self.fips = snap.floatingips
+        self.pools = snap.subnetpools
         self.forwardings = [snap.port_forwardings[k] for k in sorted(snap.port_forwardings)]
         self.groups = snap.security_groups
         self.rules = defaultdict(list)
@@ -442,13 +443,16 @@ def enter_router(ix: Index, router_id: str, in_port: dict | None, pkt: Packet, w
     reversed_pkt = _conntrack_reverse(router_id, pkt, walk)
     if reversed_pkt is not None:
         pkt, translated = reversed_pkt, True
+        one_to_one = reversed_pkt != pkt_in  # undoing a translation this router made
     else:
         via_gateway = in_port is not None and in_port.get("device_owner") == "network:router_gateway"
         pkt, translated = _dnat(ix, router, pkt, internal=not via_gateway, walk=walk)
+        fip = ix.fip_by_address(pkt_in.dst, router_id=router_id) if pkt_in.version == 4 else None
+        one_to_one = translated and bool(fip and fip.get("fixed_ip_address"))  # port forwarding is not 1:1
     local = _router_local(ix, router_id, pkt)
     if local is not None:
         return _answer_locally(local, router_id, pkt, walk)
-    return route_from_router(ix, router, pkt_in, pkt, translated, walk)
+    return route_from_router(ix, router, pkt_in, pkt, translated, walk, in_port=in_port, one_to_one=one_to_one)
 
 
 def _conntrack_reverse(router_id: str, pkt: Packet, walk: Walk) -> Packet | None:
@@ -592,8 +596,11 @@ def _port_towards(ix: Index, ports: list, hop):
 
 
 def route_from_router(ix: Index, router: dict, pkt_in: Packet, pkt: Packet,
-                      translated: bool, walk: Walk) -> Outcome:
-    """LPM, gateway SNAT on the way out, then the out port's and network's admin state."""
+                      translated: bool, walk: Walk, in_port: dict | None = None,
+                      one_to_one: bool = False) -> Outcome:
+    """LPM, gateway SNAT on the way out, address scopes, then the out port's and network's
+    admin state. ``in_port``: the router port the packet entered by (None: the router's own
+    packet); ``one_to_one``: this router translated it 1:1 (floating IP, or undoing that)."""
     node = f"router:{router['id']}"
     best = _best_route(router_routes(ix, router), pkt.dst)
     if best is None:
@@ -603,8 +610,17 @@ def route_from_router(ix: Index, router: dict, pkt_in: Packet, pkt: Packet,
                                                "nexthop": str(hop) if hop else None})
     if out_port is None:
         return walk.stop("NO_ROUTE", node, pkt, "next hop not connected")
+    scope_in = port_scope(ix, in_port, pkt.version) if in_port is not None else None
+    scope_out = out_subnet_scope(ix, out_port, net if kind == "connected" else hop, pkt.version)
+    exempt = in_port is None or one_to_one
     if out_port.get("device_owner") == "network:router_gateway" and not translated:
-        pkt = _gateway_snat(ix, router, pkt, walk)
+        # Inside one real scope the router routes without its default SNAT.
+        same_real = in_port is not None and scope_in is not None and scope_in == scope_out
+        snatted = _gateway_snat(ix, router, pkt, walk, default_snat=not same_real)
+        exempt = exempt or snatted != pkt
+        pkt = snatted
+    if not exempt and scope_in != scope_out:
+        return walk.stop("NO_ROUTE", node, pkt, "address scopes differ")
     walk.visits.append((router["id"], pkt_in, pkt))
     net_id = out_port["network_id"]
     if not _admin_up(out_port) or not _admin_up(ix.networks.get(net_id)):
@@ -615,19 +631,79 @@ def route_from_router(ix: Index, router: dict, pkt_in: Packet, pkt: Packet,
     return to_next_hop(ix, net_id, hop, pkt, walk)
 
 
-def _gateway_snat(ix: Index, router: dict, pkt: Packet, walk: Walk) -> Packet:
+def _gateway_snat(ix: Index, router: dict, pkt: Packet, walk: Walk, default_snat: bool = True) -> Packet:
     """Leaving by the gateway: own floating IP, else the gateway IP when enable_snat (IPv4)."""
     if pkt.version != 4:
         return pkt
     own = ix.fip_of_source(router["id"], pkt.src)
     if own is not None:
         new_src = _ip(own["floating_ip_address"])
-    elif _snat_enabled(router) and ix.gateway_address(router["id"], 4) is not None:
+    elif default_snat and _snat_enabled(router) and ix.gateway_address(router["id"], 4) is not None:
         new_src = ix.gateway_address(router["id"], 4)
     else:
         return pkt
     walk.note(f"router:{router['id']}", "snat", "TRANSLATE")
     return replace(pkt, src=new_src)
+
+
+# ----------------------------------------------------------------------------------------------
+# Address scopes
+
+
+def subnet_scope(ix: Index, subnet: dict | None) -> str | None:
+    """A subnet's scope: its pool's address_scope_id (None: the one "no scope" scope)."""
+    pool = ix.pools.get((subnet or {}).get("subnetpool_id") or "")
+    return (pool or {}).get("address_scope_id") or None
+
+
+def port_scope(ix: Index, port: dict, version: int) -> str | None:
+    """The scope of the subnet a router port holds of this IP version (the first such)."""
+    for fixed in port.get("fixed_ips") or []:
+        subnet = ix.subnets.get(fixed["subnet_id"])
+        if subnet and _cidr(subnet["cidr"]).version == version:
+            return subnet_scope(ix, subnet)
+    return None
+
+
+def out_subnet_scope(ix: Index, port: dict, where, version: int) -> str | None:
+    """The scope of the out port's subnet that holds ``where`` (a connected CIDR or a next hop)."""
+    for fixed in port.get("fixed_ips") or []:
+        subnet = ix.subnets.get(fixed["subnet_id"])
+        if subnet is None or _cidr(subnet["cidr"]).version != version:
+            continue
+        inside = where == _cidr(subnet["cidr"]) if isinstance(where, (ipaddress.IPv4Network, ipaddress.IPv6Network)) \
+            else where in _cidr(subnet["cidr"])
+        if inside:
+            return subnet_scope(ix, subnet)
+    return port_scope(ix, port, version)
+
+
+def announced_gateway(ix: Index, net_id: str, dst) -> dict | None:
+    """The router gateway port on external network ``net_id`` that the upstream sends ``dst`` to:
+    routers announce their interface subnets that share the scope of their external subnet
+    (longest prefix, then the lowest gateway address)."""
+    best = None
+    for gateway in ix.net_ports[net_id]:
+        if gateway.get("device_owner") != "network:router_gateway":
+            continue
+        for fixed in gateway.get("fixed_ips") or []:
+            scope = subnet_scope(ix, ix.subnets.get(fixed["subnet_id"]))
+            hop = _ip(fixed["ip_address"])
+            if scope is None or hop.version != dst.version:
+                continue
+            for port in ix.router_ports(gateway["device_id"]):
+                if port["id"] == gateway["id"]:
+                    continue
+                for inner in port.get("fixed_ips") or []:
+                    subnet = ix.subnets.get(inner["subnet_id"])
+                    if subnet is None or subnet_scope(ix, subnet) != scope:
+                        continue
+                    cidr = _cidr(subnet["cidr"])
+                    if cidr.version == dst.version and dst in cidr:
+                        key = (cidr.prefixlen, -int(hop))
+                        if best is None or key > best[0]:
+                            best = (key, gateway)
+    return best[1] if best else None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -660,6 +736,10 @@ def from_outside(ix: Index, net_id: str, pkt: Packet, walk: Walk) -> Outcome:
     walk.leaving_router = None
     if ix.on_link(net_id, pkt.dst):
         return deliver(ix, net_id, pkt, walk)
+    gateway = announced_gateway(ix, net_id, pkt.dst)
+    if gateway is not None:
+        walk.note("external", "forward", "FORWARD")
+        return enter_router(ix, gateway["device_id"], gateway, pkt, walk)
     return walk.stop("NO_ROUTE", "external", pkt, "the upstream does not route tenant space")
 
 

@@ -92,7 +92,7 @@ def _mutate(t, rng):
     if t.address_groups and rng.random() < 0.2:
         _mutate_address_group(t, rng)
         return
-    choice = rng.randrange(6)
+    choice = rng.randrange(8)
     if choice == 0 and t.security_group_rules:
         rid = rng.choice(sorted(t.security_group_rules))
         if rng.random() < 0.5:
@@ -112,6 +112,17 @@ def _mutate(t, rng):
     elif choice == 4 and t.subnets:
         sid = rng.choice(sorted(t.subnets))
         _replace(t, "subnets", sid, gateway_ip=None)
+    elif choice == 6 and t.subnetpools:  # a pool changes scope: every subnet from it does
+        pid = rng.choice(sorted(t.subnetpools))
+        _replace(t, "subnetpools", pid, address_scope_id=rng.choice(("blue4", "red4", "blue6", None)))
+    elif choice == 7 and t.networks:  # a network's subnets move into a scope (or out of pools)
+        net = rng.choice(sorted(t.networks))
+        scope = rng.choice(("blue4", "red4", None))
+        for sid in t.networks[net]["subnets"]:
+            if rng.random() < 0.5:
+                _replace(t, "subnets", sid, subnetpool_id=None)
+            else:
+                _replace(t, "subnets", sid, subnetpool_id=t.pool_for(scope, t.subnets[sid]["ip_version"]))
     elif t.security_groups:
         gid = rng.choice(sorted(t.security_groups))
         _replace(t, "security_groups", gid, stateful=rng.random() < 0.5)
@@ -177,6 +188,21 @@ def test_address_group_change_rebuilds_only_the_groups_whose_rules_name_it():
     assert after.stats["rebuilt"] == {"grp": 1, "gd": 1}
     assert evaluate_flows(after, [q])[0]["disposition"] == "ACCEPTED"
     assert evaluate_flows(before, [q])[0]["disposition"] == "DENIED_INGRESS"
+def test_a_pool_changing_scope_recompiles_the_networks_and_routers_it_feeds():
+    t = base()
+    t.scope("s-a", "blue")
+    t.scope("s-b", "red")
+    q = {"source": {"port_id": "vm-a"}, "destination": {"port_id": "vm-b"}, "protocol": "icmp"}
+    inbound = {"source": {"ip_address": "198.51.100.7"}, "destination": {"port_id": "vm-b"}, "protocol": "icmp"}
+    before = compile_tables(t.snapshot())
+    assert [r["disposition"] for r in evaluate_flows(before, [q, inbound])] == ["NO_ROUTE", "NO_ROUTE"]
+    # The pool of red joins blue, and so does the external subnet: one scope everywhere.
+    _replace(t, "subnetpools", "pool-red-v4", address_scope_id="blue")
+    _replace(t, "subnets", "s-ext", subnetpool_id=t.pool_for("blue", 4))
+    after = compile_tables(t.snapshot(), before)
+    assert [r["disposition"] for r in evaluate_flows(after, [q, inbound])] == ["ACCEPTED", "ACCEPTED"]
+    assert evaluate_flows(after, [q, inbound]) == evaluate_flows(compile_tables(t.snapshot()), [q, inbound])
+    assert after.stats["rebuilt"]["net"] >= 2 and after.stats["rebuilt"]["rt"] == 1
 
 
 def test_previous_tables_stay_valid_after_a_later_compile():

@@ -16,6 +16,7 @@ import test_reference_forwarding
 import test_reference_nat
 import test_reference_port_forwarding
 import test_reference_replies
+import test_reference_scopes
 import test_reference_security_groups
 from reference import ReferenceQueryError, reference_reachability
 from topologies import assert_case, flows, topologies
@@ -29,6 +30,7 @@ CASES = [
     *test_reference_port_forwarding.CASES,
     *test_reference_replies.CASES,
     *test_reference_address_groups.CASES,
+    *test_reference_scopes.CASES,
     *test_reference_dhcp.CASES,
 ]
 ERRORS = test_reference_nat.ERRORS

@@ -37,6 +37,7 @@ class Topology:
     security_groups: dict = field(default_factory=dict)
     security_group_rules: dict = field(default_factory=dict)
     address_groups: dict = field(default_factory=dict)
+    subnetpools: dict = field(default_factory=dict)
     port_forwardings: dict = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
@@ -46,7 +47,21 @@ class Topology:
             floatingips=self.floatingips.values(), security_groups=self.security_groups.values(),
             security_group_rules=self.security_group_rules.values(),
             address_groups=self.address_groups.values(),
+            subnetpools=self.subnetpools.values(),
             port_forwardings=self.port_forwardings.values())
+
+    def scope(self, subnet: str, scope: str | None) -> str:
+        """Put a subnet in an address scope: it comes from a pool (one per scope and IP
+        version) that belongs to ``scope`` (None: a pool in no scope)."""
+        self.subnets[subnet]["subnetpool_id"] = self.pool_for(scope, self.subnets[subnet]["ip_version"])
+        return subnet
+
+    def pool_for(self, scope: str | None, version: int) -> str:
+        """The pool of ``scope`` and IP version (made on first use)."""
+        pool = f"pool-{scope or 'none'}-v{version}"
+        self.subnetpools.setdefault(pool, _rev({"id": pool, "name": pool, "ip_version": version,
+                                                "prefixes": [], "address_scope_id": scope}))
+        return pool
 
     # -- resources ---------------------------------------------------------------------------
     def network(self, id: str, *, external: bool = False, admin: bool = True,
@@ -66,7 +81,7 @@ class Topology:
                                  "ip_version": net.version, "cidr": str(net), "gateway_ip": gateway,
                                  "host_routes": [{"destination": d, "nexthop": h}
                                                  for d, h in host_routes],
-                                 "allocation_pools": [], "enable_dhcp": True})
+                                 "allocation_pools": [], "enable_dhcp": True, "subnetpool_id": None})
         self.networks[network]["subnets"].append(id)
         return id
 
@@ -568,6 +583,24 @@ def _port_forwardings(draw, t: Topology, routers: list) -> None:
 
 
 @st.composite
+def _scopes(draw, t: Topology) -> None:
+    """Sometimes address scopes: every network's subnets of one IP version come from one pool
+    (as the API insists) in scope blue or red, in a pool of no scope, or from no pool."""
+    if not draw(mostly(0.45)):
+        return
+    no_pool = object()
+    for net in sorted(t.networks):
+        for version in (4, 6):
+            subs = [s for s in t.networks[net]["subnets"] if t.subnets[s]["ip_version"] == version]
+            if not subs:
+                continue
+            scope = draw(st.sampled_from(("blue", "blue", "red", None, no_pool)))
+            if scope is not no_pool:
+                for subnet in subs:
+                    t.scope(subnet, scope if scope is None else f"{scope}{version}")
+
+
+@st.composite
 def topologies(draw) -> Topology:
     """A random small but rich cloud: external network, 1-3 tenant networks, 0-2 routers,
     1-4 security groups with random rules, ports with pairs / port security / admin state,
@@ -597,6 +630,7 @@ def topologies(draw) -> Topology:
                                               | {_host(sub["cidr"], 99)})))
             sub["host_routes"] = [{"destination": draw(st.sampled_from(TENANT_V4 + ("0.0.0.0/0",))),
                                    "nexthop": hop}]
+    draw(_scopes(t))
     return t
 
 

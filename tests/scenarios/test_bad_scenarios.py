@@ -185,3 +185,30 @@ traffic:
     problems = problems_of(path)
     assert f"{path}:5: traffic.flows[1].name: flow 'f' is defined twice (first at traffic.flows[0])" in problems
     assert f"{path}:4: traffic.flows[0].from: port 'a' is not defined" in problems
+
+
+def test_undefined_address_scope_and_subnet_pool_are_named_with_their_lines(scenario_file):
+    path = scenario_file(base="""\
+subnet_pools:
+  - {name: pool, prefixes: [10.0.0.0/16], address_scope: nowhere}
+networks:
+  - {name: net}
+subnets:
+  - {name: sub, network: net, cidr: 10.0.1.0/24, subnet_pool: missing}
+""")
+    assert problems_of(path) == [
+        f"{path}:2: subnet_pools[0].address_scope: address scope 'nowhere' is not defined",
+        f"{path}:6: subnets[0].subnet_pool: subnet pool 'missing' is not defined",
+    ]
+
+
+def test_a_pool_the_api_refuses_for_its_scope_is_a_file_problem(scenario_file):
+    path = scenario_file(base="""\
+address_scopes:
+  - {name: v6-only, ip_version: 6}
+subnet_pools:
+  - {name: pool, prefixes: [10.0.0.0/16], address_scope: v6-only}
+""")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:4: subnet_pools[0]: the API refused it: "
+                              "IllegalSubnetPoolIpVersionAssociationToAddressScope")

@@ -11,7 +11,7 @@ from scenario_cases import SHIPPED
 def test_the_promised_examples_are_shipped():
     names = {p.stem for p in SHIPPED}
     assert {"three-tier", "two-tenants", "transit", "transit-loop", "dual-stack", "qos-capacity",
-            "leaky-audit"} <= names
+            "leaky-audit", "address-scopes"} <= names
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])

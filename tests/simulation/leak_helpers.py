@@ -42,6 +42,7 @@ def plans():
         "admin_qos": st.sampled_from(QOS_KINDS),
         "alt_shared": st.booleans(),
         "alt_shared_qos": st.sampled_from(QOS_KINDS),
+        "scoped": st.booleans(),  # public and tenant subnets from pools of one address scope
         "demo_shares_group": st.sampled_from(GROUP_SHARING),
         "demo": project,
         "alt": project,
@@ -72,11 +73,21 @@ def _project_id(caller: Caller) -> str:
         "X-Auth-Token": caller.token, "X-Subject-Token": caller.token}).json()["token"]["project"]["id"]
 
 
-def _network(owner: Caller, name: str, cidr: str, **attrs) -> tuple[str, str]:
+def _network(owner: Caller, name: str, cidr: str, pool: str | None = None, **attrs) -> tuple[str, str]:
     net = owner.create("networks", "network", {"name": name, **attrs})
-    sub = owner.create("subnets", "subnet", {"network_id": net["id"], "cidr": cidr, "ip_version": 4,
+    where = {"subnetpool_id": pool, "prefixlen": 24} if pool else {"cidr": cidr}
+    sub = owner.create("subnets", "subnet", {"network_id": net["id"], "ip_version": 4, **where,
                                              **({"project_id": attrs["project_id"]} if "project_id" in attrs else {})})
     return net["id"], sub["id"]
+
+
+def _scope(admin: Caller) -> tuple[str, str]:
+    """A shared address scope with a pool for the public subnet and one for tenant subnets."""
+    scope = admin.create("address-scopes", "address_scope", {"name": "bgp", "ip_version": 4, "shared": True})
+    pools = [admin.create("subnetpools", "subnetpool", {"name": name, "prefixes": [prefix], "shared": True,
+                                                        "address_scope_id": scope["id"]})["id"]
+             for name, prefix in (("public-pool", "203.0.113.0/24"), ("tenant-pool", "10.0.0.0/16"))]
+    return pools[0], pools[1]
 
 
 def _router(owner: Caller, name: str, public: str, subnet: str, **attrs) -> str:
@@ -89,8 +100,10 @@ def _router(owner: Caller, name: str, public: str, subnet: str, **attrs) -> str:
 def build_cloud(admin: Caller, demo: Caller, alt: Caller, plan: dict) -> dict:
     """Provision ``plan``; returns the ids and addresses the sweep uses."""
     public = admin.create("networks", "network", {"name": "public", "router:external": True})
+    public_pool, tenant_pool = _scope(admin) if plan.get("scoped") else (None, None)
     admin.create("subnets", "subnet", {"network_id": public["id"], "cidr": "203.0.113.0/24", "ip_version": 4,
-                                       "gateway_ip": "203.0.113.1"})
+                                       "gateway_ip": "203.0.113.1",
+                                       **({"subnetpool_id": public_pool} if public_pool else {})})
     ids = {"demo": _project_id(demo), "alt": _project_id(alt)}
     shared = {}
     if plan["admin_shared"]:
@@ -107,7 +120,7 @@ def build_cloud(admin: Caller, demo: Caller, alt: Caller, plan: dict) -> dict:
             _ok(admin.neutron("PUT", f"/networks/{net}", {"network": {"qos_policy_id": policy}}))
         shared["alt"] = net
     for who, caller in (("demo", demo), ("alt", alt)):
-        _project(admin, caller, who, plan[who], public["id"], shared, ids[who])
+        _project(admin, caller, who, {**plan[who], "tenant_pool": tenant_pool}, public["id"], shared, ids[who])
     if plan.get("demo_shares_group"):
         share_group(admin, demo, alt, ids["alt"], plan["demo_shares_group"])
     return {"public": public["id"]}
@@ -148,7 +161,7 @@ def _project(admin: Caller, caller: Caller, who: str, plan: dict, public: str, s
         caller.create("security-group-rules", "security_group_rule",
                       dict(rule, protocol="tcp", port_range_min=5432, port_range_max=5432,
                            remote_address_group_id=ag["id"]))
-    net, sub = _network(caller, f"{who}-net", "10.0.0.0/24")
+    net, sub = _network(caller, f"{who}-net", "10.0.0.0/24", pool=plan.get("tenant_pool"))
     if plan["router"]:
         _router(caller, f"{who}-r", public, sub)
     where = [net] * plan["own_ports"] + [shared.get("admin")] * plan["shared_ports"] \
@@ -181,7 +194,8 @@ def _port_forwarding(caller: Caller, plan: dict, public: str, ports: list) -> No
 COLLECTIONS = (("networks", "networks"), ("subnets", "subnets"), ("ports", "ports"), ("routers", "routers"),
                ("floatingips", "floatingips"), ("security-groups", "security_groups"),
                ("security-group-rules", "security_group_rules"), ("qos/policies", "policies"),
-               ("address-groups", "address_groups"))
+               ("address-groups", "address_groups"), ("subnetpools", "subnetpools"),
+               ("address-scopes", "address_scopes"))
 
 
 def visible_ids(caller: Caller) -> set[str]:
@@ -237,6 +251,9 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
         ask("forwarded", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
                                                    "destination": {"ip_address": fip}, "protocol": "tcp",
                                                    "destination_port": 2222})
+    for address in addresses:  # tenant space the upstream routes (address scopes) or not
+        ask("inbound-fixed", "POST", "/reachability", {"source": {"ip_address": EXTERNAL_HOST},
+                                                       "destination": {"ip_address": address}, "protocol": "icmp"})
     ask("lint", "GET", "/security-groups/lint")
     rules = [r for r in _ok(caller.neutron("GET", "/security-group-rules"))["security_group_rules"]
              if r["direction"] == "ingress" and r["protocol"] == "tcp"]

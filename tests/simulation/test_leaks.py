@@ -32,8 +32,8 @@ def _unscoped(http) -> str:
 
 def _store_ids(plane: ControlPlane) -> set[str]:
     return {rid for table in ("networks", "subnets", "ports", "routers", "floatingips", "security_groups",
-                              "security_group_rules", "qos_policies", "qos_rules", "port_forwardings",
-                              "address_groups")
+                              "security_group_rules", "qos_policies", "qos_rules", "subnetpools", "address_scopes",
+                              "port_forwardings", "address_groups")
             for rid in plane.store.table(table)}
 
 

@@ -76,6 +76,9 @@ def _build(api) -> dict:
     pooled = _call(api, DEMO, "POST", "/v2.0/networks", {"network": {"name": "pooled"}})["network"]
     _call(api, DEMO, "POST", "/v2.0/subnets", {"subnet": {"network_id": pooled["id"], "ip_version": 4,
                                                           "subnetpool_id": pool["id"]}})
+    scope = _call(api, ADMIN, "POST", "/v2.0/address-scopes", {"address_scope": {
+        "name": "scope", "ip_version": 4, "shared": True}})["address_scope"]
+    _call(api, ADMIN, "PUT", f"/v2.0/subnetpools/{pool['id']}", {"subnetpool": {"address_scope_id": scope["id"]}})
     template = _call(api, ADMIN, "GET", "/v2.0/default-security-group-rules")["default_security_group_rules"]
     api.handle(ADMIN, Request("DELETE", f"/v2.0/default-security-group-rules/{template[0]['id']}"))
     agent = _call(api, ADMIN, "GET", "/v2.0/agents")["agents"][0]

@@ -4,7 +4,7 @@
 (``network``, ``subnet``, ``router``, ``port``, ``floatingip``) plus ``"external"``, the world
 beyond the external networks. Every node has ``kind``, ``id``, ``name``, ``project``,
 ``admin_state`` and ``layer`` (0 external … 5 ports: the rows of a drawing); subnets add ``cidr``,
-``ip_version`` and ``gateway_ip`` (an external network's subnets share its row); ports and
+``ip_version``, ``gateway_ip`` and ``address_scope`` (an external network's subnets share its row); ports and
 routers ``addresses``; networks ``external`` and ``shared``.
 
 Edges carry ``kind`` and, where packets are forwarded by a table, ``route``
@@ -107,7 +107,8 @@ def _networks(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
         on_external = bool((snapshot.networks.get(sub.get("network_id")) or {}).get("router:external"))
         g.add_node(node("subnet", sid), **_base(sub, "subnet", "external_network" if on_external else None),
                    cidr=sub.get("cidr"),
-                   ip_version=sub.get("ip_version"), gateway_ip=sub.get("gateway_ip"))
+                   ip_version=sub.get("ip_version"), gateway_ip=sub.get("gateway_ip"),
+                   address_scope=_scope(snapshot, sub))
         if sub.get("network_id") in snapshot.networks:
             g.add_edge(node("network", sub["network_id"]), node("subnet", sid), kind="subnet")
 
@@ -150,6 +151,12 @@ def _routers(g: nx.MultiDiGraph, snapshot: Snapshot) -> None:
                 g.add_edge(me, node("subnet", via), kind="route",
                            route={"destination": route.get("destination"), "nexthop": route.get("nexthop"),
                                   "type": "extra"})
+
+
+def _scope(snapshot, sub: dict) -> str | None:
+    """The subnet's address scope (its pool's), None without one (routers keep scopes apart)."""
+    pool = snapshot.subnetpools.get(sub.get("subnetpool_id") or "") or {}
+    return pool.get("address_scope_id")
 
 
 def _subnet_holding(subnets: list[tuple[dict, str]], address) -> str | None:

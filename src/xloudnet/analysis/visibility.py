@@ -32,6 +32,7 @@ _SERVICES = {
     "floatingips": "floatingips", "security_groups": "security_groups",
     "security_group_rules": "security_group_rules", "qos_policies": "qos_policies",
     "address_groups": "address_groups",
+    "subnetpools": "subnetpools", "address_scopes": "address_scopes",
     "port_forwardings": "port_forwardings",  # visible with their floating IP (same project)
 }
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")

@@ -51,8 +51,9 @@ NO_EFFECT = frozenset({
 })
 PORT_LOCAL = frozenset({"admin_state_up", "port_security_enabled", "fixed_ips", "allowed_address_pairs"})
 # RBAC entries act on forwarding only through the records they change (a network's
-# router:external), which are touched records of their own.
-NO_EFFECT_TABLES = frozenset({"qos_policies", "qos_rules", "quotas", "rbac_policies"})
+# router:external), which are touched records of their own; an address scope's own record never
+# reaches the data plane (its pools' address_scope_id does).
+NO_EFFECT_TABLES = frozenset({"qos_policies", "qos_rules", "quotas", "rbac_policies", "address_scopes"})
 
 
 @dataclass

@@ -42,6 +42,10 @@ def hop_detail(hop: dict, labels: dict | None = None) -> str:
         return f"{t.get('type')} {t.get('from')} → {t.get('to')}{ports}"
     if hop.get("conntrack"):
         return f"conntrack {hop['conntrack']}"
+    if hop.get("address_scopes"):
+        ends = hop["address_scopes"]
+        named = [(labels or {}).get(s, s) if s else "no scope" for s in (ends.get("from"), ends.get("to"))]
+        return f"{hop.get('reason', '')} ({named[0]} → {named[1]})"
     return hop.get("reason", "")
 
 

@@ -86,7 +86,9 @@ def _text(data: dict) -> str:
     rid = data.get("id")
     text = (label(rid, name) if name else rid[:8]) if rid else name
     extra = data.get("cidr") or ", ".join(a for a in data.get("addresses") or [] if a and a != name)
-    return " ".join(part for part in (data["kind"], text, extra) if part)
+    scope = data.get("address_scope")
+    scope = f"(scope {scope[:8]})" if scope and scope != "hidden" else ("(scope hidden)" if scope else "")
+    return " ".join(part for part in (data["kind"], text, extra, scope) if part)
 
 
 def _reach_class(data: dict) -> str | None:

@@ -24,9 +24,9 @@ from collections import Counter
 from typing import Any
 
 from ..scenarios.schema import (
-    AddressGroup, AddressPair, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP, HostRoute, Network,
-    Port, PortForwarding, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario, SecurityGroup,
-    SecurityGroupRule, Subnet,
+    AddressGroup, AddressPair, AddressScope, AllocationPool, ExternalFixedIP, ExternalGateway, FixedIP, FloatingIP,
+    HostRoute, Network, Port, PortForwarding, Project, QosPolicy, QosRule, Route, Router, RouterInterface, Scenario,
+    SecurityGroup, SecurityGroupRule, Subnet, SubnetPool,
 )
 from . import flowyaml
 from .inventory import Inventory
@@ -68,7 +68,7 @@ class _Importer:
         self.inv = inv
         self.projects = dict(inv.project_names)
         for section in ("networks", "subnets", "security_groups", "routers", "ports", "floating_ips",
-                        "qos_policies", "address_groups"):
+                        "qos_policies", "address_groups", "address_scopes", "subnetpools"):
             for item in getattr(inv, section):
                 pid = item.get("project_id") or item.get("tenant_id") or inv.project_id
                 self.projects.setdefault(pid, f"project-{pid[:8]}")
@@ -84,6 +84,8 @@ class _Importer:
             "port": _Names(self.ports, "port", project_of),
             "qos": _Names(inv.qos_policies, "qos", project_of),
             "address_group": _Names(inv.address_groups, "address-group", project_of),
+            "scope": _Names(inv.address_scopes, "scope", project_of),
+            "pool": _Names(inv.subnetpools, "pool", project_of),
         }
         # SLAAC addresses follow from the MAC (kept), and Neutron refuses them when asked for by value
         self.auto_address = {sub["id"] for sub in inv.subnets
@@ -131,8 +133,8 @@ class _Importer:
     def scenario(self, name: str | None) -> Scenario:
         used = {self._project_id(i) or self.inv.project_id for section in (
             self.inv.networks, self.inv.subnets, self.inv.security_groups, self.inv.routers, self.ports,
-            self.inv.floating_ips, self.inv.qos_policies, self.inv.address_groups) for i in section} \
-            | {self.inv.project_id}
+            self.inv.floating_ips, self.inv.qos_policies, self.inv.address_groups, self.inv.address_scopes,
+            self.inv.subnetpools) for i in section} | {self.inv.project_id}
         used |= {pid for targets in self.shares.values() for pid in targets if pid != "*"}
         return Scenario(
             name=name, description="imported from a cloud by `xloudnet import`",
@@ -140,6 +142,8 @@ class _Importer:
             projects=[Project(name=self.projects[pid], id=pid) for pid in sorted(used, key=self.projects.get)],
             qos_policies=[self.qos_policy(p) for p in self.inv.qos_policies],
             address_groups=[self.address_group(a) for a in self.inv.address_groups],
+            address_scopes=[self.address_scope(a) for a in self.inv.address_scopes],
+            subnet_pools=[self.subnet_pool(p) for p in self.inv.subnetpools],
             networks=[self.network(n) for n in self.inv.networks],
             subnets=[self.subnet(s) for s in self.inv.subnets],
             security_groups=[self.security_group(g) for g in self.inv.security_groups],
@@ -166,6 +170,16 @@ class _Importer:
         common = self._common(a, "address_group")
         common.pop("tags")  # Neutron's address groups have none
         return AddressGroup(**common, addresses=list(a.get("addresses") or []))
+    def address_scope(self, a: dict) -> AddressScope:
+        return AddressScope(**{**self._common(a, "scope"), "tags": []}, ip_version=a["ip_version"],
+                            shared=bool(a.get("shared")))
+
+    def subnet_pool(self, p: dict) -> SubnetPool:
+        lengths = {k: int(p[k]) for k in ("default_prefixlen", "min_prefixlen", "max_prefixlen")
+                   if p.get(k) is not None}
+        return SubnetPool(**self._common(p, "pool"), prefixes=list(p["prefixes"]),
+                          address_scope=self._ref("scope", p.get("address_scope_id")), shared=bool(p.get("shared")),
+                          is_default=bool(p.get("is_default")), **lengths)
 
     def network(self, n: dict) -> Network:
         return Network(**self._common(n, "network"), admin_state_up=n.get("admin_state_up", True),
@@ -182,7 +196,8 @@ class _Importer:
             allocation_pools=[AllocationPool(**p) for p in s.get("allocation_pools") or []],
             host_routes=[HostRoute(**r) for r in s.get("host_routes") or []],
             enable_dhcp=s.get("enable_dhcp", True), dns_nameservers=list(s.get("dns_nameservers") or []),
-            ipv6_ra_mode=s.get("ipv6_ra_mode"), ipv6_address_mode=s.get("ipv6_address_mode"))
+            ipv6_ra_mode=s.get("ipv6_ra_mode"), ipv6_address_mode=s.get("ipv6_address_mode"),
+            subnet_pool=self._ref("pool", s.get("subnetpool_id")))
 
     def security_group(self, g: dict) -> SecurityGroup:
         rules = list(g.get("security_group_rules") or [])

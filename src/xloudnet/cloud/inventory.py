@@ -27,9 +27,11 @@ COLLECTIONS = (
     ("qos_policies", "/qos/policies", "policies"),
     ("rbac_policies", "/rbac-policies", "rbac_policies"),
     ("address_groups", "/address-groups", "address_groups"),
+    ("address_scopes", "/address-scopes", "address_scopes"),
+    ("subnetpools", "/subnetpools", "subnetpools"),
 )
 # extensions a Neutron may lack: absent means none
-OPTIONAL = {"qos_policies", "rbac_policies", "address_groups"}
+OPTIONAL = {"qos_policies", "rbac_policies", "address_groups", "address_scopes", "subnetpools"}
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Inventory:
     qos_policies: list[dict] = field(default_factory=list)      # with their rules
     address_groups: list[dict] = field(default_factory=list)
     rbac_policies: list[dict] = field(default_factory=list)     # those the credentials own (or all: admin)
+    address_scopes: list[dict] = field(default_factory=list)
+    subnetpools: list[dict] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name, _path, _key in COLLECTIONS}

@@ -28,8 +28,8 @@ def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
     """The steps that make the cloud hold ``scenario`` (``conn`` is used only when they run)."""
     p = Planner(scenario, inventory, conn)
     p.project_steps()
-    for section in (_qos_policies, _qos_shares, _networks, _network_shares, _subnets, _address_groups,
-                    _security_groups, _group_shares, _ports, _routers, _floating_ips):
+    for section in (_qos_policies, _qos_shares, _address_scopes, _subnet_pools, _networks, _network_shares,
+                    _subnets, _address_groups, _security_groups, _group_shares, _ports, _routers, _floating_ips):
         section(p)
     return p.out
 
@@ -101,6 +101,36 @@ def _qos_policies(p: Planner) -> None:
             p.out.append(Step(verb, "QoS rule", label, project, ", ".join(sorted(fields)), where, run))
 
 
+def _address_scopes(p: Planner) -> None:
+    for i, scope in enumerate(p.s.address_scopes):
+        def desired(scope=scope) -> dict:
+            return {"name": scope.name, "shared": scope.shared}
+
+        def create_body(body: dict, scope=scope) -> dict:
+            body = {k: v for k, v in body.items() if k != "shared" or v}  # shared is admin-only even when false
+            return {**body, "ip_version": scope.ip_version}
+        p.resource("address scope", "address_scopes", i, scope, desired, create_body)
+
+
+def _subnet_pools(p: Planner) -> None:
+    for i, pool in enumerate(p.s.subnet_pools):
+        def desired(pool=pool) -> dict:
+            body = pool.model_dump(include={"name", "description", "is_default"})
+            # Neutron shows prefix lengths as strings (and takes either)
+            body.update({k: str(v) for k, v in pool.model_dump(
+                include={"default_prefixlen", "min_prefixlen", "max_prefixlen"}, exclude_none=True).items()})
+            body["address_scope_id"] = p.ref("address scope", pool.address_scope, pool)
+            return body
+
+        def create_body(body: dict, pool=pool) -> dict:
+            body = {k: v for k, v in body.items() if k not in ("is_default", "address_scope_id")}
+            body.update({k: v for k, v in (("shared", pool.shared), ("is_default", pool.is_default)) if v})
+            if pool.address_scope:
+                body["address_scope_id"] = p.need("address scope", pool.address_scope, pool)
+            return {**body, "prefixes": list(pool.prefixes)}
+        p.resource("subnet pool", "subnet_pools", i, pool, desired, create_body)
+
+
 def _networks(p: Planner) -> None:
     for i, net in enumerate(p.s.networks):
         def desired(net=net) -> dict:
@@ -138,6 +168,8 @@ def _subnets(p: Planner) -> None:
             body = {**desired, "network_id": p.need("network", sub.network, sub), "cidr": sub.cidr,
                     "ip_version": sub.ip_version or ipaddress.ip_network(sub.cidr, strict=False).version}
             body.update({k: getattr(sub, k) for k in ("ipv6_ra_mode", "ipv6_address_mode") if getattr(sub, k)})
+            if sub.subnet_pool:
+                body["subnetpool_id"] = p.need("subnet pool", sub.subnet_pool, sub)
             return body
         p.resource("subnet", "subnets", i, sub, desired, create_body)
 

@@ -52,7 +52,9 @@ KINDS = {"QoS policy": ("qos_policies", "/qos/policies", "policy"), "network": (
          "security group": ("security_groups", "/security-groups", "security_group"),
          "router": ("routers", "/routers", "router"), "port": ("ports", "/ports", "port"),
          "floating IP": ("floating_ips", "/floatingips", "floatingip"),
-         "address group": ("address_groups", "/address-groups", "address_group")}
+         "address group": ("address_groups", "/address-groups", "address_group"),
+         "address scope": ("address_scopes", "/address-scopes", "address_scope"),
+         "subnet pool": ("subnetpools", "/subnetpools", "subnetpool")}
 PROTOCOL_NAMES = {"1": "icmp", "6": "tcp", "17": "udp", "58": "ipv6-icmp"}
 QOS_FIELDS = ("max_kbps", "max_burst_kbps", "max_kpps", "max_burst_kpps", "min_kbps", "min_kpps", "dscp_mark",
               "direction")
@@ -125,8 +127,8 @@ class Planner:
         by_name = {name: pid for pid, name in known.items()}
         declared = {p.name: p.id for p in self.s.projects if p.id}
         names = [self.s.default_project] + [p.name for p in self.s.projects]
-        for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
-                        "floating_ips", "address_groups"):
+        for section in ("qos_policies", "address_scopes", "subnet_pools", "networks", "subnets", "security_groups",
+                        "routers", "ports", "servers", "floating_ips", "address_groups"):
             names += [item.project for item in getattr(self.s, section) if item.project]
             names += [n for item in getattr(self.s, section) for n in getattr(item, "shared_with", ()) if n != "*"]
         out: dict[str, str | None] = {}

@@ -603,6 +603,43 @@ class SubnetPoolQuotaExceeded(OverQuota):
     message = "Per-project subnet pool prefix quota exceeded."
 
 
+# --- address scopes (neutron-lib's messages) ----------------------------------------------------
+class AddressScopeNotFound(NotFound):
+    message = "Address scope %(address_scope_id)s could not be found."
+
+
+class AddressScopeInUse(InUse):
+    message = ("Unable to complete operation on address scope %(address_scope_id)s. There are one or more "
+               "subnet pools in use on the address scope.")
+
+
+class AddressScopeUpdateError(BadRequest):
+    message = "Unable to update address scope %(address_scope_id)s : %(reason)s."
+
+
+class NetworkAddressScopeAffinityError(BadRequest):
+    message = ("Subnets of the same address family hosted on the same network must all participate in the "
+               "same address scope.")
+
+
+class AddressScopePrefixConflict(Conflict):
+    message = "Failed to associate address scope: subnetpools within an address scope must have unique prefixes."
+
+
+class IllegalSubnetPoolAssociationToAddressScope(BadRequest):
+    message = ("Illegal subnetpool association: subnetpool %(subnetpool_id)s cannot be associated with address "
+               "scope %(address_scope_id)s.")
+
+
+class IllegalSubnetPoolIpVersionAssociationToAddressScope(BadRequest):
+    message = ("Illegal subnetpool association: subnetpool %(subnetpool_id)s cannot associate with address scope "
+               "%(address_scope_id)s because subnetpool ip_version is not %(ip_version)s.")
+
+
+class IllegalSubnetPoolUpdate(BadRequest):
+    message = "Illegal subnetpool update : %(reason)s."
+
+
 class AllowedAddressPairsMissingIP(InvalidInput):
     message = "AllowedAddressPair must contain ip_address"
 

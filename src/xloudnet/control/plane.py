@@ -81,6 +81,7 @@ class ControlPlane:
             security_group_rules=s.table("security_group_rules"),
             qos_policies=s.table("qos_policies"),
             address_groups=s.table("address_groups"),
+            subnetpools=s.table("subnetpools"),
         )
 
     def fork(self) -> "ControlPlane":

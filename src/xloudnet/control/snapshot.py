@@ -28,6 +28,7 @@ COLLECTIONS = (
     "security_group_rules",
     "qos_policies",
     "address_groups",
+    "subnetpools",
 )
 
 def _empty() -> Mapping[str, dict]:
@@ -61,6 +62,8 @@ class Snapshot:
       ``remote_group_id``, ``remote_address_group_id``.
     - ``qos_policies``: ``rules`` [{id, type, ...fields}], ``shared``, ``is_default``.
     - ``address_groups``: ``addresses`` (CIDRs), ``project_id``, ``name``.
+    - ``subnetpools``: ``address_scope_id``, ``ip_version`` (a subnet's address scope is its
+      pool's, through the subnet's ``subnetpool_id``).
 
     ``revision`` increases with every change of the control plane it came from.
     """
@@ -76,6 +79,7 @@ class Snapshot:
     security_group_rules: Mapping[str, dict] = field(default_factory=_empty)
     qos_policies: Mapping[str, dict] = field(default_factory=_empty)
     address_groups: Mapping[str, dict] = field(default_factory=_empty)
+    subnetpools: Mapping[str, dict] = field(default_factory=_empty)
 
     @classmethod
     def from_resources(cls, revision: int = 0, **collections: Iterable[dict]) -> "Snapshot":

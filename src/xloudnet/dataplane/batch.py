@@ -51,6 +51,7 @@ class Batch:
         self.hop_hi = np.zeros(n, dtype=np.uint64)  # NEXTHOP: the next-hop address
         self.hop_lo = np.zeros(n, dtype=np.uint64)
         self.translated = np.zeros(n, dtype=bool)  # ROUTE: this router already translated
+        self.scope_free = np.zeros(n, dtype=bool)  # ROUTE: 1:1 NAT here exempts it from address scopes
         self.route_entry = np.full(n, -2, dtype=np.int64)  # ROUTE: looked up on entry (-2: not)
         self.in_src = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
         self.in_dst = (np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64))

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import groups as sg
 from .address_groups import expand_address_groups
+from . import scopes
 from . import topology as topo
 from .addresses import cidr_family, parse_ip, parse_range
 
@@ -32,6 +33,7 @@ class Builder:
         self._subnets(d, updates)
         self._networks(d, updates)
         self._routers(d, updates)
+        self._announce(d, updates)
         self._fips(d, updates)
         self._ports(d, updates)
         sizes = {"port": len(self.out.slots["port"]), "net": len(self.out.slots["net"]),
@@ -98,14 +100,41 @@ class Builder:
         index = self.out.index
         for nid in d["net"]:
             record = self.new.networks.get(nid) or {}
+            subnets = self._sorted("subnets", index["net_subnets"].get(nid, ()))
+            scope4, scope6 = scopes.network_scopes(subnets, self.new.subnetpools, self.slot["scope"])
             roots = topo.network_roots(
-                record, self._sorted("subnets", index["net_subnets"].get(nid, ())),
+                record, subnets,
                 self._sorted("ports", index["net_ports"].get(nid, ())),
                 self._sorted("floatingips", index["net_fips"].get(nid, ())),
                 self.slot["port"], self.slot["rt"], self.arenas.nodes)
             updates["net"][self.slot["net"](nid)] = {
                 "admin": _up(record), "external": bool(record.get("router:external")),
-                "own4": roots[0], "own6": roots[1]}
+                "own4": roots[0], "own6": roots[1], "scope4": scope4, "scope6": scope6}
+
+    def _announce(self, d: dict, updates: dict) -> None:
+        """Scoped routes of the external networks whose gateways or routers changed."""
+        ports, index = self.new.ports, self.out.index
+        nets = set(d["net"])
+        for rid in d["rt"]:
+            for pid in index["rt_ports"].get(rid, ()):
+                if topo.is_gateway_port(ports.get(pid) or {}):
+                    nets.add(ports[pid].get("network_id"))
+        changed = False
+        for nid in nets:
+            slot = self.slot["net"](nid)
+            if slot < 0:
+                continue
+            external = bool((self.new.networks.get(nid) or {}).get("router:external"))
+            routes = scopes.announced_routes(nid, self.new, index) if external else []
+            if routes or nid in self.out.announced:
+                if not changed:
+                    self.out.announced, changed = dict(self.out.announced), True
+                if routes:
+                    self.out.announced[nid] = routes
+                else:
+                    self.out.announced.pop(nid, None)
+            roots = scopes.announced_roots(routes, self.slot["port"], self.arenas.nodes)
+            updates["net"].setdefault(slot, {}).update(ann4=roots[0], ann6=roots[1])
 
     def _routers(self, d: dict, updates: dict) -> None:
         index = self.out.index

@@ -23,7 +23,8 @@ CONTRIBUTIONS = {
               ("rt_ports", lambda r: [r.get("device_id")] if topo.is_router_port(r) else [])),
     "security_group_rules": (("grp_rules", lambda r: [r.get("security_group_id")]),
                              ("ag_rules", lambda r: [r["remote_address_group_id"]] if r.get("remote_address_group_id") else [])),
-    "subnets": (("net_subnets", lambda r: [r.get("network_id")]),),
+    "subnets": (("net_subnets", lambda r: [r.get("network_id")]),
+                ("pool_subnets", lambda r: [r["subnetpool_id"]] if r.get("subnetpool_id") else [])),
     "floatingips": (("rt_fips", lambda r: [r.get("router_id")] if r.get("router_id") else []),
                     ("net_fips", lambda r: [r.get("floating_network_id")])),
 }
@@ -71,6 +72,7 @@ class Compiler:
         out.rows = dict(previous.rows)
         out.gdirs, out.router_tables = previous.gdirs, previous.router_tables
         out.subnet_tables, out.members = previous.subnet_tables, previous.members
+        out.announced = previous.announced
         out.index = dict(previous.index)
         out.forwards = previous.forwards
         self.out = out
@@ -133,6 +135,8 @@ class Compiler:
             [k for k in changed["routers"] if k in new.routers] + [f.get("router_id") for f in fips]
             + [p.get("device_id") for p in ports if topo.is_router_port(p)])
         slots["fip"] = slots["fip"].with_ids(f["id"] for f in fips)
+        slots["scope"] = slots["scope"].with_ids(
+            new.subnetpools[k].get("address_scope_id") for k in changed["subnetpools"] if k in new.subnetpools)
         slots["grp"] = slots["grp"].with_ids(
             [k for k in changed["security_groups"] if k in new.security_groups]
             + [g for p in ports for g in p.get("security_groups") or []]
@@ -142,6 +146,8 @@ class Compiler:
     def _dirty(self, changed: dict) -> dict[str, set]:
         old, new, index = self.old, self.new, self.out.index
         d = {k: set() for k in ("port", "net", "sub", "rt", "fip", "grp", "member", "gd")}
+        # A pool joining or leaving a scope changes the scope of every subnet taken from it.
+        rescoped = {sid for pool in changed["subnetpools"] for sid in index["pool_subnets"].get(pool, ())}
         d["port"] |= changed["ports"]
         for key in changed["ports"]:
             for rec in filter(None, (old.ports.get(key), new.ports.get(key))):
@@ -152,7 +158,7 @@ class Compiler:
         for key in changed["networks"]:
             d["net"].add(key)
             d["port"] |= index["net_ports"].get(key, frozenset())
-        for key in changed["subnets"]:
+        for key in changed["subnets"] | rescoped:
             d["sub"].add(key)
             for rec in filter(None, (old.subnets.get(key), new.subnets.get(key))):
                 net = rec.get("network_id")

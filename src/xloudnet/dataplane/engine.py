@@ -23,7 +23,7 @@ from .batch import (ACCEPTED, ADMIN_DOWN, AT_EXTERNAL, AT_PORT, DELIVER, DENIED_
                     DENIED_INGRESS, EXITS, NEXTHOP, NO_ROUTE, OUTSIDE, ROUTE, ROUTER, SEND,
                     SPOOFED, UNREACHABLE, Batch)
 from .qos import port_qos
-from .routing import enter_router, route_out
+from .routing import enter_router, route_out, scoped_gateway
 from .topology import owner_lookup
 
 MAX_ROUNDS = 4 * 64 + 16
@@ -215,9 +215,14 @@ class Walk:
         b.leaving[idx] = -1
         _owner, link = owner_lookup(tb, net, b.v6[idx], b.dst_hi[idx], b.dst_lo[idx])
         self.note(idx, lambda i: {"node": EXTERNAL, "stage": Stage.ENTER, "action": Action.FORWARD})
-        self.stop(idx[~link], NO_ROUTE, lambda i: {"node": EXTERNAL, "stage": Stage.FORWARD, "action": Action.DROP,
-                                                   "reason": "the upstream does not route tenant space"})
         b.move(idx[link], DELIVER)
+        idx, net = idx[~link], net[~link]
+        gateway = scoped_gateway(self, idx, net)
+        routed = gateway >= 0
+        b.in_port[idx[routed]] = gateway[routed]
+        b.move(idx[routed], ROUTER, tb.port.router[gateway[routed]])
+        self.stop(idx[~routed], NO_ROUTE, lambda i: {"node": EXTERNAL, "stage": Stage.FORWARD, "action": Action.DROP,
+                                                     "reason": "the upstream does not route tenant space"})
 
     # -- §4.6-4.7: on a network -----------------------------------------------------------------
     def deliver(self, idx) -> None:

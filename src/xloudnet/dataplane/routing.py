@@ -13,6 +13,7 @@ from ..model.dispositions import Action, Stage, Translation
 from . import forwarding
 from . import topology as topo
 from . import trie
+from .scopes import scope_names, scope_of, scoped_gateway
 from .addresses import format_ip, join
 from .batch import (ACCEPTED, ADMIN_DOWN, AT_ROUTER, DELIVER, DENIED_INGRESS, LOOP, NEXTHOP, NO_ROUTE, ROUTE,
                     is_echo_request, port_protocol)
@@ -35,6 +36,7 @@ def enter_router(w, idx) -> None:
         pair[0][idx], pair[1][idx] = cols[0][idx], cols[1][idx]
     b.in_dport[idx] = b.dport[idx]
     b.translated[idx] = False
+    b.scope_free[idx] = False
     if w.request is not None:
         _reverse(w, idx[b.is_reply[idx]])
     _dnat(w, idx[~b.translated[idx] & ~b.v6[idx]])
@@ -61,6 +63,8 @@ def _reverse(w, idx) -> None:
         ports = port_protocol(b.proto[sel])  # port forwarding changed the destination port
         b.sport[sel[ports]] = visit["in_dport"][ks[ports]]
         b.translated[sel] = True
+        b.scope_free[sel] = ((visit["in_src"][0][ks] != visit["out_src"][0][ks]) | (visit["in_src"][1][ks] != visit["out_src"][1][ks])
+                             | (visit["in_dst"][0][ks] != visit["out_dst"][0][ks]) | (visit["in_dst"][1][ks] != visit["out_dst"][1][ks]))
         done |= hit
     w.note(idx[done], lambda i: w.hop("router", b.arg[i], Stage.DNAT, Action.TRANSLATE, conntrack="established"))
 
@@ -83,6 +87,7 @@ def _dnat(w, idx) -> None:
     before = b.dst_lo[idx[:len(fip)]].copy()
     b.dst_lo[idx[:len(fip)]] = tb.fip.fixed[fip]
     b.translated[idx] = True
+    b.scope_free[idx[:len(fip)]] = True  # 1:1 floating-IP NAT crosses address scopes (port forwarding does not)
     _note_each(w, idx[:len(fip)], lambda k: _translation(w, idx[k], Stage.DNAT, Translation.DNAT, before[k],
                                                          b.dst_lo[idx[k]]))
     port = b.in_port[idx]
@@ -107,17 +112,19 @@ def _forward(w, idx, fip) -> np.ndarray:
     return hit
 
 
-def _source_nat(w, idx, router, stage: Stage) -> None:
-    """Own floating IP on the router, else the gateway IP when enable_snat, else unchanged."""
+def _source_nat(w, idx, router, stage: Stage, default_snat=True) -> np.ndarray:
+    """Own floating IP on the router, else the gateway IP when enable_snat (and
+    ``default_snat``), else unchanged. Returns the packets translated."""
     tb, b = w.tb, w.b
     own = trie.lookup(tb.nodes, tb.rt.srcfip[router], (b.src_hi[idx], b.src_lo[idx]), trie.V4_LEVELS)
-    gateway = tb.rt.snat[router] & tb.rt.gw4_has[router]
+    gateway = tb.rt.snat[router] & tb.rt.gw4_has[router] & default_snat
     new = np.where(own >= 0, tb.fip.addr[np.maximum(own, 0)], tb.rt.gw4[router])
     change = (own >= 0) | gateway
     idx, new = idx[change], new[change]
     before = b.src_lo[idx].copy()
     b.src_lo[idx] = new
     _note_each(w, idx, lambda k: _translation(w, idx[k], stage, Translation.SNAT, before[k], new[k]))
+    return idx
 
 
 def _note_each(w, idx, make) -> None:
@@ -186,8 +193,7 @@ def route_out(w, idx) -> None:
                                                  reason="next hop is not on a connected subnet"))
     keep = np.flatnonzero(~loose)
     idx, router, out, at = idx[keep], router[keep], out[keep], at[keep]
-    snat = tb.port.gw[out] & ~b.translated[idx] & ~b.v6[idx]
-    _source_nat(w, idx[snat], router[snat], Stage.SNAT)
+    idx, router, out, at = _scoped_out(w, idx, router, out, at)
     if b.record_visits and len(idx):
         _visit(b, idx, router)
     net = tb.port.net[out]
@@ -204,6 +210,28 @@ def route_out(w, idx) -> None:
     b.move(idx[~via], DELIVER, net[~via])
 
 
+def _scoped_out(w, idx, router, out, at):
+    """Gateway SNAT, then address scopes (docs/semantics.md §4.8): a router forwards between
+    subnets of one scope, unless it translates the packet 1:1 or SNATs it at its gateway.
+    Leaving by the gateway into the packet's own (real) scope gets no default SNAT."""
+    tb, b = w.tb, w.b
+    v6 = b.v6[idx]
+    snat = tb.port.gw[out] & ~b.translated[idx] & ~v6
+    if not tb.scoped:  # one "no scope" scope everywhere: nothing to check
+        _source_nat(w, idx[snat], router[snat], Stage.SNAT)
+        return idx, router, out, at
+    here, there = scope_of(tb, b.in_port[idx], v6), scope_of(tb, out, v6)
+    same = here == there
+    in_scope = same & (here >= 0)  # routed in one real scope: the upstream knows these addresses
+    b.scope_free[_source_nat(w, idx[snat], router[snat], Stage.SNAT, ~in_scope[snat])] = True
+    blocked = ~same & (here != -2) & ~b.scope_free[idx]
+    scopes = scope_names(tb, idx[blocked], here[blocked], there[blocked]) if w.tr is not None else {}
+    w.stop(idx[blocked], NO_ROUTE, lambda i: w.hop("router", b.arg[i], Stage.ROUTE, Action.DROP,
+                                                   reason="address scopes differ", address_scopes=scopes[i]))
+    keep = np.flatnonzero(~blocked)
+    return idx[keep], router[keep], out[keep], at[keep]
+
+
 def _visit(b, idx, router) -> None:
     b.visits.append({
         "idx": idx.copy(), "router": router.copy(),
@@ -212,4 +240,4 @@ def _visit(b, idx, router) -> None:
         "in_dport": b.in_dport[idx]})
 
 
-__all__ = ["enter_router", "route_out", "join"]
+__all__ = ["enter_router", "route_out", "join", "scoped_gateway"]

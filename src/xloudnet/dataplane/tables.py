@@ -5,7 +5,8 @@ Layout (all columns are indexed by stable *slots*, see ``rows.py``):
 - ``port_*``: network, admin state, filtered (port security on and not ``network:*``), router
   and gateway flags, group slots (2-D, -1 padded), fixed IPs (2-D: family, hi/lo, subnet) and
   allowed address pairs (2-D: family, first/last as hi/lo), fallback source subnet per family;
-- ``net_*``: admin state, external, owner-map roots per family (``topology.network_roots``);
+- ``net_*``: admin state, external, owner-map roots per family (``topology.network_roots``),
+  address scope per family and, on external networks, the announced scoped routes (``scopes``);
 - ``sub_*``: route-table roots and entry base (host routes, then the gateway);
 - ``rt_*``: admin state, route-table roots and entry base, DNAT and source-FIP roots, gateway
   port, gateway IPv4 address, ``enable_snat``;
@@ -84,6 +85,10 @@ class NetworkColumns:
     external: np.ndarray = column(B, False)
     own4: np.ndarray = column(I64, NONE_ROOT)  # owner-map roots per family (``topology``)
     own6: np.ndarray = column(I64, NONE_ROOT)
+    scope4: np.ndarray = column(I32, -1)  # address scope per family (``scopes``; -1: none)
+    scope6: np.ndarray = column(I32, -1)
+    ann4: np.ndarray = column(I64, NONE_ROOT)  # external: scoped tenant space → gateway port slot
+    ann6: np.ndarray = column(I64, NONE_ROOT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,17 +192,19 @@ class FlowTables:
     refs: np.ndarray
     limits: np.ndarray
     entries: np.ndarray
+    scoped: bool
 
     def __init__(self, snapshot: Snapshot, arenas: Arenas):
         self.snapshot = snapshot
         self.revision = snapshot.revision
         self.arenas = arenas
-        self.slots: dict[str, Slots] = {k: Slots() for k in ("port", "net", "sub", "rt", "fip", "grp")}
+        self.slots: dict[str, Slots] = {k: Slots() for k in ("port", "net", "sub", "rt", "fip", "grp", "scope")}
         self.rows: dict[str, Rows] = {k: Rows(spec) for k, spec in SPECS.items()}
         self.gdirs: dict = {}  # (group id, direction) → GroupDir
         self.members: dict = {}  # group id → member address ranges (v4, v6)
         self.router_tables: dict = {}  # router id → RouterTable
         self.subnet_tables: dict = {}  # subnet id → RouteTable
+        self.announced: dict = {}  # external network id → ``scopes.announced_routes`` (for traces)
         self.index: dict[str, dict] = {k: {} for k in INDEXES}
         self.forwards = ForwardTable()  # floating-IP port forwarding (``forwarding.py``)
         self.stats = {"rebuilt": {}}
@@ -215,6 +222,8 @@ class FlowTables:
         first = port["fx_valid"][:, 0] & ~port["fx_v6"][:, 0]
         self.port = PortColumns(**port, first4=np.where(first, port["fx_lo"][:, 0], np.uint64(1 << 63)))
         self.net = NetworkColumns(**rows["net"].columns)
+        # Any subnet in an address scope? Without one, routers skip the scope checks (``scopes``).
+        self.scoped = bool((self.net.scope4 >= 0).any() or (self.net.scope6 >= 0).any())
         self.sub = SubnetColumns(**rows["sub"].columns)
         self.rt = RouterColumns(**rows["rt"].columns)
         self.fip = FloatingIPColumns(**rows["fip"].columns)
@@ -237,7 +246,8 @@ class FlowTables:
         return (self.snapshot.networks.get(port.get("network_id")) or {}).get("qos_policy_id")
 
 
-INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips", "ag_rules")
+INDEXES = ("net_ports", "grp_members", "rt_ports", "grp_rules", "net_subnets", "rt_fips", "net_fips", "ag_rules",
+           "pool_subnets")
 
 
 def diff(old, new, candidates=None) -> set:

@@ -123,6 +123,8 @@ class _Provisioner:
         self.default_groups()
         self.qos_policies()
         self.shares("qos_policies", "qos_policy")
+        self.address_scopes()
+        self.subnet_pools()
         self.networks()
         self.shares("networks", "network")
         self.subnets()
@@ -169,6 +171,29 @@ class _Provisioner:
                 self.call(loc + ("rules", j), project, "POST", f"/v2.0/qos/policies/{rid}/{rule.type}_rules",
                           {f"{rule.type}_rule": fields}, admin=True, want_id=rule.id)
 
+    def address_scopes(self) -> None:
+        for i, scope in enumerate(self.s.address_scopes):
+            loc, project = ("address_scopes", i), self.project(scope)
+            body = {"name": scope.name, "ip_version": scope.ip_version, "shared": scope.shared,
+                    "project_id": self.out.projects[project]}
+            rid = self.call(loc, project, "POST", "/v2.0/address-scopes", {"address_scope": body},
+                            admin=scope.shared, want_id=scope.id)["address_scope"]["id"]
+            self.created("address_scopes", i, rid, f"address scope {scope.name}")
+
+    def subnet_pools(self) -> None:
+        for i, pool in enumerate(self.s.subnet_pools):
+            loc, project = ("subnet_pools", i), self.project(pool)
+            body = pool.model_dump(include={"name", "description", "prefixes", "default_prefixlen", "min_prefixlen",
+                                            "max_prefixlen", "shared", "is_default"}, exclude_none=True)
+            body["project_id"] = self.out.projects[project]
+            if pool.address_scope:
+                body["address_scope_id"] = self.ref("address scope", pool.address_scope, pool)
+            admin = pool.shared or pool.is_default
+            rid = self.call(loc, project, "POST", "/v2.0/subnetpools", {"subnetpool": body}, admin=admin,
+                            want_id=pool.id)["subnetpool"]["id"]
+            self.created("subnet_pools", i, rid, f"subnet pool {pool.name}")
+            self.tags(loc, project, f"/v2.0/subnetpools/{rid}", pool.tags, admin)
+
     def networks(self) -> None:
         for i, net in enumerate(self.s.networks):
             loc, project = ("networks", i), self.project(net)
@@ -202,6 +227,8 @@ class _Provisioner:
             for key in ("ipv6_ra_mode", "ipv6_address_mode"):
                 if getattr(sub, key) is not None:
                     body[key] = getattr(sub, key)
+            if sub.subnet_pool:
+                body["subnetpool_id"] = self.ref("subnet pool", sub.subnet_pool, sub)
             admin = self._network_admin(sub.network, sub)
             rid = self.call(loc, project, "POST", "/v2.0/subnets", {"subnet": body}, admin=admin,
                             want_id=sub.id)["subnet"]["id"]
@@ -433,8 +460,8 @@ def project_ids(scenario: Scenario, new_id: Callable[[], str] | None = None) -> 
     """Every project the file uses → its id (given by ``projects:``, else new)."""
     new_id = new_id or (lambda: uuid.uuid4().hex)
     names = [scenario.default_project] + [p.name for p in scenario.projects]
-    for section in ("qos_policies", "networks", "subnets", "security_groups", "routers", "ports", "servers",
-                    "floating_ips", "address_groups"):
+    for section in ("qos_policies", "address_scopes", "subnet_pools", "networks", "subnets", "security_groups",
+                    "routers", "ports", "servers", "floating_ips", "address_groups"):
         names.extend(item.project for item in getattr(scenario, section) if item.project)
         names.extend(name for item in getattr(scenario, section) for name in getattr(item, "shared_with", ())
                      if name != "*")

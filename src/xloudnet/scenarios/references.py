@@ -25,6 +25,8 @@ KINDS = {
     "router": ("routers",),
     "port": ("ports", "servers"),
     "QoS policy": ("qos_policies",),
+    "address scope": ("address_scopes",),
+    "subnet pool": ("subnet_pools",),
     "flow": (),
 }
 LINK_KINDS = ("port", "router", "router_uplink", "shaper")
@@ -111,6 +113,10 @@ def _issues(s: Scenario, index: Index) -> Iterator[tuple[tuple, str]]:
     yield from _group_issues(s, index)
     yield from _port_issues(s, index)
     yield from _router_issues(s, index)
+    for i, pool in enumerate(s.subnet_pools):
+        yield from _ref(index, "address scope", ("subnet_pools", i, "address_scope"), pool.address_scope, pool.project)
+    for i, sub in enumerate(s.subnets):
+        yield from _ref(index, "subnet pool", ("subnets", i, "subnet_pool"), sub.subnet_pool, sub.project)
     for i, fip in enumerate(s.floating_ips):
         yield from _external(index, ("floating_ips", i, "floating_network"), fip.floating_network, fip.project)
         yield from _ref(index, "port", ("floating_ips", i, "port"), fip.port, fip.project)

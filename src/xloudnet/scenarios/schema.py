@@ -68,6 +68,35 @@ class Network(Resource):
     qos_policy: Ref | None = None
 
 
+class AddressScope(Resource):
+    """Neutron's address scope: routers route only within one scope, unless they NAT."""
+
+    ip_version: Literal[4, 6]
+    shared: bool = False
+
+
+class SubnetPool(Resource):
+    """A block of address space subnets are taken from (``subnet_pool:`` on a subnet)."""
+
+    prefixes: list[str] = Field(min_length=1)
+    address_scope: Ref | None = Field(None, description="Neutron's address_scope_id, by scope name")
+    default_prefixlen: int | None = Field(None, ge=0, le=128)
+    min_prefixlen: int | None = Field(None, ge=0, le=128)
+    max_prefixlen: int | None = Field(None, ge=0, le=128)
+    shared: bool = False
+    is_default: bool = False
+
+    @field_validator("prefixes")
+    @classmethod
+    def _prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            try:
+                ipaddress.ip_network(prefix, strict=False)
+            except ValueError:
+                raise ValueError(f"'{prefix}' is not a valid CIDR") from None
+        return value
+
+
 class AllocationPool(Strict):
     start: str
     end: str
@@ -89,6 +118,8 @@ class Subnet(Resource):
     dns_nameservers: list[str] = []
     ipv6_ra_mode: Literal["slaac", "dhcpv6-stateful", "dhcpv6-stateless"] | None = None
     ipv6_address_mode: Literal["slaac", "dhcpv6-stateful", "dhcpv6-stateless"] | None = None
+    subnet_pool: Ref | None = Field(None, description="Neutron's subnetpool_id, by pool name: the cidr is taken "
+                                                      "from it (and the subnet joins the pool's address scope)")
 
     @field_validator("cidr")
     @classmethod
@@ -424,6 +455,8 @@ class Scenario(Strict):
                                                "network with a DHCP-enabled subnet (false: none, as on OVN)")
     projects: list[Project] = []
     qos_policies: list[QosPolicy] = []
+    address_scopes: list[AddressScope] = []
+    subnet_pools: list[SubnetPool] = []
     networks: list[Network] = []
     subnets: list[Subnet] = []
     address_groups: list[AddressGroup] = []
@@ -446,7 +479,8 @@ def json_schema() -> dict:
     return schema
 
 
-__all__ = ["Scenario", "Project", "Network", "Subnet", "Router", "RouterInterface", "ExternalGateway",
-           "SecurityGroup", "SecurityGroupRule", "AddressGroup", "Port", "Server", "FloatingIP", "QosPolicy", "QosRule",
+__all__ = ["Scenario", "Project", "AddressScope", "SubnetPool", "Network", "Subnet", "Router", "RouterInterface",
+           "ExternalGateway", "SecurityGroup", "SecurityGroupRule", "AddressGroup", "Port", "Server", "FloatingIP",
+           "QosPolicy", "QosRule",
            "Link", "Selector", "Flow", "Traffic", "Intent", "Reach", "Isolated", "Only", "Exposure", "Exposed",
            "Qos", "INTENT_KINDS", "DISPOSITIONS", "json_schema"]

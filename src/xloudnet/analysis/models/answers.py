@@ -70,6 +70,8 @@ class Hop(Answer):
     conntrack: str | None = None
     reason: str | None = None
     qos: QosApplied | None = None
+    # "address scopes differ": the scope the packet came in by and the one it would leave into
+    address_scopes: dict[str, str | None] | None = None
 
 
 class ReturnPath(Answer):

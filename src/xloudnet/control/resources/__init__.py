@@ -4,6 +4,7 @@
 """
 
 from .address_groups import AddressGroupService
+from .address_scopes import AddressScopeService
 from .agents import AgentService
 from .dhcp import DhcpAgentsHostingService, DhcpNetworksService
 from .default_sg_rules import DefaultSecurityGroupRuleService
@@ -24,6 +25,7 @@ SERVICES = (
     NetworkService,
     SubnetService,
     SubnetPoolService,
+    AddressScopeService,
     PortService,
     SecurityGroupService,
     SecurityGroupRuleService,

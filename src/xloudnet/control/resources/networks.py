@@ -55,8 +55,8 @@ NETWORK = ResourceDef(
         Attr("availability_zone_hints", post=True, default=[], validate=list_of(string(255))),
         Attr("availability_zones"),
         Attr("is_default", post=True, put=True, default=False, convert=to_bool, admin_set=True),
-        Attr("ipv4_address_scope", filter=True),
-        Attr("ipv6_address_scope", filter=True),
+        Attr("ipv4_address_scope"),  # computed when shown (address-scope): not filterable, as Neutron
+        Attr("ipv6_address_scope"),
     ),
 )
 
@@ -91,6 +91,8 @@ class NetworkService(ResourceService):
         # ``shared`` reads true for a project the network is shared with (Neutron's per-caller view).
         if not record["shared"] and ctx.project_id and self.shared_with(ctx, record):
             record = {**record, "shared": True}
+        if record.get("subnets"):
+            record = {**record, **self.plane.address_scopes.network_scopes(record)}
         return super().present(ctx, record, fields)
 
     def _create(self, ctx: Context, attrs: dict, **parents) -> dict:

@@ -1,5 +1,6 @@
-"""RBAC policies (``rbac-policies``, ``rbac-security-groups``, ``rbac-subnetpool``): share a
-network, a QoS policy, a security group or a subnet pool with one project, or with all of them
+"""RBAC policies (``rbac-policies``, ``rbac-security-groups``, ``rbac-subnetpool``,
+``rbac-address-scope``): share a network, a QoS policy, a security group, a subnet pool or an
+address scope with one project, or with all of them
 (``*``), and make a network external for one project or all.
 
 An entry says: ``object_id`` (of ``object_type``) is granted ``action`` to ``target_tenant``.
@@ -41,6 +42,7 @@ OBJECT_TYPES = {
     "security_group": ("security_groups", (SHARED,)),
     "subnetpool": ("subnetpools", (SHARED,)),
     "address_group": ("address_groups", (SHARED,)),
+    "address_scope": ("address_scopes", (SHARED,)),
 }
 
 
@@ -58,6 +60,10 @@ def _subnetpool_users(plane: "ControlPlane", object_id: str) -> set[str]:
     return {s["project_id"] for s in plane.store.find("subnets", "subnetpool_id", object_id) if s.get("project_id")}
 
 
+def _address_scope_users(plane: "ControlPlane", object_id: str) -> set[str]:
+    return {p["project_id"] for p in plane.store.find("subnetpools", "address_scope_id", object_id)}
+
+
 # object_type -> projects whose resources depend on the object through an access_as_shared grant
 # (networks are answered by the service itself: their grants come in two kinds).
 BOUND_PROJECTS: dict[str, Callable[["ControlPlane", str], set[str]]] = {
@@ -65,6 +71,7 @@ BOUND_PROJECTS: dict[str, Callable[["ControlPlane", str], set[str]]] = {
     "security_group": _security_group_users,
     "subnetpool": _subnetpool_users,
     "address_group": lambda plane, object_id: plane.address_groups.rbac_users(object_id),
+    "address_scope": _address_scope_users,
 }
 
 
@@ -288,8 +295,8 @@ class RbacPolicyService(ResourceService):
         if target != WILDCARD and any(e["target_tenant"] == WILDCARD for e in others):
             return
         users = self._users(entry)
-        if entry["object_type"] == "network" and entry["action"] == SHARED:
-            users.discard(owner)  # a network's owner needs no grant (Neutron exempts its ports)
+        if entry["object_type"] in ("network", "address_scope") and entry["action"] == SHARED:
+            users.discard(owner)  # the owner needs no grant (Neutron exempts its ports / pools)
         admitted = {also} if also else set()
         if target == WILDCARD:
             stranded = users - {e["target_tenant"] for e in others} - admitted

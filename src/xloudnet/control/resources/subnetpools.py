@@ -26,6 +26,7 @@ from ..attributes import (
     standard_attrs,
     to_bool,
     to_int,
+    uuid_or_none,
 )
 from ..context import Context
 from ..query import ListQuery
@@ -63,7 +64,7 @@ SUBNETPOOL = ResourceDef(
              sort=True),
         Attr("is_default", post=True, put=True, default=False, convert=to_bool, admin_set=True, filter=True, sort=True),
         Attr("shared", post=True, default=False, convert=to_bool, admin_set=True, filter=True, sort=True),
-        Attr("address_scope_id"),
+        Attr("address_scope_id", post=True, put=True, validate=uuid_or_none, filter=True, sort=True),
     ),
 )
 # Neutron shows the prefix lengths as strings (_make_subnetpool_dict); they are stored as ints.
@@ -99,9 +100,10 @@ class SubnetPoolService(ResourceService):
     definition = SUBNETPOOL
     table = "subnetpools"
     attribute = "subnetpools"
-    indexes = ("project_id",)
-    extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops")
-    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes"}
+    indexes = ("project_id", "address_scope_id")
+    extensions = ("subnet_allocation", "default-subnetpools", "subnetpool-prefix-ops", "subnet_onboard")
+    member_actions = {"add_prefixes": "add_prefixes", "remove_prefixes": "remove_prefixes",
+                      "onboard_network_subnets": "onboard_network_subnets"}
     special_filters = frozenset({"shared"})  # per caller: see RbacPolicyService.shared_checks
 
     def extra_checks(self, ctx: Context, q: ListQuery) -> list:
@@ -126,8 +128,10 @@ class SubnetPoolService(ResourceService):
         fields = self._read(attrs)
         if attrs.get("is_default"):
             self._check_no_other_default(fields["ip_version"], None)
-        # No address scopes: every pool is in the one unnamed scope.
-        record = self.new_record(attrs, **fields, address_scope_id=None)
+        scope = attrs.get("address_scope_id")
+        pool_id = attrs.get("id") or self.plane.new_id()
+        self.plane.address_scopes.check_pool_joins(ctx, scope, pool_id, fields["prefixes"], fields["ip_version"])
+        record = self.new_record({**attrs, "id": pool_id}, **fields, address_scope_id=scope)
         self.store.put(self.table, record)
         if record["shared"]:  # ``shared`` on create is a wildcard access_as_shared entry
             self.plane.rbac_policies.set_wildcard("subnetpool", record, "access_as_shared", True)
@@ -140,11 +144,23 @@ class SubnetPoolService(ResourceService):
                 raise errors.IllegalSubnetPoolPrefixUpdate(msg="Existing prefixes must be a subset of the new prefixes")
         merged = {**record, **changes}
         fields = self._read(merged)
+        self._check_scope_change(ctx, record, merged, fields)
         if merged["is_default"] and not record["is_default"]:
             self._check_no_other_default(fields["ip_version"], record["id"])
         new = self.changed(record, {**changes, **fields})
         self.store.put(self.table, new)
         return new
+
+    def _check_scope_change(self, ctx: Context, record: dict, merged: dict, fields: dict) -> None:
+        """Neutron's update_subnetpool: a pool in another project's shared scope is frozen; the
+        scope it ends up in (kept or new) must accept its prefixes."""
+        scopes = self.plane.address_scopes
+        old = record.get("address_scope_id")
+        if old and self.store.get(scopes.table, old) is not None and not scopes.owned_by(ctx, old):
+            raise errors.IllegalSubnetPoolUpdate(reason=(
+                f"subnetpool {record['id']} cannot be updated when associated with shared address scope {old}"))
+        scopes.check_pool_joins(ctx, merged.get("address_scope_id"), record["id"], fields["prefixes"],
+                                fields["ip_version"])
 
     def prepare_update(self, ctx: Context, body) -> dict:
         body = self._body_dict(body)
@@ -225,6 +241,35 @@ class SubnetPoolService(ResourceService):
         with self.store.transaction():
             self.store.put(self.table, new)
         return {"prefixes": new["prefixes"]}
+
+    # --- onboarding (subnet_onboard) ------------------------------------------------------------
+    def onboard_network_subnets(self, ctx: Context, rid: str, body: dict) -> list[dict]:
+        """``PUT /subnetpools/{id}/onboard_network_subnets {"network_id"}``: the network's subnets
+        of the pool's IP version join the pool (and so its address scope); their CIDRs become
+        pool prefixes. Answers ``[{"id", "cidr"}]`` of the subnets moved, as Neutron does."""
+        network_id = body.get("network_id")
+        if network_id is None:
+            raise errors.InvalidInput(error_message="network_id must be specified.")
+        network = self.store.get("networks", network_id) if isinstance(network_id, str) else None
+        if network is None or not self.plane.networks.visible(ctx, network):
+            raise errors.NetworkNotFound(net_id=network_id)
+        if not ctx.is_admin and network["project_id"] != ctx.project_id:
+            raise errors.NotAuthorized()  # another project's subnets are not the caller's to move
+        pool = self.get_for_update(ctx, rid, "onboard_network_subnets")
+        moving = sorted((s for s in self.store.find("subnets", "network_id", network_id)
+                         if s["ip_version"] == pool["ip_version"]), key=lambda s: s["id"])
+        taken = [ipaddress.ip_network(s["cidr"]) for s in self.store.find("subnets", "subnetpool_id", pool["id"])]
+        for subnet in moving:
+            if any(ipaddress.ip_network(subnet["cidr"]).overlaps(t) for t in taken):
+                raise errors.IllegalSubnetPoolUpdate(reason=(
+                    f"Onboarding subnet {subnet['id']}: {subnet['cidr']} conflicts with allocated prefixes "
+                    f"in subnet pool {pool['id']}"))
+        with self.store.transaction():
+            if moving:
+                self._update(ctx, pool, {"prefixes": pool["prefixes"] + [s["cidr"] for s in moving]})
+            for subnet in moving:
+                self.store.put("subnets", self.plane.subnets.changed(subnet, {"subnetpool_id": pool["id"]}))
+        return [{"id": s["id"], "cidr": s["cidr"]} for s in moving]
 
     # --- helpers the subnets service uses ---------------------------------------------------
     def default_pool(self, ip_version: int, ctx: Context | None = None) -> dict | None:

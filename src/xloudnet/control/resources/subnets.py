@@ -314,7 +314,15 @@ class SubnetService(ResourceService):
         return pool
 
     def _check_pool_affinity(self, network: dict, version: int, pool_id: str | None) -> None:
-        """Subnets of one IP version on one network come from one pool (or none)."""
+        """Subnets of one IP version on one network come from one pool (or none) — or, when the
+        network is in an address scope for that version, from pools of that one scope (Neutron's
+        _validate_network_subnetpools)."""
+        scope = self.plane.address_scopes.network_scopes(network)[f"ipv{version}_address_scope"]
+        if scope is not None and pool_id is not None:
+            pool = self.store.get("subnetpools", pool_id)
+            if pool.get("address_scope_id") != scope:
+                raise errors.NetworkAddressScopeAffinityError()
+            return
         for subnet_id in network["subnets"]:
             other = self.store.get(self.table, subnet_id)
             if other is not None and other["ip_version"] == version and other.get("subnetpool_id") != pool_id:
