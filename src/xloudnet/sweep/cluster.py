@@ -67,10 +67,12 @@ def local_cluster(workers: int = 2):
     # of the data plane's and the simulator's batches. Our workers keep glibc's default.
     environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                if k != "MALLOC_TRIM_THRESHOLD_"}
-    # No dashboard (it would bind a port and import bokeh); workers' logs only when they fail.
+    # No dashboard, and the scheduler's own HTTP endpoint (health, metrics) on a free loopback
+    # port rather than 8787, which another cluster may hold; workers' logs only when they fail.
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                            host="127.0.0.1", silence_logs=logging.ERROR)
+                            host="127.0.0.1", silence_logs=logging.ERROR,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 
 
 def run_serial(tasks: Iterable[PointTask], done: Done | None = None) -> list[dict]:
