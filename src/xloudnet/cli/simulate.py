@@ -22,7 +22,7 @@ from rich.table import Table
 from ..client import Client, ClientError
 from .questions import add_connection_options, client_for, parse_change
 from .resolve import UUID, Resolver, ResolveError
-from .simulate_whatif import gather_changes, plot_whatif, render_whatif, resolve_changes
+from .simulate_whatif import gather_changes, plot_whatif, read_data_file, render_whatif, resolve_changes
 
 POLL_S = 0.2
 
@@ -49,22 +49,7 @@ def add_simulate_command(commands) -> None:
 def load_request(path: Path) -> dict:
     """The request in a YAML or JSON file; ``ValueError`` with ``file:line: what`` when the file
     does not parse."""
-    import yaml
-
-    from ..settings import yaml_error_line
-
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ValueError(f"{path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: {exc.msg}") from None
-    except yaml.MarkedYAMLError as exc:
-        raise ValueError(yaml_error_line(path, exc)) from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    data = read_data_file(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the request must be a mapping")
     return data

@@ -19,8 +19,9 @@ from rich.table import Table
 from .resolve import Resolver, humanize, resolve_change
 
 
-def load_changes(path: Path) -> list:
-    """A YAML or JSON list of changes (``ValueError`` with ``file:line: what`` when it is not)."""
+def read_data_file(path: Path):
+    """A YAML (or, by its suffix, JSON) file's data; ``ValueError`` with ``file:line: what`` when
+    it cannot be read or parsed."""
     import yaml
 
     from ..settings import yaml_error_line
@@ -30,11 +31,18 @@ def load_changes(path: Path) -> list:
     except OSError as exc:
         raise ValueError(f"{path}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}:{exc.lineno}: {exc.msg}") from None
     except yaml.MarkedYAMLError as exc:
         raise ValueError(yaml_error_line(path, exc)) from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def load_changes(path: Path) -> list:
+    """A YAML or JSON list of changes (``ValueError`` with ``file:line: what`` when it is not)."""
+    data = read_data_file(path)
     if isinstance(data, dict) and "changes" in data:
         data = data["changes"]
     if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
