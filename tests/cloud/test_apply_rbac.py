@@ -71,3 +71,22 @@ def test_a_share_the_cloud_holds_is_unchanged():
                               rbac_policies=[entry]))
     shares = [(s.verb, s.name) for s in steps if s.kind == "RBAC share"]
     assert shares == [("unchanged", "security group web with ops")]
+
+
+def test_a_new_address_group_is_created_then_shared_before_the_groups_that_name_it():
+    file = Scenario.model_validate({
+        "projects": [{"name": "ops"}],
+        "networks": [{"name": "net", "project": "ops"}],
+        "address_groups": [{"name": "jump-hosts", "addresses": ["10.2.0.0/28"], "shared_with": ["ops"]}],
+    })
+    conn = _Conn()
+    steps = plan(file, _cloud(security_groups=[{"id": "g0", "name": "default", "project_id": DEMO}]), conn)
+    assert [(s.verb, s.kind) for s in steps if s.verb != "unchanged"] == [
+        ("create", "address group"), ("create", "RBAC share")]
+    for step in steps:
+        if step.run is not None:
+            step.run()
+    path, body = conn.network.sent[-1]
+    assert path == "/rbac-policies"
+    assert body == {"rbac_policy": {"object_type": "address_group", "object_id": "new-1",
+                                    "action": "access_as_shared", "target_tenant": OPS}}

@@ -56,3 +56,19 @@ def test_the_imported_file_provisions_the_same_access(tmp_path):
     assert not plane.security_groups.visible(Context(project_id=OTHER, roles=frozenset({"member"})), group)
     policy = plane.store.get("qos_policies", "5f0c1b7e-0000-4000-8000-000000000003")
     assert plane.qos_policies.visible(Context(project_id=OTHER, roles=frozenset({"member"})), policy)
+
+
+def test_an_address_group_share_is_imported_and_provisioned_again(tmp_path):
+    group = {"id": "5f0c1b7e-0000-4000-8000-000000000005", "name": "jump-hosts", "project_id": OWNER,
+             "addresses": ["10.2.0.0/28"]}
+    cloud = Inventory(project_id=OWNER, project_names={OWNER: "owner", TARGET: "target"}, all_projects=True,
+                      networks=[{"id": "5f0c1b7e-0000-4000-8000-000000000006", "name": "t-net", "project_id": TARGET}],
+                      address_groups=[group],
+                      rbac_policies=[_entry("e6", "address_group", group["id"], TARGET)])
+    scenario = to_scenario(cloud, "lab")
+    assert [(a.name, a.shared_with) for a in scenario.address_groups] == [("jump-hosts", ["target"])]
+    path = tmp_path / "lab.yaml"
+    path.write_text(scenario_yaml(scenario))
+    _, _, provisioned = build(path)
+    [entry] = provisioned.plane.store.table("rbac_policies").values()
+    assert (entry["object_type"], entry["object_id"], entry["target_tenant"]) == ("address_group", group["id"], TARGET)

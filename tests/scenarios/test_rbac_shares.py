@@ -94,3 +94,46 @@ def test_a_network_and_a_policy_shared_with_one_project_carry_its_servers(scenar
     port = provisioned.plane.store.get("ports", provisioned.id_of("port", "b1"))
     assert port["project_id"] == provisioned.projects["beta"]
     assert port["qos_policy_id"] == provisioned.id_of("QoS policy", "slow")
+
+
+ADDRESS_GROUP_SHARED = """
+name: shared-address-group
+default_project: alpha
+projects: [{name: alpha}, {name: beta}]
+address_groups:
+  - {name: jump-hosts, project: alpha, addresses: [10.2.0.0/28], shared_with: [beta]}
+networks:
+  - {name: beta-net, project: beta}
+subnets:
+  - {name: beta-sub, project: beta, network: beta-net, cidr: 10.2.0.0/24}
+security_groups:
+  - name: app
+    project: beta
+    rules:
+      - {direction: ingress, protocol: tcp, port_range_min: 22, port_range_max: 22, remote_address_group: jump-hosts}
+servers:
+  - {name: jump, project: beta, network: beta-net, fixed_ips: [{ip_address: 10.2.0.5}]}
+  - {name: other, project: beta, network: beta-net, fixed_ips: [{ip_address: 10.2.0.100}]}
+  - {name: app, project: beta, network: beta-net, fixed_ips: [{ip_address: 10.2.0.50}], security_groups: [app]}
+expect:
+  - name: the shared address group lets the jump host in
+    reach: {from: jump, to: app, protocol: tcp, port: 22}
+  - name: and no one outside it
+    isolated: {from: other, to: app}
+"""
+
+
+def test_an_address_group_shared_with_another_project_serves_its_rules(scenario_file):
+    path = scenario_file(base=ADDRESS_GROUP_SHARED)
+    run = run_file(path)
+    assert [r.status for r in run.results] == ["pass", "pass"], [r.as_dict() for r in run.results]
+    _, _, provisioned = build(path)
+    [entry] = provisioned.plane.store.table("rbac_policies").values()
+    assert (entry["object_type"], entry["target_tenant"]) == ("address_group", provisioned.projects["beta"])
+
+
+def test_without_the_share_another_projects_rule_cannot_name_the_address_group(scenario_file):
+    path = scenario_file(base=ADDRESS_GROUP_SHARED.replace(", shared_with: [beta]", ""))
+    with pytest.raises(ScenarioError) as caught:
+        build(path)
+    assert "AddressGroupNotFound" in str(caught.value)

@@ -9,8 +9,8 @@ Choices (docs/cloud.md):
   ports (by the gateway), floating-IP ports, DHCP ports. A router interface becomes a port of
   the file (its id, address and groups kept) attached with ``interfaces: [{port: NAME}]``;
 - addresses on SLAAC subnets are left to the MAC they derive from (Neutron refuses them by value);
-- RBAC ``access_as_shared`` entries become ``shared_with`` on their network, QoS policy or
-  security group (a wildcard one is the network's or policy's ``shared`` flag already; a group's
+- RBAC ``access_as_shared`` entries become ``shared_with`` on their network, QoS policy,
+  security group or address group (a wildcard one is the network's or policy's ``shared`` flag already; a group's
   becomes ``'*'``); entries naming the owner itself are dropped (they grant nothing);
 - a group's allow-all egress pair becomes ``keep_default_egress``; the ``default`` group's rules
   Neutron makes with it (egress pair, ingress from itself) are not repeated: the file's
@@ -38,7 +38,7 @@ AUTOMATIC_OWNERS = frozenset({"network:router_gateway", "network:floatingip", "n
                               "network:router_ha_interface", "network:router_centralized_snat"})
 INTERFACE_OWNERS = frozenset({"network:router_interface", "network:router_interface_distributed",
                               "network:ha_router_replicated_interface"})
-SHAREABLE = frozenset({"network", "qos_policy", "security_group"})  # RBAC types a scenario can hold
+SHAREABLE = frozenset({"network", "qos_policy", "security_group", "address_group"})  # RBAC types a scenario can hold
 QOS_RULE_FIELDS = ("max_kbps", "max_burst_kbps", "max_kpps", "max_burst_kpps", "min_kbps", "min_kpps",
                    "dscp_mark", "direction")
 
@@ -169,7 +169,9 @@ class _Importer:
     def address_group(self, a: dict) -> AddressGroup:
         common = self._common(a, "address_group")
         common.pop("tags")  # Neutron's address groups have none
-        return AddressGroup(**common, addresses=list(a.get("addresses") or []))
+        return AddressGroup(**common, addresses=list(a.get("addresses") or []),
+                            shared_with=self._shared_with(a, False))
+
     def address_scope(self, a: dict) -> AddressScope:
         return AddressScope(**{**self._common(a, "scope"), "tags": []}, ip_version=a["ip_version"],
                             shared=bool(a.get("shared")))

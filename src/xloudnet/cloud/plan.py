@@ -29,7 +29,8 @@ def plan(scenario: Scenario, inventory: Inventory, conn=None) -> list[Step]:
     p = Planner(scenario, inventory, conn)
     p.project_steps()
     for section in (_qos_policies, _qos_shares, _address_scopes, _subnet_pools, _networks, _network_shares,
-                    _subnets, _address_groups, _security_groups, _group_shares, _ports, _routers, _floating_ips):
+                    _subnets, _address_groups, _address_group_shares, _security_groups, _group_shares, _ports,
+                    _routers, _floating_ips):
         section(p)
     return p.out
 
@@ -40,6 +41,10 @@ def _qos_shares(p: Planner) -> None:
 
 def _network_shares(p: Planner) -> None:
     _shares(p, "networks", "network", "network")
+
+
+def _address_group_shares(p: Planner) -> None:
+    _shares(p, "address_groups", "address_group", "address group")
 
 
 def _group_shares(p: Planner) -> None:

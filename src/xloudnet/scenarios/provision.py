@@ -129,6 +129,7 @@ class _Provisioner:
         self.shares("networks", "network")
         self.subnets()
         self.address_groups()
+        self.shares("address_groups", "address_group")  # before the rules of other projects name them
         self.pinned_addresses_first()
         self.security_groups()
         self.shares("security_groups", "security_group")

@@ -30,7 +30,7 @@ KINDS = {
     "flow": (),
 }
 LINK_KINDS = ("port", "router", "router_uplink", "shaper")
-SHARED_SECTIONS = ("qos_policies", "networks", "security_groups")  # resources with ``shared_with``
+SHARED_SECTIONS = ("qos_policies", "networks", "security_groups", "address_groups")  # resources with ``shared_with``
 LINK_NAME = re.compile(r"^(?P<kind>port|router|uplink):(?P<name>[^/]+)(?P<suffix>/(tx|rx|in|out))?$")
 
 

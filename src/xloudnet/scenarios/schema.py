@@ -194,6 +194,7 @@ class AddressGroup(Strict):
     project: Name | None = Field(None, description="owning project's name (default: default_project)")
     description: str = ""
     addresses: list[str] = Field([], description="CIDRs with their mask, e.g. 10.0.0.0/24 or 192.0.2.7/32")
+    shared_with: SharedWith = []
 
 
 class SecurityGroup(Resource):
