@@ -16,7 +16,7 @@ from .schema import Scenario
 from .source import LineDict, LineList, Problem, ScenarioError, Source, format_path, parse
 
 __all__ = ["LineDict", "LineList", "Problem", "ScenarioError", "Source", "format_path", "load", "parse",
-           "schema_problems", "validate"]
+           "read_source", "schema_problems", "validate"]
 
 
 def validate(source: Source) -> Scenario:
@@ -71,8 +71,9 @@ def _message(error: dict) -> str:
     return text
 
 
-def load(path: Path | str, text: str | None = None) -> tuple[Scenario, Source]:
-    """Read and validate one file (schema and references); ``ScenarioError`` lists every problem."""
+def read_source(path: Path | str, text: str | None = None) -> Source:
+    """One file (or ``text`` given for it) parsed with line numbers; ``ScenarioError`` when it
+    cannot be read or is not YAML."""
     file = str(path)
     if text is None:
         try:
@@ -82,6 +83,12 @@ def load(path: Path | str, text: str | None = None) -> tuple[Scenario, Source]:
     source = parse(text, file)
     if source.problems:
         raise ScenarioError(source.problems)
+    return source
+
+
+def load(path: Path | str, text: str | None = None) -> tuple[Scenario, Source]:
+    """Read and validate one file (schema and references); ``ScenarioError`` lists every problem."""
+    source = read_source(path, text)
     try:
         return _checked(Scenario.model_validate(source.data), source)
     except ValidationError as caught:
@@ -129,5 +136,3 @@ def _salvage(data: dict, exc: ValidationError):
     except ValidationError:
         return None
 
-
-__all__ = ["load", "parse", "validate", "Problem", "ScenarioError", "Source", "format_path"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..scenarios.loader import Problem, ScenarioError, Source, load, parse, schema_problems
+from ..scenarios.loader import Problem, ScenarioError, Source, load, read_source, schema_problems
 from ..scenarios.references import LINK_NAME, Index, Unresolved
 from ..scenarios.schema import Scenario
 from .point import PointTask
@@ -59,14 +59,7 @@ class Sweep:
 def load_sweep(path: Path | str, text: str | None = None) -> Sweep:
     """Read, validate and expand one sweep file (``ScenarioError`` lists every problem)."""
     file = str(path)
-    if text is None:
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise ScenarioError([Problem(file, None, "", f"cannot read: {exc.strerror or exc}")]) from None
-    source = parse(text, file)
-    if source.problems:
-        raise ScenarioError(source.problems)
+    source = read_source(path, text)
     try:
         spec = SweepFile.model_validate(source.data)
     except ValidationError as exc:
