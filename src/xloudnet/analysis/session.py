@@ -262,20 +262,13 @@ class PreparedSimulation:
         return SimulationResult.model_validate(self.view.redact_simulation(result))
 
 
-class PreparedQosWhatIf:
-    """A checked QoS what-if: both states compiled and both sets of flows planned, ready to run."""
+class PreparedQosWhatIf(PreparedSimulation):
+    """A checked QoS what-if: both states compiled and both sets of flows planned, ready to run
+    (``tables`` and ``plans`` are before/after pairs)."""
 
     def __init__(self, view: Visibility, tables: tuple, config, seed: int, plans: tuple, changes_applied: int):
-        self.view, self.tables, self.config, self.seed, self.plans = view, tables, config, seed, plans
+        super().__init__(view, tables, config, seed, plans)
         self.changes_applied = changes_applied
-
-    @property
-    def flows(self) -> int:
-        return len(self.config.flows)
-
-    @property
-    def duration_s(self) -> float:
-        return self.config.duration_s
 
     def steps(self):
         """Both runs as one step generator (fractions, then the raw answer: ``finish`` it)."""
