@@ -4,16 +4,9 @@ RBAC entries survive ``kill -9``, and the restored server still enforces in-use.
 from __future__ import annotations
 
 import pytest
-from state_helpers import StateServer, client, login
+from state_helpers import client, login
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = StateServer(tmp_path / "state")
-    yield server
-    server.stop()
 
 
 def test_address_groups_and_their_actions_survive_kill_9(server):

@@ -19,13 +19,6 @@ KILLS = int(os.environ.get("XLOUDNET_FAULT_KILLS", "5"))
 WRITERS = 3
 
 
-@pytest.fixture
-def server(tmp_path):
-    server = StateServer(tmp_path / "state")
-    yield server
-    server.stop()
-
-
 def _everything(base: str, token: str) -> dict[str, dict]:
     """Every resource the admin sees, by collection then id."""
     out = {}

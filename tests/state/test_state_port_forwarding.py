@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from state_helpers import StateServer, client, login
+from state_helpers import client, login
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = StateServer(tmp_path / "state")
-    yield server
-    server.stop()
 
 
 def test_port_forwardings_survive_kill_9(server):
