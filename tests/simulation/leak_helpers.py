@@ -268,18 +268,23 @@ def sweep(caller: Caller) -> list[tuple[str, object]]:
                   "protocol": "udp", "destination_port": 5001, "rate_kbps": 500, "packet_size": 500}]
         started = ask("job", "POST", "/simulations", {"flows": flows, "duration_s": 0.2, "seed": 1}, status=202)
         if started.status_code == 202:
-            job = started.json()["simulation"]["id"]
-            deadline = time.monotonic() + 30
-            while True:
-                view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
-                if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
-                    break
-                time.sleep(0.02)
-            assert view["status"] == "ACTIVE", view
+            view = _finished_job(caller, started.json()["simulation"]["id"])
             out.append(("job-result", view))
             ask("jobs", "GET", "/simulations")
         _qos_whatif(caller, ask, out, flows)
     return out
+
+
+def _finished_job(caller: Caller, job: str) -> dict:
+    """The job's view once it has finished (within 30 s), asserted ``ACTIVE``."""
+    deadline = time.monotonic() + 30
+    while True:
+        view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
+        if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert view["status"] == "ACTIVE", view
+    return view
 
 
 def _qos_whatif(caller: Caller, ask, out: list, flows: list) -> None:
@@ -296,14 +301,7 @@ def _qos_whatif(caller: Caller, ask, out: list, flows: list) -> None:
                                                           "changes": changes}, status=202)
     if started.status_code != 202:
         return
-    job = started.json()["simulation"]["id"]
-    deadline = time.monotonic() + 30
-    while True:
-        view = _ok(caller.sim("GET", f"/simulations/{job}"))["simulation"]
-        if view["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    assert view["status"] == "ACTIVE", view
+    view = _finished_job(caller, started.json()["simulation"]["id"])
     assert {"before", "after", "flows"} <= set(view["result"])
     out.append(("qos-whatif-result", view))
 
