@@ -8,9 +8,7 @@ Targets: matrix < 1 s, trace < 10 ms.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 from xloudnet.analysis.matrix import matrix
 from xloudnet.analysis.reachability import reachability
@@ -18,14 +16,7 @@ from xloudnet.dataplane import compile_tables, resolve, run_flows
 from xloudnet.dataplane.pairs import endpoint_ports
 from xloudnet.dataplane.synthetic import synthetic_snapshot
 
-
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from _timing import median_time
 
 
 def main(argv=None) -> None:

@@ -12,28 +12,19 @@ the batch at once buys.
 from __future__ import annotations
 
 import random
-import statistics
 import sys
-import time
 from dataclasses import replace
 from types import MappingProxyType
 
 from xloudnet.dataplane import compile_tables, resolve, run_flows
 from xloudnet.dataplane.synthetic import synthetic_snapshot
 
+from _timing import median_time
+
 HOST = "198.51.100.7"
 FLOWS = 100_000
 # (external, internal): a single port, N:N and N:1 ranges, ten per floating IP
 SHAPES = [("22{n}0", "22"), ("80{n}0:80{n}9", "8000:8009"), ("90{n}0:90{n}9", "443")]
-
-
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def with_forwardings(snap):

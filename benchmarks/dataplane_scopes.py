@@ -9,25 +9,16 @@ pool costs), against a full compile.
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from types import MappingProxyType
 
 from xloudnet.analysis.matrix import matrix
 from xloudnet.dataplane import compile_tables
 from xloudnet.dataplane.synthetic import synthetic_snapshot
 
+from _timing import median_time
+
 SCOPES = ("scope-blue", "scope-red")
-
-
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def scoped(snap):

@@ -12,12 +12,12 @@ listing without the index does). Prints both medians, the ratio and how many gro
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 from xloudnet.control.context import Context
 from xloudnet.control.neutron import NeutronAPI, Request
 from xloudnet.control.plane import ControlPlane
+
+from _timing import median_time
 
 PROJECTS = 100
 LISTER = "f" * 32
@@ -39,12 +39,7 @@ def build(groups: int, shares: int) -> tuple[ControlPlane, NeutronAPI]:
 
 
 def median_ms(fn, runs: int = 7) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return median_time(fn, runs) * 1000
 
 
 def main() -> None:
